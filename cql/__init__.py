@@ -1,0 +1,37 @@
+"""cql: an interpreter and shell for CQL, LeanCloud's Cloud Query Language.
+
+Public API only; everything is imported lazily so that ``cql -e`` starts fast.
+"""
+from __future__ import annotations
+
+from typing import Any, List
+
+from .errors import (  # noqa: F401
+    CQLError, CQLSyntaxError, UnsupportedError, ParameterError, InvalidGeoPoint,
+    InvalidClassName, InvalidKey, MissingObjectId, ObjectNotFound, ConditionNotMet,
+    InvalidJSON, TypeMismatch, ServerError, ConnectionFailed, StorageError,
+    Warning, Error, InterfaceError, DatabaseError, DataError, OperationalError,
+    IntegrityError, InternalError, ProgrammingError, NotSupportedError,
+)
+from .types import Pointer, GeoPoint, File, Relation  # noqa: F401
+from .connection import connect, init, execute, Connection, Cursor  # noqa: F401
+from .result import Result  # noqa: F401
+
+__version__ = "0.1.0"
+
+# PEP 249 module globals
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "qmark"
+
+
+def parse(text: str) -> List[Any]:
+    """Parse CQL text into a list of AST statements (raises CQLError)."""
+    from .parser import parse as _parse
+    return _parse(text)
+
+
+def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[dict]:
+    """The REST requests one statement lowers to (the reference lowering)."""
+    from .planner import explain as _explain
+    return _explain(statement, *params, dialect=dialect)

@@ -1,0 +1,32 @@
+"""The interface every backend (embedded engine, REST client) implements."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Dict, List
+
+from .plan import Plan
+from .result import Result
+
+
+class Backend(ABC):
+    """Runs Plans. Knows Plans and REST JSON, never CQL text or Lark trees."""
+
+    #: a short phrase for the shell's banner, e.g. "transient in-memory database"
+    description: str = ""
+
+    @abstractmethod
+    def run(self, plan: Plan) -> Result:
+        """Execute one plan; a returned write has been committed."""
+
+    def explain(self, plan: Plan) -> List[dict]:
+        """The requests this backend would make for ``plan`` (with its own notes,
+        e.g. the index used). Defaults to the reference lowering."""
+        from .planner import requests_of
+        return requests_of(plan)
+
+    @abstractmethod
+    def schema(self) -> Dict[str, Dict[str, str]]:
+        """{class name: {field name: type name}} as far as the backend knows."""
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,236 @@
+"""Connection, Cursor (PEP 249) and the module-level default connection.
+
+A Connection ties the language (parse + plan) to one backend. It knows CQL text
+and Plans; the backend knows only Plans.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from . import errors
+from .backend import Backend
+from .plan import Plan
+from .result import Result
+
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def open_backend(target: Optional[str] = None, **options: Any) -> Backend:
+    """The backend for a target: None/":memory:" (transient), a file path, or a URL."""
+    if target is None or target == ":memory:":
+        from .engine import EngineBackend
+        return EngineBackend(None, **options)
+    target = os.fspath(target)
+    if _is_url(target):
+        from .rest import RestBackend
+        return RestBackend(target, **options)
+    from .engine import EngineBackend
+    return EngineBackend(target, **options)
+
+
+class Connection:
+    """A session on one target. ``execute`` runs one statement; ``executescript``
+    runs a ``;``-separated script."""
+
+    def __init__(self, backend: Backend, target: Optional[str] = None):
+        self.backend = backend
+        self.target = target
+        self.closed = False
+
+    # -- the language side --------------------------------------------------
+    def plan(self, statement: str, *params: Any) -> Plan:
+        from .parser import parse
+        from .planner import plan
+        statements = parse(statement)
+        if len(statements) != 1:
+            raise errors.ProgrammingError(
+                f"execute() runs one statement, got {len(statements)}; use executescript() for scripts")
+        return plan(statements[0], params)
+
+    def execute(self, statement: str, *params: Any) -> Result:
+        self._check_open()
+        return self.backend.run(self.plan(statement, *params))
+
+    def executescript(self, script: str) -> List[Result]:
+        from .parser import parse
+        from .planner import plan
+        self._check_open()
+        return [self.backend.run(plan(stmt, ())) for stmt in parse(script)]
+
+    def explain(self, statement: str, *params: Any) -> List[dict]:
+        """The requests this connection's backend makes for a statement."""
+        self._check_open()
+        return self.backend.explain(self.plan(statement, *params))
+
+    def schema(self) -> Dict[str, Dict[str, str]]:
+        self._check_open()
+        return self.backend.schema()
+
+    @property
+    def description(self) -> str:
+        return self.backend.description
+
+    # -- PEP 249 ----------------------------------------------------------------
+    def cursor(self) -> "Cursor":
+        self._check_open()
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """Every statement commits on its own; nothing is pending."""
+        self._check_open()
+
+    def rollback(self) -> None:
+        raise errors.NotSupportedError("cql has no transactions: each statement commits on its own")
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.backend.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise errors.InterfaceError("the connection is closed")
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<cql.Connection {self.description or self.target!r}>"
+
+    # PEP 249 optional extension: exceptions as connection attributes
+    Warning = errors.Warning
+    Error = errors.Error
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+
+class Cursor:
+    """PEP 249 cursor over a Connection."""
+
+    arraysize = 1
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.description: Optional[List[tuple]] = None
+        self.rowcount = -1
+        self.result: Optional[Result] = None
+        self._rows: List[tuple] = []
+        self._pos = 0
+        self.closed = False
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> "Cursor":
+        self._check_open()
+        if isinstance(params, dict):
+            raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
+        result = self.connection.execute(statement, *params)
+        self.result = result
+        if result.kind == "select" or result.kind in ("insert", "update") and result.objects:
+            cols = result.columns
+            self._rows = result.rows
+            self.description = [(c, None, None, None, None, None, None) for c in cols]
+        else:
+            self._rows = []
+            self.description = None
+        self.rowcount = result.rowcount
+        self._pos = 0
+        return self
+
+    def executemany(self, statement: str, seq_of_params: Iterable[Sequence[Any]]) -> "Cursor":
+        self._check_open()
+        total = 0
+        for params in seq_of_params:
+            self.execute(statement, params)
+            total += max(self.rowcount, 0)
+        self.rowcount = total
+        return self
+
+    def fetchone(self) -> Optional[tuple]:
+        self._check_open()
+        if self._pos >= len(self._rows):
+            return None
+        row = self._rows[self._pos]
+        self._pos += 1
+        return row
+
+    def fetchmany(self, size: Optional[int] = None) -> List[tuple]:
+        self._check_open()
+        n = self.arraysize if size is None else size
+        rows = self._rows[self._pos:self._pos + n]
+        self._pos += len(rows)
+        return rows
+
+    def fetchall(self) -> List[tuple]:
+        self._check_open()
+        rows = self._rows[self._pos:]
+        self._pos = len(self._rows)
+        return rows
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise errors.InterfaceError("the cursor is closed")
+        self.connection._check_open()
+
+    def __iter__(self):
+        return iter(self.fetchone, None)
+
+    def __enter__(self) -> "Cursor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def connect(target: Optional[str] = None, **options: Any) -> Connection:
+    """Open a connection: None or ":memory:" (transient embedded database), a
+    file path (persistent embedded database, created if missing), or an
+    http(s):// URL (a Parse Server or LeanCloud app)."""
+    return Connection(open_backend(target, **options), None if target is None else os.fspath(target))
+
+
+_default: Optional[Connection] = None
+_default_lock = threading.Lock()
+
+
+def init(target: Optional[str] = None, **options: Any) -> Connection:
+    """Set the module's default connection, used by ``cql.execute``."""
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = connect(target, **options)
+        return _default
+
+
+def default_connection() -> Connection:
+    global _default
+    with _default_lock:
+        if _default is None or _default.closed:
+            _default = connect(os.environ.get("CQL_TARGET") or None)
+        return _default
+
+
+def execute(statement: str, *params: Any) -> Result:
+    """Run one statement on the default connection (see ``init``)."""
+    return default_connection().execute(statement, *params)

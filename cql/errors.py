@@ -1,0 +1,175 @@
+"""Errors: the PEP 249 hierarchy, with CQLError (LeanCloud codes) fitted into it.
+
+Every failure a user can cause is a CQLError with a LeanCloud-style ``code``.
+Syntax errors also carry ``line``/``column`` (1-based) and render the source
+line with a caret under the spot, like sqlite3 and cqlsh do.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+
+class Warning(Exception):  # noqa: A001 - name fixed by PEP 249
+    """PEP 249 Warning."""
+
+
+class Error(Exception):
+    """PEP 249 base class of every error this package raises."""
+
+
+class InterfaceError(Error):
+    pass
+
+
+class DatabaseError(Error):
+    pass
+
+
+class DataError(DatabaseError):
+    pass
+
+
+class OperationalError(DatabaseError):
+    pass
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class ProgrammingError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
+
+
+class CQLError(DatabaseError):
+    """A failure with a LeanCloud error code and a message a person can act on.
+
+    ``line``/``column`` are 1-based and set when the error points into CQL text;
+    ``source`` is that text, so ``str()`` can show the line with a caret.
+    """
+
+    code = 1
+
+    def __init__(self, message: str, code: Optional[int] = None, *,
+                 line: Optional[int] = None, column: Optional[int] = None,
+                 source: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.line = line
+        self.column = column
+        self.source = source
+
+    def with_position(self, line: Optional[int], column: Optional[int],
+                      source: Optional[str]) -> "CQLError":
+        """Attach a position unless one is already set; returns self."""
+        if self.line is None and line is not None:
+            self.line, self.column = line, column
+        if self.source is None:
+            self.source = source
+        return self
+
+    @property
+    def source_line(self) -> Optional[str]:
+        if self.source is None or self.line is None:
+            return None
+        lines = self.source.splitlines() or [""]
+        if 1 <= self.line <= len(lines):
+            return lines[self.line - 1]
+        return None
+
+    def caret(self) -> str:
+        """The offending source line and a caret under the column ('' if unknown)."""
+        text = self.source_line
+        if text is None or self.column is None:
+            return ""
+        # Keep tabs so the caret lines up under the same character.
+        pad = "".join("\t" if ch == "\t" else " " for ch in text[: self.column - 1])
+        return f"{text}\n{pad}^"
+
+    def location(self) -> str:
+        if self.line is None:
+            return ""
+        return f"line {self.line}, column {self.column}"
+
+    def __str__(self) -> str:
+        head = self.message
+        if self.line is not None:
+            head = f"{head} (at {self.location()})"
+        caret = self.caret()
+        return f"{head}\n{caret}" if caret else head
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, message={self.message!r})"
+
+
+class CQLSyntaxError(CQLError, ProgrammingError):
+    """Text that is not CQL (code 300)."""
+    code = 300
+
+
+class UnsupportedError(CQLError, NotSupportedError):
+    """SQL that CQL does not have: joins, group by, aliases, ... (code 300)."""
+    code = 300
+
+
+class ParameterError(CQLError, ProgrammingError):
+    """Wrong number or kind of ``?`` parameters (code 300)."""
+    code = 300
+
+
+class InvalidGeoPoint(CQLError, DataError):
+    code = 302
+
+
+class InvalidClassName(CQLError, ProgrammingError):
+    code = 103
+
+
+class InvalidKey(CQLError, ProgrammingError):
+    code = 105
+
+
+class MissingObjectId(CQLError, ProgrammingError):
+    code = 104
+
+
+class ObjectNotFound(CQLError, DatabaseError):
+    code = 101
+
+
+class ConditionNotMet(CQLError, IntegrityError):
+    """A conditional write whose where did not match (code 305)."""
+    code = 305
+
+
+class InvalidJSON(CQLError, DataError):
+    code = 107
+
+
+class TypeMismatch(CQLError, DataError):
+    """An op or a value that does not fit the stored type (code 111)."""
+    code = 111
+
+
+class ServerError(CQLError, OperationalError):
+    """An error answered by a server; keeps the server's code and text."""
+
+
+class ConnectionFailed(CQLError, OperationalError):
+    """The server could not be reached (LeanCloud's code 100)."""
+    code = 100
+
+
+class StorageError(CQLError, OperationalError):
+    """The embedded database file could not be read or written."""
+    code = 1

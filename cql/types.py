@@ -1,0 +1,161 @@
+"""CQL's value types and their REST JSON encoding, both directions.
+
+``encode`` turns a Python value (or a REST JSON dict, passed through) into the
+JSON the REST API speaks; ``decode`` turns REST JSON back into Python values.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone, timedelta
+from typing import Any, Optional
+
+from .errors import InvalidGeoPoint, InvalidJSON
+
+__all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "decode",
+           "format_date", "parse_date", "is_typed"]
+
+
+@dataclass(frozen=True)
+class Pointer:
+    class_name: str
+    object_id: str
+
+    def to_json(self) -> dict:
+        return {"__type": "Pointer", "className": self.class_name,
+                "objectId": self.object_id}
+
+    def __str__(self) -> str:
+        return f"{self.class_name}:{self.object_id}"
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    """A point on the sphere; construct with keywords (latitude=, longitude=)."""
+    latitude: float
+    longitude: float
+
+    def __init__(self, *, latitude: float, longitude: float):
+        try:
+            lat, lng = float(latitude), float(longitude)
+        except (TypeError, ValueError):
+            raise InvalidGeoPoint(
+                f"GeoPoint needs numbers, got latitude={latitude!r}, longitude={longitude!r}"
+            ) from None
+        if not -90.0 <= lat <= 90.0:
+            raise InvalidGeoPoint(f"latitude {lat} is out of range: it must be between -90 and 90")
+        if not -180.0 <= lng <= 180.0:
+            raise InvalidGeoPoint(f"longitude {lng} is out of range: it must be between -180 and 180")
+        object.__setattr__(self, "latitude", lat)
+        object.__setattr__(self, "longitude", lng)
+
+    def to_json(self) -> dict:
+        return {"__type": "GeoPoint", "latitude": self.latitude,
+                "longitude": self.longitude}
+
+    def __str__(self) -> str:
+        return f"({self.longitude}, {self.latitude})"
+
+
+@dataclass(frozen=True)
+class File:
+    id: str
+    name: Optional[str] = None
+    url: Optional[str] = None
+
+    def to_json(self) -> dict:
+        out = {"__type": "File", "id": self.id}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.url is not None:
+            out["url"] = self.url
+        return out
+
+
+@dataclass(frozen=True)
+class Relation:
+    class_name: str
+
+    def to_json(self) -> dict:
+        return {"__type": "Relation", "className": self.class_name}
+
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def parse_date(text: str) -> datetime:
+    """Parse an ISO-8601 time into an aware UTC datetime (no offset = UTC)."""
+    m = _ISO.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise InvalidJSON(f"not an ISO-8601 date: {text!r} (expected e.g. '2011-08-20T02:06:57.931Z')")
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro)
+    except ValueError as exc:
+        raise InvalidJSON(f"not a valid date: {text!r} ({exc})") from None
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        dt = dt - sign * offset
+    return dt.replace(tzinfo=timezone.utc)
+
+
+def format_date(value: datetime) -> str:
+    """UTC ISO time with milliseconds: 2015-06-21T18:02:52.249Z."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def is_typed(value: Any, type_name: str) -> bool:
+    return isinstance(value, dict) and value.get("__type") == type_name
+
+
+def encode(value: Any) -> Any:
+    """Python value → REST JSON. REST JSON dicts (``__type``/``__op``) pass through."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, datetime):
+        return {"__type": "Date", "iso": format_date(value)}
+    if isinstance(value, date):
+        return {"__type": "Date", "iso": format_date(datetime(value.year, value.month, value.day))}
+    if isinstance(value, (Pointer, GeoPoint, File, Relation)):
+        return value.to_json()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"__type": "Bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    raise InvalidJSON(f"cannot use a value of type {type(value).__name__} in CQL: {value!r}")
+
+
+def decode(value: Any) -> Any:
+    """REST JSON → Python value (dates, pointers, GeoPoints, files, bytes, relations)."""
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("__type")
+    if kind == "Date" and "iso" in value:
+        return parse_date(value["iso"])
+    if kind == "Pointer":
+        return Pointer(value.get("className", ""), value.get("objectId", ""))
+    if kind == "GeoPoint":
+        return GeoPoint(latitude=value.get("latitude", 0), longitude=value.get("longitude", 0))
+    if kind == "File":
+        return File(value.get("id") or value.get("objectId") or value.get("name", ""),
+                    value.get("name"), value.get("url"))
+    if kind == "Bytes":
+        return base64.b64decode(value.get("base64", ""))
+    if kind == "Relation":
+        return Relation(value.get("className", ""))
+    # Included objects ("__type": "Object") and plain objects: decode the fields.
+    return {k: decode(v) for k, v in value.items()}
