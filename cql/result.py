@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
-from .types import decode
+from .types import decode, parse_date
 
 SYSTEM_FIRST = ("objectId",)
 SYSTEM_LAST = ("createdAt", "updatedAt")
@@ -50,7 +50,7 @@ class Result:
     @property
     def results(self) -> List[dict]:
         if self._results is None:
-            self._results = [decode(obj) for obj in self.objects]
+            self._results = [decode_object(obj) for obj in self.objects]
         return self._results
 
     @property
@@ -100,3 +100,17 @@ class Result:
     def __repr__(self) -> str:
         extra = f", count={self.count}" if self.count is not None else ""
         return f"<Result {self.kind} {self.class_name}: {self.rowcount} rows{extra}>"
+
+
+def decode_object(obj: dict) -> dict:
+    """One REST JSON object as Python values; createdAt/updatedAt (plain ISO
+    strings on the wire) become datetimes too."""
+    out = decode(obj)
+    for key in SYSTEM_LAST:
+        value = out.get(key)
+        if isinstance(value, str):
+            try:
+                out[key] = parse_date(value)
+            except Exception:  # a user field that happens to hold text: keep it
+                pass
+    return out
