@@ -1,0 +1,208 @@
+"""Per-field indexes of one class: hash (equality, ``$in``) and sorted (ranges,
+ORDER BY + LIMIT), built on a field's first indexed query and kept up to date
+on every write after that.
+
+An index only narrows the candidates; the executor still checks every
+candidate with the compiled where, so an index must return a superset of the
+matches, never miss one. That is why array values are indexed under the whole
+array *and* each element (``=`` on an array field means "contains"), and why a
+sorted index refuses ranges and ordering once its field holds an array
+(MongoDB's array ordering rules are left to the matcher's sort).
+
+Keys come from the matcher's ``value_key`` (MongoDB type order), so a sorted
+index walks objects in exactly the order ``ORDER BY`` gives. A missing field is
+indexed under the key of null (MongoDB sorts missing like null).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+
+from .sortedlist import SortedList
+
+DATE_FIELDS = ("createdAt", "updatedAt")
+_MISSING = object()
+
+KeyFn = Callable[[Any], Any]
+
+
+def field_value(obj: dict, field: str) -> Any:
+    """The value an index sees: createdAt/updatedAt (plain ISO strings) as Dates."""
+    value = obj.get(field, _MISSING)
+    if value.__class__ is str and field in DATE_FIELDS:
+        return {"__type": "Date", "iso": value}
+    return value
+
+
+def query_value(field: str, value: Any) -> Any:
+    """A where value as the index sees it (same rule as ``field_value``)."""
+    if value.__class__ is str and field in DATE_FIELDS:
+        return {"__type": "Date", "iso": value}
+    return value
+
+
+class HashIndex:
+    """value key -> objectIds. A bucket of one id is the id itself (saves a set
+    per object on unique fields)."""
+
+    kind = "hash"
+
+    def __init__(self, field: str, key: KeyFn, objects: Dict[str, dict]):
+        self.field = field
+        self._key = key
+        self.buckets: Dict[Any, Union[str, Set[str]]] = {}
+        for oid, obj in objects.items():
+            self._add(oid, obj)
+
+    def _keys(self, obj: dict) -> Iterable[Any]:
+        value = field_value(obj, self.field)
+        if value is _MISSING or value is None:
+            return ()
+        key = self._key
+        if value.__class__ is list:
+            out = {key(v) for v in value if v is not None}
+            try:
+                out.add(key(value))
+            except TypeError:
+                pass
+            return out
+        return (key(value),)
+
+    def _add(self, oid: str, obj: dict) -> None:
+        buckets = self.buckets
+        for k in self._keys(obj):
+            cur = buckets.get(k)
+            if cur is None:
+                buckets[k] = oid
+            elif cur.__class__ is str:
+                if cur != oid:
+                    buckets[k] = {cur, oid}
+            else:
+                cur.add(oid)
+
+    def _remove(self, oid: str, obj: dict) -> None:
+        buckets = self.buckets
+        for k in self._keys(obj):
+            cur = buckets.get(k)
+            if cur is None:
+                continue
+            if cur.__class__ is str:
+                if cur == oid:
+                    del buckets[k]
+            else:
+                cur.discard(oid)
+                if len(cur) == 1:
+                    buckets[k] = next(iter(cur))
+                elif not cur:
+                    del buckets[k]
+
+    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if old is not None:
+            self._remove(oid, old)
+        if new is not None:
+            self._add(oid, new)
+
+    def lookup(self, value: Any) -> Set[str]:
+        """Ids whose field equals or contains ``value`` (a superset)."""
+        try:
+            cur = self.buckets.get(self._key(query_value(self.field, value)))
+        except TypeError:
+            return set()
+        if cur is None:
+            return set()
+        return {cur} if cur.__class__ is str else cur
+
+    def size(self, value: Any) -> int:
+        try:
+            cur = self.buckets.get(self._key(query_value(self.field, value)))
+        except TypeError:
+            return 0
+        if cur is None:
+            return 0
+        return 1 if cur.__class__ is str else len(cur)
+
+
+class SortedIndex:
+    """(value key, objectId) pairs of every object of the class, in order."""
+
+    kind = "sorted"
+
+    def __init__(self, field: str, key: KeyFn, objects: Dict[str, dict]):
+        self.field = field
+        self._key = key
+        self.arrays = 0  # objects whose value is an array: no ranges/ordering then
+        self._null = key(None)
+        items = []
+        for oid, obj in objects.items():
+            items.append((self._entry_key(obj), oid))
+        self.items = SortedList(items)
+
+    def _entry_key(self, obj: dict) -> Any:
+        value = field_value(obj, self.field)
+        if value is _MISSING or value is None:
+            return self._null
+        if value.__class__ is list:
+            self.arrays += 1
+        return self._key(value)
+
+    @property
+    def usable(self) -> bool:
+        return self.arrays == 0
+
+    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if old is not None:
+            if field_value(old, self.field).__class__ is list:
+                self.arrays -= 1
+                k = self._key(field_value(old, self.field))
+            else:
+                v = field_value(old, self.field)
+                k = self._null if v is _MISSING or v is None else self._key(v)
+            self.items.discard((k, oid))
+        if new is not None:
+            self.items.add((self._entry_key(new), oid))
+
+    def range(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool,
+              reverse: bool = False) -> Iterator[Tuple[Any, str]]:
+        # Entries are (key, id): bound with (key,) (sorts before every id) or
+        # (key, MAX) (after every id) so the key decides.
+        lo_b = None if lo is None else ((lo,) if lo_incl else (lo, _MAX))
+        hi_b = None if hi is None else ((hi, _MAX) if hi_incl else (hi,))
+        return self.items.irange(lo_b, True, hi_b, False, reverse)
+
+    def count(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool) -> int:
+        lo_b = None if lo is None else ((lo,) if lo_incl else (lo, _MAX))
+        hi_b = None if hi is None else ((hi, _MAX) if hi_incl else (hi,))
+        return self.items.count_between(lo_b, True, hi_b, False)
+
+
+# Greater than every objectId: (key, _MAX) sorts after every entry of key.
+_MAX = "\U0010ffff" * 4
+
+
+class ClassIndexes:
+    """The indexes of one class, kept current through ``change``."""
+
+    def __init__(self, key: KeyFn):
+        self._key = key
+        self.hash: Dict[str, HashIndex] = {}
+        self.sorted: Dict[str, SortedIndex] = {}
+
+    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        for idx in self.hash.values():
+            idx.change(oid, old, new)
+        for sidx in self.sorted.values():
+            sidx.change(oid, old, new)
+
+    def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
+        idx = self.hash.get(field)
+        if idx is None:
+            idx = self.hash[field] = HashIndex(field, self._key, objects)
+        return idx
+
+    def sorted_index(self, field: str, objects: Dict[str, dict]) -> SortedIndex:
+        idx = self.sorted.get(field)
+        if idx is None:
+            idx = self.sorted[field] = SortedIndex(field, self._key, objects)
+        return idx
+
+    def describe(self) -> List[str]:
+        return ([f"{f} (hash)" for f in self.hash] + [f"{f} (sorted)" for f in self.sorted])

@@ -1,0 +1,117 @@
+"""A small sorted list of comparable items, split into blocks.
+
+Why not one Python list with ``bisect.insort``: an insert or delete in a list of
+a million entries moves megabytes of pointers, so a single-row update would cost
+milliseconds. Blocks of at most ``2 * LOAD`` items keep every insert and delete
+local (the design of the ``sortedcontainers`` package, reduced to what the
+indexes need: add, discard, and ordered iteration from a bound).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from typing import Any, Iterable, Iterator, List
+
+LOAD = 1000
+
+
+class SortedList:
+    """Items kept in ascending order; duplicates allowed."""
+
+    def __init__(self, items: Iterable[Any] = ()):
+        data = sorted(items)
+        self._blocks: List[List[Any]] = [data[i:i + LOAD] for i in range(0, len(data), LOAD)]
+        self._maxes: List[Any] = [b[-1] for b in self._blocks]
+        self._len = len(data)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def add(self, item: Any) -> None:
+        if not self._blocks:
+            self._blocks.append([item])
+            self._maxes.append(item)
+        else:
+            i = bisect_left(self._maxes, item)
+            if i == len(self._maxes):
+                i -= 1
+                self._blocks[i].append(item)
+                self._maxes[i] = item
+            else:
+                insort(self._blocks[i], item)
+            block = self._blocks[i]
+            if len(block) > 2 * LOAD:
+                half = block[LOAD:]
+                del block[LOAD:]
+                self._blocks.insert(i + 1, half)
+                self._maxes[i] = block[-1]
+                self._maxes.insert(i + 1, half[-1])
+        self._len += 1
+
+    def discard(self, item: Any) -> bool:
+        """Remove one occurrence of ``item``; False if it was not there."""
+        i = bisect_left(self._maxes, item)
+        if i == len(self._maxes):
+            return False
+        block = self._blocks[i]
+        j = bisect_left(block, item)
+        if j == len(block) or block[j] != item:
+            return False
+        del block[j]
+        self._len -= 1
+        if not block:
+            del self._blocks[i]
+            del self._maxes[i]
+        elif j == len(block):
+            self._maxes[i] = block[-1]
+        return True
+
+    def _locate(self, bound: Any, right: bool) -> tuple:
+        """(block, offset) of the first item > bound (right) or >= bound (left)."""
+        find = bisect_right if right else bisect_left
+        i = find(self._maxes, bound)
+        if i == len(self._blocks):
+            return i, 0
+        return i, find(self._blocks[i], bound)
+
+    def count_between(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool) -> int:
+        """How many items lie between the bounds (None: unbounded)."""
+        bi, bo = (0, 0) if lo is None else self._locate(lo, right=not lo_incl)
+        ei, eo = (len(self._blocks), 0) if hi is None else self._locate(hi, right=hi_incl)
+        if (bi, bo) >= (ei, eo):
+            return 0
+        if bi == ei:
+            return eo - bo
+        total = len(self._blocks[bi]) - bo + eo
+        for k in range(bi + 1, ei):
+            total += len(self._blocks[k])
+        return total
+
+    def irange(self, lo: Any = None, lo_incl: bool = True, hi: Any = None,
+               hi_incl: bool = True, reverse: bool = False) -> Iterator[Any]:
+        """Items between the bounds, ascending (or descending with ``reverse``)."""
+        bi, bo = (0, 0) if lo is None else self._locate(lo, right=not lo_incl)
+        ei, eo = (len(self._blocks), 0) if hi is None else self._locate(hi, right=hi_incl)
+        blocks = self._blocks
+        if not reverse:
+            k, off = bi, bo
+            while (k, off) < (ei, eo) and k < len(blocks):
+                block = blocks[k]
+                stop = eo if k == ei else len(block)
+                yield from block[off:stop]
+                k, off = k + 1, 0
+        else:
+            k = ei if eo > 0 else ei - 1
+            while k >= bi and k >= 0:
+                if k >= len(blocks):
+                    k -= 1
+                    continue
+                block = blocks[k]
+                start = bo if k == bi else 0
+                stop = eo if k == ei else len(block)
+                if stop > start:
+                    yield from reversed(block[start:stop])
+                k -= 1
+
+    def __iter__(self) -> Iterator[Any]:
+        for block in self._blocks:
+            yield from block

@@ -1,0 +1,338 @@
+"""Objects in memory per class, mirrored to an SQLite file when there is one.
+
+Why this shape: queries run on Python dicts (fast, no decoding), while the file
+gives durability and sharing between processes:
+
+- one SQLite transaction per statement, in WAL mode; a write statement holds
+  ``BEGIN IMMEDIATE`` from before it reads until it commits, so two writer
+  processes serialize and each sees the other's committed rows;
+- memory changes only after the COMMIT succeeded, so a failed statement leaves
+  both memory and file as they were;
+- ``PRAGMA data_version`` tells, before each statement, whether another
+  connection committed; the ``log`` table says which objects it touched, so only
+  those are reloaded (the whole cache when the log was trimmed past our point).
+
+Durability: ``synchronous=NORMAL`` (the default here) survives a killed process
+(a committed WAL frame is in the OS's hands); ``synchronous="FULL"`` also
+survives power loss at the price of an fsync per statement.
+
+Tables: objects(class, id, json), relations(class, id, key, target_class,
+target_id), schema(class, field, type), log(seq, class, id), meta(key, value).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+
+from ..errors import StorageError
+
+FORMAT = "cql-embedded-1"
+LOG_KEEP = 50_000  # log rows kept; a reader further behind reloads everything
+
+# A change: (class, id, new object or None for a delete)
+Change = Tuple[str, str, Optional[dict]]
+# A relation change: (owner class, owner id, key, target class, target id, add?)
+RelChange = Tuple[str, str, str, str, str, bool]
+Listener = Callable[[str, str, Optional[dict], Optional[dict]], None]
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS objects (class TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL,
+                                    PRIMARY KEY (class, id));
+CREATE TABLE IF NOT EXISTS relations (class TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL,
+                                      target_class TEXT NOT NULL, target_id TEXT NOT NULL,
+                                      PRIMARY KEY (class, id, key, target_class, target_id));
+CREATE TABLE IF NOT EXISTS schema (class TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL,
+                                   PRIMARY KEY (class, field));
+CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, class TEXT NOT NULL,
+                                id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_loads = json.loads
+
+
+class Store:
+    """The data of one embedded database: objects, relations and field types."""
+
+    def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
+                 busy_timeout: float = 30.0):
+        self.path = path
+        self.classes: Dict[str, Dict[str, dict]] = {}
+        # (owner class, owner id) -> {key: {(target class, target id)}}
+        self.relations: Dict[Tuple[str, str], Dict[str, Set[Tuple[str, str]]]] = {}
+        self.schema: Dict[str, Dict[str, str]] = {}
+        self.listeners: List[Listener] = []
+        self.reset_listeners: List[Callable[[], None]] = []
+        self._db: Optional[sqlite3.Connection] = None
+        self._data_version: Optional[int] = None
+        self._seq = 0
+        self._in_write = False
+        if path is not None:
+            self._open(path, synchronous, busy_timeout)
+
+    # -- opening ----------------------------------------------------------------
+    def _open(self, path: str, synchronous: str, busy_timeout: float) -> None:
+        sync = str(synchronous).upper()
+        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
+        try:
+            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                                 check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database file {path!r}: {exc}") from None
+        self._db = db
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
+            db.execute(f"PRAGMA synchronous = {sync}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _SCHEMA_SQL.split(";"):
+                    if stmt.strip():
+                        db.execute(stmt)
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                if row is None:
+                    db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+                elif row[0] != FORMAT:
+                    raise StorageError(f"{path!r} is a database of format {row[0]!r}, not {FORMAT!r}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            self._db = None
+            raise StorageError(f"{path!r} is not a usable cql database: {exc}") from None
+        except StorageError:
+            db.close()
+            self._db = None
+            raise
+        self.sync()
+
+    @property
+    def persistent(self) -> bool:
+        return self.path is not None
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            finally:
+                self._db = None
+
+    # -- reading other connections' commits ------------------------------------
+    def sync(self) -> None:
+        """Bring memory up to date with the file (cheap when nothing changed)."""
+        db = self._db
+        if db is None:
+            return
+        try:
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return
+            own = not self._in_write
+            if own:
+                db.execute("BEGIN")
+            try:
+                self._data_version = version
+                self._catch_up(db)
+            finally:
+                if own:
+                    db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read {self.path!r}: {exc}") from None
+
+    def _catch_up(self, db: sqlite3.Connection) -> None:
+        lo, hi = db.execute("SELECT min(seq), max(seq) FROM log").fetchone()
+        if hi is None or hi == self._seq:
+            if hi is None and self._seq == 0 and not self.classes:
+                self._load_all(db)
+            return
+        if self._seq == 0 or hi < self._seq or lo > self._seq + 1:
+            self._load_all(db)
+            self._seq = hi
+            return
+        touched = dict.fromkeys(
+            (c, i) for c, i in db.execute("SELECT class, id FROM log WHERE seq > ? ORDER BY seq",
+                                          (self._seq,)))
+        self._seq = hi
+        self._load_schema(db)
+        for cls, oid in touched:
+            row = db.execute("SELECT json FROM objects WHERE class = ? AND id = ?", (cls, oid)).fetchone()
+            new = None if row is None else _loads(row[0])
+            self._set(cls, oid, new)
+            self.relations.pop((cls, oid), None)
+            for key, tc, ti in db.execute(
+                    "SELECT key, target_class, target_id FROM relations WHERE class = ? AND id = ?",
+                    (cls, oid)):
+                self.relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
+
+    def _load_schema(self, db: sqlite3.Connection) -> None:
+        schema: Dict[str, Dict[str, str]] = {}
+        for cls, fld, typ in db.execute("SELECT class, field, type FROM schema ORDER BY rowid"):
+            schema.setdefault(cls, {})[fld] = typ
+        self.schema = schema
+
+    def _load_all(self, db: sqlite3.Connection) -> None:
+        classes: Dict[str, Dict[str, dict]] = {}
+        for cls, oid, text in db.execute("SELECT class, id, json FROM objects ORDER BY rowid"):
+            bucket = classes.get(cls)
+            if bucket is None:
+                bucket = classes[cls] = {}
+            bucket[oid] = _loads(text)
+        relations: Dict[Tuple[str, str], Dict[str, Set[Tuple[str, str]]]] = {}
+        for cls, oid, key, tc, ti in db.execute(
+                "SELECT class, id, key, target_class, target_id FROM relations"):
+            relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
+        self.classes = classes
+        self.relations = relations
+        self._load_schema(db)
+        row = db.execute("SELECT max(seq) FROM log").fetchone()
+        self._seq = row[0] or 0
+        for reset in self.reset_listeners:
+            reset()
+
+    # -- writing ----------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator["Batch"]:
+        """One write statement: lock the file, catch up, collect changes, commit.
+
+        The caller reads memory (up to date under the lock), puts every change
+        into the Batch, and returns; an exception discards the batch."""
+        db = self._db
+        batch = Batch()
+        if db is None:
+            yield batch
+            self._apply(batch)
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot lock {self.path!r} for writing: {exc}") from None
+        self._in_write = True
+        try:
+            self.sync()
+            yield batch
+            self._persist(db, batch)
+            db.execute("COMMIT")
+        except BaseException:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._in_write = False
+            raise
+        self._in_write = False
+        # Our own commit does not change data_version for this connection.
+        self._apply(batch)
+
+    def _persist(self, db: sqlite3.Connection, batch: "Batch") -> None:
+        try:
+            if batch.schema:
+                db.executemany("INSERT OR REPLACE INTO schema (class, field, type) VALUES (?, ?, ?)",
+                               batch.schema)
+            inserts, updates, deletes = [], [], []
+            for cls, oid, new in batch.changes:
+                if new is None:
+                    deletes.append((cls, oid))
+                elif oid in self.classes.get(cls, ()) and (cls, oid) not in batch.created:
+                    updates.append((_dumps(new), cls, oid))
+                else:
+                    inserts.append((cls, oid, _dumps(new)))
+            if inserts:
+                db.executemany("INSERT INTO objects (class, id, json) VALUES (?, ?, ?)", inserts)
+            if updates:
+                db.executemany("UPDATE objects SET json = ? WHERE class = ? AND id = ?", updates)
+            if deletes:
+                db.executemany("DELETE FROM objects WHERE class = ? AND id = ?", deletes)
+                db.executemany("DELETE FROM relations WHERE class = ? AND id = ?", deletes)
+            adds = [r[:5] for r in batch.relations if r[5]]
+            removes = [r[:5] for r in batch.relations if not r[5]]
+            if adds:
+                db.executemany("INSERT OR IGNORE INTO relations VALUES (?, ?, ?, ?, ?)", adds)
+            if removes:
+                db.executemany("DELETE FROM relations WHERE class = ? AND id = ? AND key = ? "
+                               "AND target_class = ? AND target_id = ?", removes)
+            touched = dict.fromkeys([(c, i) for c, i, _ in batch.changes]
+                                    + [(r[0], r[1]) for r in batch.relations])
+            if batch.schema and not touched:
+                touched[("", "")] = None
+            db.executemany("INSERT INTO log (class, id) VALUES (?, ?)", list(touched))
+            hi = db.execute("SELECT max(seq) FROM log").fetchone()[0] or 0
+            if hi % 1000 < len(touched) and hi > LOG_KEEP:
+                db.execute("DELETE FROM log WHERE seq <= ?", (hi - LOG_KEEP,))
+            self._seq = hi
+        except sqlite3.IntegrityError as exc:
+            raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
+
+    def _apply(self, batch: "Batch") -> None:
+        for cls, fld, typ in batch.schema:
+            self.schema.setdefault(cls, {})[fld] = typ
+        for cls, oid, new in batch.changes:
+            self._set(cls, oid, new)
+            if new is None:
+                self.relations.pop((cls, oid), None)
+        for cls, oid, key, tc, ti, add in batch.relations:
+            keys = self.relations.get((cls, oid))
+            if add:
+                if keys is None:
+                    keys = self.relations[(cls, oid)] = {}
+                keys.setdefault(key, set()).add((tc, ti))
+            elif keys is not None and key in keys:
+                keys[key].discard((tc, ti))
+                if not keys[key]:
+                    del keys[key]
+
+    def _set(self, cls: str, oid: str, new: Optional[dict]) -> None:
+        bucket = self.classes.get(cls)
+        if bucket is None:
+            if new is None:
+                return
+            bucket = self.classes[cls] = {}
+        old = bucket.get(oid)
+        if new is None:
+            if old is None:
+                return
+            del bucket[oid]
+        else:
+            bucket[oid] = new
+        for listener in self.listeners:
+            listener(cls, oid, old, new)
+
+    # -- reading ----------------------------------------------------------------
+    def related(self, cls: str, oid: str, key: str) -> Set[Tuple[str, str]]:
+        return self.relations.get((cls, oid), {}).get(key, set())
+
+
+class Batch:
+    """The changes of one write statement, applied all together or not at all."""
+
+    __slots__ = ("changes", "relations", "schema", "created")
+
+    def __init__(self) -> None:
+        self.changes: List[Change] = []
+        self.relations: List[RelChange] = []
+        self.schema: List[Tuple[str, str, str]] = []
+        self.created: Set[Tuple[str, str]] = set()
+
+    def insert(self, cls: str, oid: str, obj: dict) -> None:
+        self.created.add((cls, oid))
+        self.changes.append((cls, oid, obj))
+
+    def update(self, cls: str, oid: str, obj: dict) -> None:
+        self.changes.append((cls, oid, obj))
+
+    def delete(self, cls: str, oid: str) -> None:
+        self.changes.append((cls, oid, None))
+
+
+def file_exists(path: str) -> bool:
+    return os.path.exists(path)
