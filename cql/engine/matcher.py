@@ -1,0 +1,1090 @@
+"""The reference semantics of REST ``where`` JSON: matching, ordering, geo.
+
+LeanCloud keeps objects in MongoDB, so a ``where`` means what MongoDB makes of
+it; this module is the one place that says so. The embedded engine runs it,
+and the REST backend runs it on the client for what Parse Server on Postgres
+cannot evaluate. Objects are REST JSON dicts (``{"__type": "Date", "iso": ...}``
+dates, pointers, GeoPoints; ``createdAt``/``updatedAt`` plain ISO strings).
+
+Public API (stable)
+-------------------
+``compile_where(where, lookup=None) -> Callable[[dict], bool]``
+    Compile once into closures; call the result per object. Subqueries
+    (``$inQuery``, ``$notInQuery``, ``$select``, ``$dontSelect``) and
+    ``$relatedTo`` are resolved through ``lookup`` ONCE, at compile time.
+    ``{}``/``None`` matches everything.
+``Lookup``
+    What subqueries need: ``find(class_name, query) -> list[dict]`` where
+    ``query`` is ``{"where": {...}}`` plus ``"limit"``, ``"skip"``, ``"order"``
+    only when the subquery gives them (no default limit should be applied), and
+    ``related_ids(class_name, object_id, key) -> set[str]``: the objectIds in
+    relation ``key`` of object ``class_name/object_id``. Duck typing is enough.
+``order_objects(objects, order) -> list``
+    Stable sort by ``"-score,name"`` (or a sequence of such strings).
+``parse_order(order) -> list[tuple[str, bool]]``  (field, descending)
+``sort_key(field, descending=False) -> Callable[[dict], tuple]``
+    The exact per-object key ``order_objects`` uses for one field (arrays: min
+    element ascending, max descending; ``[]`` before null). Sort with
+    ``reverse=descending``.
+``value_key(value, field=None) -> tuple``
+    A total order over REST JSON values (MongoDB BSON order): missing = null <
+    numbers < strings < objects (Pointer, GeoPoint, File, plain) < arrays <
+    Bytes < booleans < dates. Equal keys <=> equal values (1 == 1.0,
+    True != 1, pointers by className+objectId, GeoPoints by coordinates,
+    objects by deep equality ignoring key order, dates by instant). With
+    ``field`` "createdAt"/"updatedAt" a plain ISO string is a date. Hashable.
+``field_getter(path) -> Callable[[dict], Any]`` / ``get_path(obj, path)``
+    The value at a dotted path, ``MISSING`` when absent (createdAt/updatedAt
+    strings come back as Date dicts). A path through an array of objects
+    gives a ``Fanout`` (a list subclass) of the values found.
+``near_spec(where) -> NearSpec | None``
+    The ``$nearSphere`` of a where (top level or inside a top-level ``$and``),
+    so the executor can sort nearest first: ``.field``, ``.latitude``,
+    ``.longitude``, ``.distance(obj)`` (radians; ``inf`` when not a GeoPoint).
+``MISSING``  the absent-field marker.
+
+Semantics (MongoDB; pinned by tests/test_matcher.py)
+----------------------------------------------------
+- ``{"f": v}``: equal, or an array field containing v (or equal to v when v is
+  an array). ``{"f": null}`` matches null, missing, and arrays holding null.
+- ``$ne``/``$nin``/``$not``/``$notInQuery``/``$dontSelect`` are negations, so
+  they match missing fields; ``{"$ne": null}`` matches present non-null values.
+- ``$lt $lte $gt $gte`` never cross types (numbers, strings by code point,
+  dates, booleans, ...); on arrays any element may satisfy. ``$lte``/``$gte``
+  null match null/missing; ``$lt``/``$gt`` null match nothing.
+- ``$exists``: an explicit null exists. ``$all: []`` matches nothing (Parse).
+- ``$regex`` (``$options`` from ``imsx``; PCRE ``\\Q..\\E`` and ``(?<name>``
+  are translated) matches strings and arrays with a matching string element.
+- Dates: a string compared with a Date field does not match (no type
+  crossing), EXCEPT on ``createdAt``/``updatedAt``, whose stored values are
+  ISO strings and whose query values may be Date dicts or ISO strings.
+- Geo: ``$nearSphere`` with ``$maxDistance`` (radians) or
+  ``$maxDistanceIn{Radians,Kilometers,Miles}`` and ``$minDistance...``
+  (inclusive bounds; Earth 6371.0 km / 3958.8 mi); ``$within``/``$geoWithin``
+  with ``$box`` [sw, ne] (wraps at the antimeridian when sw longitude > ne
+  longitude; a pole inside the latitude range is inside), ``$centerSphere``
+  [point, radians], ``$polygon``.
+
+Errors (all ``CQLError``): malformed where / unknown operator / bad
+``$options`` -> code 102; an invalid regular expression -> code 300; a bad
+GeoPoint -> code 302 (``InvalidGeoPoint``); a subquery without a lookup -> 102.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from abc import ABC, abstractmethod
+from functools import lru_cache
+from math import inf
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+
+from ..errors import CQLError, InvalidGeoPoint
+from ..types import format_date, parse_date
+from . import geo
+
+__all__ = [
+    "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects",
+    "parse_order", "sort_key", "value_key", "field_getter", "get_path",
+    "near_spec", "values_equal", "QUERY_ERROR", "REGEX_ERROR",
+]
+
+QUERY_ERROR = 102
+REGEX_ERROR = 300
+
+Predicate = Callable[[dict], bool]
+ValuePredicate = Callable[[Any], bool]
+
+
+class _Missing:
+    """The value of an absent field (distinct from an explicit null)."""
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self):
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+M = MISSING
+
+
+class Fanout(list):
+    """The values a dotted path reaches through an array of objects."""
+    __slots__ = ()
+
+
+class Lookup(ABC):
+    """What the matcher needs from the store for subqueries and relations."""
+
+    @abstractmethod
+    def find(self, class_name: str, query: dict) -> List[dict]:
+        """Objects of ``class_name`` matching ``query`` ({"where", "limit"?, "skip"?, "order"?})."""
+
+    @abstractmethod
+    def related_ids(self, class_name: str, object_id: str, key: str) -> Set[str]:
+        """objectIds of the objects in relation ``key`` of ``class_name``/``object_id``."""
+
+
+def _err(message: str) -> CQLError:
+    return CQLError(message, QUERY_ERROR)
+
+
+# --------------------------------------------------------------------------- values
+
+DATE_FIELDS = frozenset(("createdAt", "updatedAt"))
+
+_NULL_KEY = (1,)
+_EMPTY_ARRAY_KEY = (0,)  # MongoDB sorts [] before null/missing
+
+
+def _canon_iso(text: str) -> Optional[str]:
+    """A date string in the canonical form 'YYYY-MM-DDTHH:MM:SS.sssZ' (None if not a date)."""
+    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == "." and text[4] == "-":
+        return text
+    return _canon_slow(text)
+
+
+@lru_cache(maxsize=4096)
+def _canon_slow(text: str) -> Optional[str]:
+    try:
+        return format_date(parse_date(text))
+    except CQLError:
+        return None
+
+
+def _date_key(iso: Any) -> tuple:
+    if iso.__class__ is str:
+        return (9, _canon_iso(iso) or iso)
+    return (9, str(iso))
+
+
+def _key(v: Any) -> tuple:
+    """BSON-order key of a value (see value_key)."""
+    c = v.__class__
+    if c is str:
+        return (3, v)
+    if c is int or c is float:
+        return (2, v)
+    if c is bool:
+        return (8, v)
+    if v is None or v is M:
+        return _NULL_KEY
+    if c is list or c is Fanout:
+        return (5, tuple([_key(e) for e in v]))
+    if c is dict:
+        t = v.get("__type")
+        if t is not None:
+            if t == "Date":
+                return _date_key(v.get("iso"))
+            if t == "Pointer" or t == "Object":
+                return (4, (("__type", (3, "Pointer")), ("className", _key(v.get("className"))),
+                            ("objectId", _key(v.get("objectId")))))
+            if t == "GeoPoint":
+                return (4, (("__type", (3, "GeoPoint")), ("latitude", _key(v.get("latitude"))),
+                            ("longitude", _key(v.get("longitude")))))
+            if t == "Bytes":
+                return (6, str(v.get("base64", "")))
+        return (4, tuple(sorted([(str(k), _key(x)) for k, x in v.items()])))
+    # Subclasses and foreign types (should not occur in REST JSON).
+    if isinstance(v, bool):
+        return (8, bool(v))
+    if isinstance(v, (int, float)):
+        return (2, v)
+    if isinstance(v, str):
+        return (3, str(v))
+    if isinstance(v, (list, tuple)):
+        return (5, tuple([_key(e) for e in v]))
+    if isinstance(v, dict):
+        return _key(dict(v))
+    return (12, repr(v))
+
+
+def value_key(value: Any, field: Optional[str] = None) -> tuple:
+    """Total-order, hashable key of a REST JSON value (MongoDB BSON order).
+
+    ``field`` matters only for createdAt/updatedAt, whose plain ISO strings are dates.
+    """
+    if field in DATE_FIELDS and value.__class__ is str:
+        return _date_key(value)
+    return _key(value)
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """JSON equality as the matcher sees it (1 == 1.0, True != 1, pointers by id)."""
+    return _key(a) == _key(b)
+
+
+def _as_date_dict(v: Any) -> Any:
+    return {"__type": "Date", "iso": v} if v.__class__ is str else v
+
+
+def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
+    for i in range(start, len(parts)):
+        c = v.__class__
+        p = parts[i]
+        if c is dict:
+            v = v.get(p, M)
+            if v is M:
+                return M
+        elif c is list or c is Fanout:
+            if p.isdigit() and c is list:
+                idx = int(p)
+                if idx < len(v):
+                    v = v[idx]
+                    continue
+                return M
+            out = Fanout()
+            for e in v:
+                if e.__class__ is dict:
+                    r = _walk(e, parts, i)
+                    if r is M:
+                        continue
+                    if r.__class__ is Fanout:
+                        out.extend(r)
+                    else:
+                        out.append(r)
+            return out if out else M
+        else:
+            return M
+    return v
+
+
+def field_getter(path: str, dates: bool = True) -> Callable[[dict], Any]:
+    """A function obj -> value at dotted ``path`` (MISSING when absent).
+
+    With ``dates``, createdAt/updatedAt strings are returned as Date dicts.
+    """
+    if "." not in path:
+        if dates and path in DATE_FIELDS:
+            def get_date(o: dict, _f=path) -> Any:
+                v = o.get(_f, M)
+                return {"__type": "Date", "iso": v} if v.__class__ is str else v
+            return get_date
+
+        def get(o: dict, _f=path) -> Any:
+            return o.get(_f, M)
+        return get
+    parts = tuple(path.split("."))
+    if any(not p for p in parts):
+        raise _err(f"invalid field path {path!r}: empty segment")
+
+    def get_dotted(o: dict) -> Any:
+        return _walk(o, parts, 0)
+    return get_dotted
+
+
+def get_path(obj: dict, path: str) -> Any:
+    """The value at dotted ``path`` of ``obj`` (MISSING when absent)."""
+    return field_getter(path)(obj)
+
+
+# --------------------------------------------------------------------------- ordering
+
+def parse_order(order: Union[str, Sequence[str], None]) -> List[Tuple[str, bool]]:
+    """'-score,name' (or ['-score', 'name']) -> [('score', True), ('name', False)]."""
+    if not order:
+        return []
+    items = [order] if isinstance(order, str) else list(order)
+    out: List[Tuple[str, bool]] = []
+    for item in items:
+        for part in str(item).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            desc = part.startswith("-")
+            name = part[1:].strip() if part[0] in "+-" else part
+            if not name:
+                raise _err(f"invalid order {item!r}: a field name is missing")
+            out.append((name, desc))
+    return out
+
+
+def sort_key(field: str, descending: bool = False) -> Callable[[dict], tuple]:
+    """Per-object key for ordering by ``field`` (sort with ``reverse=descending``).
+
+    Missing/null sort first ascending and last descending; an array sorts by
+    its smallest element ascending and its largest descending; [] before null.
+    """
+    get = field_getter(field)
+    pick = max if descending else min
+
+    def key(o: dict) -> tuple:
+        v = get(o)
+        c = v.__class__
+        if c is str:
+            return (3, v)
+        if c is int or c is float:
+            return (2, v)
+        if c is list or c is Fanout:
+            if not v:
+                return _EMPTY_ARRAY_KEY
+            keys = []
+            for e in v:
+                if c is Fanout and e.__class__ is list:
+                    keys.extend(_key(x) for x in e)
+                    if not e:
+                        keys.append(_EMPTY_ARRAY_KEY)
+                else:
+                    keys.append(_key(e))
+            return pick(keys)
+        return _key(v)
+    return key
+
+
+def order_objects(objects: Iterable[dict], order: Union[str, Sequence[str], None]) -> List[dict]:
+    """A new list of ``objects`` sorted by ``order`` (MongoDB order, stable)."""
+    out = list(objects)
+    for field, desc in reversed(parse_order(order)):
+        out.sort(key=sort_key(field, desc), reverse=desc)
+    return out
+
+
+# --------------------------------------------------------------------------- predicates
+
+def _true(o: Any) -> bool:
+    return True
+
+
+def _false(o: Any) -> bool:
+    return False
+
+
+def _all_of(preds: List[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if not preds:
+        return _true
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+
+        def both(o: Any) -> bool:
+            return a(o) and b(o)
+        return both
+    ps = tuple(preds)
+
+    def every(o: Any) -> bool:
+        for p in ps:
+            if not p(o):
+                return False
+        return True
+    return every
+
+
+def _any_of(preds: List[Callable[[Any], bool]]) -> Callable[[Any], bool]:
+    if len(preds) == 1:
+        return preds[0]
+    ps = tuple(preds)
+
+    def some(o: Any) -> bool:
+        for p in ps:
+            if p(o):
+                return True
+        return False
+    return some
+
+
+def _negate(p: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    def neg(o: Any) -> bool:
+        return not p(o)
+    return neg
+
+
+def _fan(vp: ValuePredicate) -> ValuePredicate:
+    """Make a positive value predicate see each value a dotted path fanned out to."""
+    def fanned(v: Any) -> bool:
+        if v.__class__ is Fanout:
+            for x in v:
+                if vp(x):
+                    return True
+            return False
+        return vp(v)
+    return fanned
+
+
+def _datify(q: Any, date_field: bool) -> Any:
+    """On createdAt/updatedAt an ISO string in the query is a date."""
+    if date_field and q.__class__ is str and _canon_iso(q) is not None:
+        return {"__type": "Date", "iso": q}
+    return q
+
+
+# ---- equality
+
+def _eq_vp(q: Any) -> ValuePredicate:
+    """v equals q, or v is an array containing q (MongoDB equality)."""
+    c = q.__class__
+    if c is str:
+        def eq_str(v: Any) -> bool:
+            return v == q or (v.__class__ is list and q in v)
+        return eq_str
+    if c is int or c is float:
+        def eq_num(v: Any) -> bool:
+            t = v.__class__
+            if t is int or t is float:
+                return v == q
+            if t is list:
+                for e in v:
+                    if e == q and e.__class__ is not bool:
+                        return True
+            return False
+        return eq_num
+    if c is bool:
+        def eq_bool(v: Any) -> bool:
+            if v is q:
+                return True
+            if v.__class__ is list:
+                for e in v:
+                    if e is q:
+                        return True
+            return False
+        return eq_bool
+    if q is None:
+        def eq_null(v: Any) -> bool:
+            return v is None or v is M or (v.__class__ is list and None in v)
+        return eq_null
+    qk = _key(q)
+    qc = list if c is list else dict
+
+    def eq_other(v: Any) -> bool:
+        t = v.__class__
+        if t is qc and _key(v) == qk:
+            return True
+        if t is list:
+            for e in v:
+                if e.__class__ is qc and _key(e) == qk:
+                    return True
+        return False
+    return eq_other
+
+
+# ---- comparisons
+
+_CMP = {"$lt": operator.lt, "$lte": operator.le, "$gt": operator.gt, "$gte": operator.ge}
+_SYM = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
+
+_CMP_TEMPLATE = """
+def make_num(q, M):
+    def cmp_num(v):
+        t = v.__class__
+        if t is int or t is float:
+            return v {op} q
+        if t is list:
+            for e in v:
+                t = e.__class__
+                if (t is int or t is float) and e {op} q:
+                    return True
+        return False
+    return cmp_num
+
+def make_num_field(f, q, M):
+    def cmp_num_field(o):
+        v = o.get(f, M)
+        t = v.__class__
+        if t is int or t is float:
+            return v {op} q
+        if t is list:
+            for e in v:
+                t = e.__class__
+                if (t is int or t is float) and e {op} q:
+                    return True
+        return False
+    return cmp_num_field
+
+def make_str(q, M):
+    def cmp_str(v):
+        t = v.__class__
+        if t is str:
+            return v {op} q
+        if t is list:
+            for e in v:
+                if e.__class__ is str and e {op} q:
+                    return True
+        return False
+    return cmp_str
+
+def make_str_field(f, q, M):
+    def cmp_str_field(o):
+        v = o.get(f, M)
+        t = v.__class__
+        if t is str:
+            return v {op} q
+        if t is list:
+            for e in v:
+                if e.__class__ is str and e {op} q:
+                    return True
+        return False
+    return cmp_str_field
+
+def make_date(qi, canon, M):
+    # v: a Date dict, or (createdAt/updatedAt) a plain ISO string
+    def cmp_date(v):
+        t = v.__class__
+        if t is str:
+            s = canon(v)
+            return s is not None and s {op} qi
+        if t is dict:
+            if v.get("__type") != "Date":
+                return False
+            s = v.get("iso")
+            if s.__class__ is not str:
+                return False
+            s = canon(s)
+            return s is not None and s {op} qi
+        if t is list:
+            for e in v:
+                if e.__class__ is dict and cmp_date(e):
+                    return True
+        return False
+    return cmp_date
+"""
+
+_CMP_MAKERS: Dict[str, Dict[str, Callable]] = {}
+for _name, _sym in _SYM.items():
+    _ns: Dict[str, Any] = {}
+    exec(_CMP_TEMPLATE.replace("{op}", _sym), _ns)  # noqa: S102 - fixed templates, no user text
+    _CMP_MAKERS[_name] = _ns
+del _name, _sym, _ns
+
+
+def _cmp_vp(op: str, q: Any, date_field: bool, field: Optional[str] = None) -> Callable[[Any], bool]:
+    """Comparison predicate; with ``field`` (a plain top-level name) it takes the object."""
+    makers = _CMP_MAKERS[op]
+    q = _datify(q, date_field)
+    c = q.__class__
+    if q is None:
+        vp = _eq_vp(None) if op in ("$lte", "$gte") else _false
+    elif c is int or c is float:
+        if field is not None:
+            return makers["make_num_field"](field, q, M)
+        vp = makers["make_num"](q, M)
+    elif c is str:
+        if field is not None:
+            return makers["make_str_field"](field, q, M)
+        vp = makers["make_str"](q, M)
+    elif c is dict and q.get("__type") == "Date":
+        iso = q.get("iso")
+        qi = _canon_iso(iso) if iso.__class__ is str else None
+        if qi is None:
+            raise _err(f"{op} needs a valid date, got {q!r}")
+        vp = makers["make_date"](qi, _canon_iso if date_field else _canon_strict, M)
+        if not date_field:
+            vp = _no_plain_strings(vp)
+    else:
+        qk = _key(q)
+        rank = qk[0]
+        cmpf = _CMP[op]
+
+        def cmp_any(v: Any) -> bool:
+            k = _key(v)
+            if k[0] == rank and cmpf(k, qk):
+                return True
+            if v.__class__ is list:
+                for e in v:
+                    ke = _key(e)
+                    if ke[0] == rank and cmpf(ke, qk):
+                        return True
+            return False
+        vp = cmp_any
+    if field is not None:
+        return _on_field(field, vp)
+    return vp
+
+
+def _canon_strict(text: str) -> Optional[str]:
+    return _canon_iso(text)
+
+
+def _no_plain_strings(vp: ValuePredicate) -> ValuePredicate:
+    """Outside createdAt/updatedAt a plain string is a string, never a date."""
+    def dates_only(v: Any) -> bool:
+        t = v.__class__
+        if t is str:
+            return False
+        if t is list:
+            for e in v:
+                if e.__class__ is dict and vp(e):
+                    return True
+            return False
+        return vp(v)
+    return dates_only
+
+
+def _on_field(field: str, vp: ValuePredicate) -> Predicate:
+    def on_field(o: dict) -> bool:
+        return vp(o.get(field, M))
+    return on_field
+
+
+# ---- $in / $nin
+
+def _in_vp(values: Any, what: str, date_field: bool) -> ValuePredicate:
+    if not isinstance(values, list):
+        raise _err(f"{what} needs an array of values, got {values!r}")
+    strs: Set[str] = set()
+    nums: Set[Any] = set()
+    bools: Set[bool] = set()
+    others: Set[tuple] = set()
+    null = False
+    for x in values:
+        x = _datify(x, date_field)
+        c = x.__class__
+        if c is str:
+            strs.add(x)
+        elif c is int or c is float:
+            nums.add(x)
+        elif c is bool:
+            bools.add(x)
+        elif x is None:
+            null = True
+        else:
+            others.add(_key(x))
+
+    def scalar(v: Any) -> bool:
+        t = v.__class__
+        if t is str:
+            return v in strs
+        if t is int or t is float:
+            return v in nums
+        if t is bool:
+            return v in bools
+        if v is None or v is M:
+            return null
+        return bool(others) and _key(v) in others
+
+    def in_vp(v: Any) -> bool:
+        t = v.__class__
+        if t is str:
+            return v in strs
+        if t is int or t is float:
+            return v in nums
+        if t is list:
+            if others and _key(v) in others:
+                return True
+            for e in v:
+                if scalar(e):
+                    return True
+            return False
+        return scalar(v)
+    return in_vp
+
+
+# ---- $regex
+
+_PCRE_QUOTE = re.compile(r"\\Q(.*?)(?:\\E|$)", re.S)
+_PCRE_NAMED = re.compile(r"\(\?<(?=[A-Za-z_])")
+_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+@lru_cache(maxsize=1024)
+def compile_regex(pattern: str, options: str = "") -> "re.Pattern[str]":
+    """Python regex for a MongoDB/PCRE ``$regex`` with ``$options`` (cached)."""
+    flags = 0
+    for ch in options:
+        if ch not in _FLAGS:
+            raise _err(f"Bad $options value for query: {options} (allowed: i, m, s, x)")
+        flags |= _FLAGS[ch]
+    text = _PCRE_QUOTE.sub(lambda m: re.escape(m.group(1)), pattern)
+    text = _PCRE_NAMED.sub("(?P<", text)
+    try:
+        return re.compile(text, flags)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise CQLError(f"invalid regular expression {pattern!r}: {exc}", REGEX_ERROR) from None
+
+
+def _regex_vp(pattern: Any, options: Any) -> ValuePredicate:
+    if not isinstance(pattern, str):
+        raise _err(f"$regex needs a string pattern, got {pattern!r}")
+    if not isinstance(options, str):
+        raise _err(f"$options needs a string of flags, got {options!r}")
+    search = compile_regex(pattern, options).search
+
+    def regex_vp(v: Any) -> bool:
+        t = v.__class__
+        if t is str:
+            return search(v) is not None
+        if t is list:
+            for e in v:
+                if e.__class__ is str and search(e) is not None:
+                    return True
+        return False
+    return regex_vp
+
+
+# ---- geo
+
+_DISTANCE_KEYS = {
+    "$maxDistance": ("max", "radians"), "$maxDistanceInRadians": ("max", "radians"),
+    "$maxDistanceInKilometers": ("max", "kilometers"), "$maxDistanceInMiles": ("max", "miles"),
+    "$minDistance": ("min", "radians"), "$minDistanceInRadians": ("min", "radians"),
+    "$minDistanceInKilometers": ("min", "kilometers"), "$minDistanceInMiles": ("min", "miles"),
+}
+
+
+def _geo_point(value: Any, what: str) -> Tuple[float, float]:
+    """(lat, lng) of a query GeoPoint: a GeoPoint dict, {latitude, longitude}, or [lng, lat]."""
+    lat = lng = None
+    if isinstance(value, dict):
+        lat, lng = value.get("latitude"), value.get("longitude")
+    elif isinstance(value, list) and len(value) == 2:
+        lng, lat = value
+    if (lat.__class__ not in (int, float)) or (lng.__class__ not in (int, float)):
+        raise InvalidGeoPoint(f"{what} needs a GeoPoint, got {value!r}")
+    if not -90.0 <= lat <= 90.0:
+        raise InvalidGeoPoint(f"{what}: latitude {lat} is out of range: it must be between -90 and 90")
+    if not -180.0 <= lng <= 180.0:
+        raise InvalidGeoPoint(f"{what}: longitude {lng} is out of range: it must be between -180 and 180")
+    return float(lat), float(lng)
+
+
+def _point_vp(test: Callable[[float, float], bool]) -> ValuePredicate:
+    point_of = geo.point_of
+
+    def geo_vp(v: Any) -> bool:
+        t = v.__class__
+        if t is dict:
+            p = point_of(v)
+            return p is not None and test(p[0], p[1])
+        if t is list:
+            for e in v:
+                if e.__class__ is dict:
+                    p = point_of(e)
+                    if p is not None and test(p[0], p[1]):
+                        return True
+        return False
+    return geo_vp
+
+
+def _near_vp(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
+    lat0, lng0 = _geo_point(point, "$nearSphere")
+    lo, hi = 0.0, inf
+    for key, amount in bounds.items():
+        kind, unit = _DISTANCE_KEYS[key]
+        if amount.__class__ not in (int, float):
+            raise _err(f"{key} needs a number, got {amount!r}")
+        r = geo.to_radians(amount, unit)
+        if kind == "max":
+            hi = min(hi, r)
+        else:
+            lo = max(lo, r)
+    dist = geo.distance_radians
+    if lo <= 0.0 and hi == inf:
+        return _point_vp(lambda lat, lng: True)
+    eps = 1e-12  # a point exactly at the bound stays inside despite rounding
+
+    def within(lat: float, lng: float) -> bool:
+        d = dist(lat0, lng0, lat, lng)
+        return lo - eps <= d <= hi + eps
+    return _point_vp(within)
+
+
+def _within_vp(spec: Any, what: str) -> ValuePredicate:
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise _err(f"{what} needs one of {{\"$box\": [sw, ne]}}, {{\"$centerSphere\": [point, radians]}},"
+                   f" {{\"$polygon\": [points]}}, got {spec!r}")
+    (kind, arg), = spec.items()
+    if kind == "$box":
+        if not isinstance(arg, list) or len(arg) != 2:
+            raise _err(f"$box needs [southwest, northeast] GeoPoints, got {arg!r}")
+        sw = _geo_point(arg[0], "$box")
+        ne = _geo_point(arg[1], "$box")
+        if sw[0] > ne[0]:
+            raise _err(f"$box: the south-west corner (latitude {sw[0]}) is north of the"
+                       f" north-east corner (latitude {ne[0]})")
+        in_box = geo.in_box
+        return _point_vp(lambda lat, lng: in_box(lat, lng, sw, ne))
+    if kind == "$centerSphere":
+        if not isinstance(arg, list) or len(arg) != 2 or arg[1].__class__ not in (int, float) or arg[1] < 0:
+            raise _err(f"$centerSphere needs [GeoPoint, radius in radians], got {arg!r}")
+        lat0, lng0 = _geo_point(arg[0], "$centerSphere")
+        radius = float(arg[1]) + 1e-12
+        dist = geo.distance_radians
+        return _point_vp(lambda lat, lng: dist(lat0, lng0, lat, lng) <= radius)
+    if kind == "$polygon":
+        if not isinstance(arg, list) or len(arg) < 3:
+            raise _err(f"$polygon needs at least 3 GeoPoints, got {arg!r}")
+        vertices = [_geo_point(p, "$polygon") for p in arg]
+        in_polygon = geo.in_polygon
+        return _point_vp(lambda lat, lng: in_polygon(lat, lng, vertices))
+    raise _err(f"unknown {what} shape {kind!r} (supported: $box, $centerSphere, $polygon)")
+
+
+# ---- subqueries
+
+def _need_lookup(lookup: Optional[Lookup], op: str) -> Lookup:
+    if lookup is None:
+        raise _err(f"{op} needs a subquery, but no store was given to run it")
+    return lookup
+
+
+def _subquery(spec: Any, op: str, lookup: Optional[Lookup]) -> Tuple[str, List[dict]]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("className"), str):
+        raise _err(f"{op} needs {{\"className\": ..., \"where\": {{...}}}}, got {spec!r}")
+    where = spec.get("where", {})
+    if where is None:
+        where = {}
+    if not isinstance(where, dict):
+        raise _err(f"{op}: the subquery's where must be an object, got {where!r}")
+    query: Dict[str, Any] = {"where": where}
+    for k in ("limit", "skip", "order"):
+        if spec.get(k) is not None:
+            query[k] = spec[k]
+    found = _need_lookup(lookup, op).find(spec["className"], query)
+    return spec["className"], list(found)
+
+
+def _in_query_vp(spec: Any, op: str, lookup: Optional[Lookup]) -> ValuePredicate:
+    class_name, found = _subquery(spec, op, lookup)
+    ids = frozenset(o.get("objectId") for o in found)
+
+    def points_in(v: Any) -> bool:
+        t = v.__class__
+        if t is dict:
+            return (v.get("className") == class_name and v.get("objectId") in ids
+                    and v.get("__type") in ("Pointer", "Object"))
+        if t is list:
+            for e in v:
+                if e.__class__ is dict and points_in(e):
+                    return True
+        return False
+    return points_in
+
+
+def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -> ValuePredicate:
+    if not isinstance(spec, dict) or not isinstance(spec.get("key"), str) or "query" not in spec:
+        raise _err(f"{op} needs {{\"query\": {{\"className\": ..., \"where\": ...}}, \"key\": ...}}, got {spec!r}")
+    _, found = _subquery(spec["query"], op, lookup)
+    get = field_getter(spec["key"])
+    values = []
+    for o in found:
+        v = get(o)
+        if v is M:
+            continue
+        if v.__class__ is Fanout:
+            values.extend(v)
+        else:
+            values.append(v)
+    return _in_vp(values, op, date_field)
+
+
+# ---- one field
+
+_FIELD_OPS = frozenset((
+    "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$exists", "$regex", "$options",
+    "$not", "$all", "$size", "$inQuery", "$notInQuery", "$select", "$dontSelect", "$nearSphere",
+    "$within", "$geoWithin", "$containedBy", *_DISTANCE_KEYS,
+))
+
+
+def _is_operator_doc(cond: Any) -> bool:
+    if cond.__class__ is not dict or not cond:
+        return False
+    return any(k.__class__ is str and k.startswith("$") for k in cond)
+
+
+def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValuePredicate:
+    """The value predicate of an operator document such as {"$gt": 1, "$lte": 5}."""
+    date_field = path in DATE_FIELDS
+    for k in ops:
+        if not (isinstance(k, str) and k.startswith("$")):
+            raise _err(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
+        if k not in _FIELD_OPS:
+            raise _err(f"unknown query operator {k!r} on field {path!r}"
+                       f" (supported: {', '.join(sorted(_FIELD_OPS))})")
+    if "$options" in ops and "$regex" not in ops:
+        raise _err(f"field {path!r}: $options needs a $regex beside it")
+    bounds = {k: ops[k] for k in ops if k in _DISTANCE_KEYS}
+    if bounds and "$nearSphere" not in ops:
+        raise _err(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
+
+    positive: List[ValuePredicate] = []
+    negative: List[ValuePredicate] = []  # predicates whose negation must hold
+    for op, q in ops.items():
+        if op in ("$eq", "$ne"):
+            (positive if op == "$eq" else negative).append(_eq_vp(_datify(q, date_field)))
+        elif op in _CMP:
+            positive.append(_cmp_vp(op, q, date_field))
+        elif op in ("$in", "$nin"):
+            (positive if op == "$in" else negative).append(_in_vp(q, op, date_field))
+        elif op == "$exists":
+            if q.__class__ not in (bool, int):
+                raise _err(f"$exists needs true or false, got {q!r}")
+            positive.append(_present if q else _absent)
+        elif op == "$regex":
+            positive.append(_regex_vp(q, ops.get("$options", "")))
+        elif op == "$not":
+            if not _is_operator_doc(q):
+                raise _err(f"$not on field {path!r} needs an operator object such as"
+                           f" {{\"$regex\": ...}}, got {q!r}")
+            negative.append(_ops_vp(path, q, lookup, fan=False))
+        elif op == "$all":
+            if not isinstance(q, list):
+                raise _err(f"$all needs an array of values, got {q!r}")
+            if not q:
+                positive.append(_false)  # Parse: $all [] matches nothing
+            else:
+                positive.append(_all_of([_eq_vp(_datify(x, date_field)) for x in q]))
+        elif op == "$containedBy":
+            inner = _in_vp(q, op, date_field)
+
+            def contained(v: Any, _inner=inner) -> bool:
+                return v.__class__ is list and all(_inner(e) for e in v)
+            positive.append(contained)
+        elif op == "$size":
+            if q.__class__ is not int:
+                raise _err(f"$size needs a whole number, got {q!r}")
+
+            def size_is(v: Any, _n=q) -> bool:
+                return v.__class__ is list and len(v) == _n
+            positive.append(size_is)
+        elif op in ("$inQuery", "$notInQuery"):
+            (positive if op == "$inQuery" else negative).append(_in_query_vp(q, op, lookup))
+        elif op in ("$select", "$dontSelect"):
+            (positive if op == "$select" else negative).append(_select_vp(q, op, lookup, date_field))
+        elif op == "$nearSphere":
+            positive.append(_near_vp(q, bounds))
+        elif op in ("$within", "$geoWithin"):
+            positive.append(_within_vp(q, op))
+        # $options and distance bounds are consumed beside $regex / $nearSphere
+    if fan:
+        positive = [_fan(p) for p in positive]
+        negative = [_fan(p) for p in negative]
+    return _all_of(positive + [_negate(p) for p in negative])
+
+
+def _present(v: Any) -> bool:
+    return v is not M
+
+
+def _absent(v: Any) -> bool:
+    return v is M
+
+
+def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
+    if not isinstance(path, str) or not path:
+        raise _err(f"invalid field name {path!r} in where")
+    simple = "." not in path
+    date_field = path in DATE_FIELDS
+    if not _is_operator_doc(cond):
+        vp = _eq_vp(_datify(cond, date_field))
+        if simple and not date_field:
+            if cond.__class__ is str:
+                def eq_field(o: dict, _f=path, _q=cond) -> bool:
+                    v = o.get(_f, M)
+                    return v == _q or (v.__class__ is list and _q in v)
+                return eq_field
+            return _on_field(path, vp)
+        get = field_getter(path)
+        if not simple:
+            vp = _fan(vp)
+        return lambda o: vp(get(o))
+    # Fast paths: one comparison on a top-level non-date field.
+    if simple and not date_field and len(cond) == 1:
+        (op, q), = cond.items()
+        if op in _CMP:
+            return _cmp_vp(op, q, False, field=path)
+    vp = _ops_vp(path, cond, lookup, fan=not simple)
+    if simple and not date_field:
+        return _on_field(path, vp)
+    # createdAt/updatedAt comparisons read raw strings; equality-like ops want Date dicts.
+    get = field_getter(path)
+    return lambda o: vp(get(o))
+
+
+def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
+    if not isinstance(value, list) or not value:
+        raise _err(f"{key} needs a non-empty array of where objects, got {value!r}")
+    return [compile_where(w, lookup, _nested=True) for w in value]
+
+
+def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
+    if (not isinstance(spec, dict) or not isinstance(spec.get("object"), dict)
+            or not isinstance(spec.get("key"), str)):
+        raise _err(f"$relatedTo needs {{\"object\": Pointer, \"key\": \"field\"}}, got {spec!r}")
+    obj = spec["object"]
+    cls, oid = obj.get("className"), obj.get("objectId")
+    if not isinstance(cls, str) or not isinstance(oid, str):
+        raise _err(f"$relatedTo: object must be a Pointer with className and objectId, got {obj!r}")
+    ids = frozenset(_need_lookup(lookup, "$relatedTo").related_ids(cls, oid, spec["key"]))
+
+    def related(o: dict) -> bool:
+        return o.get("objectId") in ids
+    return related
+
+
+def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None, _nested: bool = False) -> Predicate:
+    """Compile REST ``where`` JSON into a predicate obj -> bool (see module doc)."""
+    if where is None:
+        return _true
+    if not isinstance(where, dict):
+        raise _err(f"where must be a JSON object, got {type(where).__name__}: {where!r}")
+    preds: List[Predicate] = []
+    for key, cond in where.items():
+        if not isinstance(key, str):
+            raise _err(f"invalid key {key!r} in where")
+        if key.startswith("$"):
+            if key == "$and":
+                preds.append(_all_of(_compile_list(key, cond, lookup)))
+            elif key == "$or":
+                preds.append(_any_of(_compile_list(key, cond, lookup)))
+            elif key == "$nor":
+                preds.append(_negate(_any_of(_compile_list(key, cond, lookup))))
+            elif key == "$relatedTo":
+                preds.append(_related_to(cond, lookup))
+            else:
+                raise _err(f"unknown top-level query operator {key!r}"
+                           " (supported: $and, $or, $nor, $relatedTo)")
+        else:
+            preds.append(_compile_field(key, cond, lookup))
+    return _all_of(preds)
+
+
+# --------------------------------------------------------------------------- $nearSphere ordering
+
+class NearSpec:
+    """Where a query's $nearSphere points: the executor sorts by ``distance`` ascending."""
+    __slots__ = ("field", "latitude", "longitude", "_get")
+
+    def __init__(self, field: str, latitude: float, longitude: float):
+        self.field = field
+        self.latitude = latitude
+        self.longitude = longitude
+        self._get = field_getter(field)
+
+    def distance(self, obj: dict) -> float:
+        """Radians from the query point to the object's GeoPoint (nearest of an array); inf if none."""
+        v = self._get(obj)
+        best = inf
+        for e in (v if isinstance(v, list) else (v,)):
+            p = geo.point_of(e)
+            if p is not None:
+                best = min(best, geo.distance_radians(self.latitude, self.longitude, p[0], p[1]))
+        return best
+
+    def __repr__(self) -> str:
+        return f"NearSpec({self.field!r}, latitude={self.latitude}, longitude={self.longitude})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, NearSpec) and (self.field, self.latitude, self.longitude)
+                == (other.field, other.latitude, other.longitude))
+
+
+def near_spec(where: Optional[dict]) -> Optional[NearSpec]:
+    """The $nearSphere of ``where`` (top level, or in a top-level $and), or None."""
+    if not isinstance(where, dict):
+        return None
+    for key, cond in where.items():
+        if key == "$and" and isinstance(cond, list):
+            for sub in cond:
+                found = near_spec(sub)
+                if found is not None:
+                    return found
+        elif isinstance(key, str) and not key.startswith("$") and isinstance(cond, dict) \
+                and "$nearSphere" in cond:
+            lat, lng = _geo_point(cond["$nearSphere"], "$nearSphere")
+            return NearSpec(key, lat, lng)
+    return None
