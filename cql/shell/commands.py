@@ -1,0 +1,242 @@
+"""Dot commands: ONE registry, filled by a decorator, so ``.help``, dispatch
+and completion all read the same table (the litecli/pgspecial pattern)."""
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from .session import CommandError, Session
+
+Handler = Callable[[Session, str], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A dot command. ``args`` is the usage text; ``complete`` names what each
+    argument is ("file", "class", "format", "onoff", "statement", "command")
+    so the completer can offer candidates."""
+    name: str
+    func: Handler
+    aliases: Tuple[str, ...] = ()
+    args: str = ""
+    description: str = ""
+    complete: Tuple[str, ...] = ()
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.args}".rstrip()
+
+
+_COMMANDS: List[Command] = []
+_BY_NAME: Dict[str, Command] = {}
+
+
+def command(name: str, *, aliases: Sequence[str] = (), args: str = "", description: str = "",
+            complete: Sequence[str] = ()) -> Callable[[Handler], Handler]:
+    """Register ``func(session, argument_text)`` as the dot command ``name``."""
+    def register(func: Handler) -> Handler:
+        cmd = Command(name, func, tuple(aliases), args, description, tuple(complete))
+        for key in (name, *aliases):
+            if key in _BY_NAME:
+                raise ValueError(f"dot command {key} registered twice")
+            _BY_NAME[key] = cmd
+        _COMMANDS.append(cmd)
+        return func
+    return register
+
+
+def all_commands() -> List[Command]:
+    return list(_COMMANDS)
+
+
+def names() -> List[str]:
+    """Every name and alias."""
+    return sorted(_BY_NAME)
+
+
+def lookup(name: str) -> Command:
+    """The command called ``name`` (with its dot); CommandError with a
+    suggestion when there is none."""
+    cmd = _BY_NAME.get(name) or _BY_NAME.get(name.lower())
+    if cmd is not None:
+        return cmd
+    close = difflib.get_close_matches(name.lower(), names(), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise CommandError(f"unknown command {name}{hint} (.help lists the commands)")
+
+
+def dispatch(session: Session, line: str) -> None:
+    """Run one dot-command line."""
+    line = line.strip()
+    name, _, rest = line.partition(" ")
+    if "\t" in name:
+        name, _, more = name.partition("\t")
+        rest = more + " " + rest
+    lookup(name).func(session, rest.strip())
+
+
+def _words(arg: str) -> List[str]:
+    try:
+        return shlex.split(arg)
+    except ValueError as exc:
+        raise CommandError(f"cannot read the arguments: {exc}") from None
+
+
+def _on_off(value: str, usage: str) -> bool:
+    v = value.strip().lower()
+    if v in ("on", "yes", "true", "1"):
+        return True
+    if v in ("off", "no", "false", "0"):
+        return False
+    raise CommandError(f"usage: {usage}")
+
+
+# -- the commands ---------------------------------------------------------------
+
+@command(".help", aliases=(".h", "\\?"), args="[COMMAND]", description="List the commands, or show one",
+         complete=("command",))
+def _help(session: Session, arg: str) -> None:
+    if arg:
+        cmd = lookup(arg if arg.startswith(".") else "." + arg)
+        aliases = f" (also {', '.join(cmd.aliases)})" if cmd.aliases else ""
+        session.echo(f"{cmd.usage}{aliases}\n    {cmd.description}")
+        return
+    width = max(len(c.usage) for c in _COMMANDS)
+    lines = [f"{c.usage.ljust(width)}  {c.description}" for c in _COMMANDS]
+    lines.append("")
+    lines.append("End a statement with ; (or \\G for vertical output). Ctrl-R searches history, Ctrl-D exits.")
+    session.echo("\n".join(lines))
+
+
+@command(".quit", aliases=(".exit", ".q"), description="Leave the shell")
+def _quit(session: Session, arg: str) -> None:
+    session.quit_requested = True
+
+
+@command(".open", args="[TARGET]", complete=("file",),
+         description="Open a database file, an http(s):// URL, or (no argument) a transient one")
+def _open(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) > 1:
+        raise CommandError("usage: .open [TARGET]")
+    session.connect(words[0] if words else None)
+    session.message(f"connected to {session.conn.description or session.target}")
+
+
+@command(".classes", aliases=(".tables",), description="List the classes")
+def _classes(session: Session, arg: str) -> None:
+    schema = session.connection().schema()
+    if schema:
+        session.echo("\n".join(sorted(schema)))
+    else:
+        session.message("no classes yet")
+
+
+@command(".schema", args="[CLASS]", complete=("class",), description="Show the fields of every class, or of one")
+def _schema(session: Session, arg: str) -> None:
+    schema = session.connection().schema()
+    words = _words(arg)
+    if words:
+        missing = [w for w in words if w not in schema]
+        if missing:
+            close = difflib.get_close_matches(missing[0], list(schema), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise CommandError(f"no class {missing[0]}{hint}")
+        names_ = words
+    else:
+        names_ = sorted(schema)
+    out = []
+    for name in names_:
+        fields = schema[name]
+        out.append(name)
+        width = max((len(f) for f in fields), default=0)
+        for field, kind in fields.items():
+            out.append(f"  {field.ljust(width)}  {kind}")
+    session.echo("\n".join(out) if out else "no classes yet")
+
+
+@command(".format", aliases=(".mode",), args="[MODE]", complete=("format",),
+         description="Output format: table, vertical, json, jsonl, csv, markdown")
+def _format(session: Session, arg: str) -> None:
+    from .formats import FORMATS
+    mode = arg.strip().lower()
+    if not mode:
+        session.echo(f"format: {session.format}")
+        return
+    if mode not in FORMATS:
+        close = difflib.get_close_matches(mode, FORMATS, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise CommandError(f"unknown format {mode}{hint} (one of: {', '.join(FORMATS)})")
+    session.format = mode
+
+
+@command(".timing", aliases=(".timer",), args="on|off", complete=("onoff",),
+         description="Show how long each statement took")
+def _timing(session: Session, arg: str) -> None:
+    session.timing = _on_off(arg, ".timing on|off")
+
+
+@command(".pager", args="on|off", complete=("onoff",), description="Page output taller than the screen")
+def _pager(session: Session, arg: str) -> None:
+    session.pager = _on_off(arg, ".pager on|off")
+
+
+@command(".explain", args="STATEMENT", complete=("statement",),
+         description="Show the REST requests a statement makes (it is not run)")
+def _explain(session: Session, arg: str) -> None:
+    text = arg.strip().rstrip(";").strip()
+    if not text:
+        raise CommandError("usage: .explain STATEMENT")
+    requests = session.connection().explain(text)
+    session.echo(json.dumps(requests, ensure_ascii=False, indent=2))
+
+
+@command(".read", aliases=(".source",), args="FILE", complete=("file",), description="Run the statements in FILE")
+def _read(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) != 1:
+        raise CommandError("usage: .read FILE")
+    with open(words[0], encoding="utf-8") as f:
+        text = f.read()
+    if not session.run_script(text, words[0]):
+        raise CommandError(f"{words[0]} stopped at an error")
+
+
+@command(".output", aliases=(".o",), args="[FILE|stdout]", complete=("file",),
+         description="Send results to FILE (none or stdout: the screen)")
+def _output(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) > 1:
+        raise CommandError("usage: .output [FILE|stdout]")
+    session.set_output(words[0] if words else None)
+
+
+@command(".import", args="FILE CLASS", complete=("file", "class"),
+         description="Insert the objects of a JSON array, JSON lines or CSV (with header) file")
+def _import(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) != 2:
+        raise CommandError("usage: .import FILE CLASS")
+    from .transfer import import_file
+    n = import_file(session, words[0], words[1])
+    session.schema_changed()
+    session.message(f"{n} {'object' if n == 1 else 'objects'} imported into {words[1]}")
+
+
+@command(".export", args="CLASS FILE", complete=("class", "file"),
+         description="Write every object of CLASS to FILE (.json array, .csv, else JSON lines)")
+def _export(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) != 2:
+        raise CommandError("usage: .export CLASS FILE")
+    from .transfer import export_class
+    n = export_class(session, words[0], words[1])
+    session.message(f"{n} {'object' if n == 1 else 'objects'} exported to {words[1]}")
+
+
+def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:
+    cmd = _BY_NAME.get(name)
+    return None if cmd is None else cmd.complete

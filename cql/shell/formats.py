@@ -1,0 +1,258 @@
+"""Output formats: turn a Result into text.
+
+Human formats (table, vertical) show cells readably (dates as ISO time,
+``<Pointer(Post:id)>``, ``<GeoPoint(lng, lat)>``, compact JSON for arrays and
+objects, ``<null>`` for a stored null, nothing for a missing field) and end with
+a status line. Machine formats (json, jsonl, csv, markdown) print the data only:
+REST JSON values, so the output can be fed back to other tools or ``.import``.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, List, Optional, Sequence
+
+from ..result import Result
+
+FORMATS = ("table", "vertical", "json", "jsonl", "csv", "markdown")
+HUMAN = ("table", "vertical")
+CELL_WIDTH = 40   # arrays/objects/long JSON are cut to this many characters
+NULL = "<null>"
+_MISSING = object()
+
+
+# -- cells ---------------------------------------------------------------------
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def cut(text: str, width: int = CELL_WIDTH) -> str:
+    """Cut ``text`` to ``width`` display columns, ending with an ellipsis."""
+    from wcwidth import wcswidth
+    if width <= 0 or wcswidth(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = max(wcswidth(ch), 0)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _special(value: dict) -> Optional[str]:
+    kind = value.get("__type")
+    if kind == "Date":
+        return str(value.get("iso"))
+    if kind == "Pointer":
+        return f"<Pointer({value.get('className')}:{value.get('objectId')})>"
+    if kind == "GeoPoint":
+        return f"<GeoPoint({value.get('longitude')}, {value.get('latitude')})>"
+    if kind == "File":
+        return f"<File({value.get('id') or value.get('name') or value.get('url')})>"
+    if kind == "Relation":
+        return f"<Relation({value.get('className')})>"
+    if kind == "Bytes":
+        return f"<Bytes({len(str(value.get('base64', '')))} base64 chars)>"
+    if kind == "Object":
+        rest = {k: v for k, v in value.items() if k not in ("__type", "className", "objectId")}
+        return cut(f"<{value.get('className')}:{value.get('objectId')} {compact_json(rest)}>")
+    return None
+
+
+def display_cell(value: Any) -> str:
+    """A REST JSON value as a human reads it in a table cell."""
+    if value is _MISSING:
+        return ""
+    if value is None:
+        return NULL
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        if any(c in value for c in "\n\r\t"):
+            value = value.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+        return value
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        special = _special(value)
+        if special is not None:
+            return special
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "__type" in v for v in value):
+        return cut("[" + ", ".join(display_cell(v) for v in value) + "]")
+    return cut(compact_json(value))
+
+
+def csv_cell(value: Any) -> str:
+    """A REST JSON value as one CSV field: text as is, dates as ISO time,
+    everything structured as compact JSON, missing and null empty."""
+    if value is _MISSING or value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict) and value.get("__type") == "Date":
+        return str(value.get("iso"))
+    return compact_json(value)
+
+
+# -- rows ------------------------------------------------------------------------
+
+def table_data(result: Result) -> tuple:
+    """(columns, rows of raw REST JSON values, _MISSING for absent fields)."""
+    if result.count_only:
+        return ["count"], [[result.count]]
+    cols = result.columns
+    rows = [[obj.get(c, _MISSING) for c in cols] for obj in result.objects]
+    return cols, rows
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def status_line(result: Result, elapsed: Optional[float] = None) -> str:
+    """The footer: row count, count, truncation, time ('' when nothing to say)."""
+    parts: List[str] = []
+    if result.kind == "select":
+        if result.count_only:
+            parts.append(f"count: {result.count}")
+        else:
+            parts.append(plural(len(result.objects), "row"))
+            if result.count is not None:
+                parts.append(f"count: {result.count}")
+            if result.truncated:
+                parts.append("limit 100 reached, add LIMIT n or LIMIT skip, n to see more")
+    else:
+        verb = {"insert": "inserted", "update": "updated", "delete": "deleted"}.get(result.kind, result.kind)
+        text = f"{plural(result.rowcount, 'object')} {verb}"
+        if result.kind == "insert" and len(result.objects) == 1 and result.objects[0].get("objectId"):
+            text += f" (objectId {result.objects[0]['objectId']})"
+        parts.append(text)
+    if elapsed is not None:
+        parts.append(f"Time: {elapsed:.3f}s")
+    return ", ".join(parts[:1]) + ("" if len(parts) < 2 else "; " + "; ".join(parts[1:]))
+
+
+# -- renderers -------------------------------------------------------------------
+
+def render_table(result: Result) -> str:
+    """An ASCII table (psql style); CJK cells aligned by display width."""
+    import tabulate as tab_mod
+    from tabulate import tabulate
+    tab_mod.PRESERVE_WHITESPACE = False
+    cols, rows = table_data(result)
+    if not cols:
+        return ""
+    cells = [[display_cell(v) for v in row] for row in rows]
+    if not cells:
+        return tabulate([], headers=cols, tablefmt="psql", disable_numparse=True)
+    return tabulate(cells, headers=cols, tablefmt="psql", disable_numparse=True)
+
+
+def render_vertical(result: Result) -> str:
+    """One ``name: value`` line per field, a separator per row (mysql's \\G)."""
+    from wcwidth import wcswidth
+    cols, rows = table_data(result)
+    if not cols:
+        return ""
+    width = max(wcswidth(c) for c in cols)
+    out = []
+    for i, row in enumerate(rows, 1):
+        out.append(f"{'*' * 27} {i}. row {'*' * 27}")
+        for c, v in zip(cols, row):
+            out.append(" " * (width - wcswidth(c)) + f"{c}: {display_cell(v)}")
+    return "\n".join(out)
+
+
+def _machine_objects(result: Result) -> List[dict]:
+    return result.objects
+
+
+def render_json(result: Result) -> str:
+    """Selects: the REST JSON objects (a list); ``{"count": n}`` for a count;
+    ``{"count": n, "results": [...]}`` for both. Inserts/updates: the objects
+    the server answered; deletes: ``{"deleted": n}``."""
+    return json.dumps(_json_value(result), ensure_ascii=False, indent=2)
+
+
+def _json_value(result: Result) -> Any:
+    if result.kind == "delete":
+        return {"deleted": result.rowcount}
+    if result.count_only:
+        return {"count": result.count}
+    if result.kind == "select" and result.count is not None:
+        return {"count": result.count, "results": result.objects}
+    return result.objects
+
+
+def render_jsonl(result: Result) -> str:
+    """One JSON object per line (a count or delete: one line)."""
+    if result.kind == "delete":
+        return compact_json({"deleted": result.rowcount})
+    if result.count_only:
+        return compact_json({"count": result.count})
+    return "\n".join(compact_json(o) for o in result.objects)
+
+
+def render_csv(result: Result) -> str:
+    """A header line and one line per row (RFC 4180 quoting)."""
+    import csv
+    import io
+    if result.kind == "delete":
+        rows: Iterable[Sequence[Any]] = [[result.rowcount]]
+        cols: List[str] = ["deleted"]
+    else:
+        cols, rows = table_data(result)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return buf.getvalue().rstrip("\n")
+
+
+def render_markdown(result: Result) -> str:
+    """A GitHub-flavoured markdown table ('|' in cells escaped)."""
+    from tabulate import tabulate
+    if result.kind == "delete":
+        cols, rows = ["deleted"], [[result.rowcount]]
+    else:
+        cols, rows = table_data(result)
+    cells = [[display_cell(v).replace("|", "\\|") for v in row] for row in rows]
+    return tabulate(cells, headers=cols, tablefmt="github", disable_numparse=True)
+
+
+RENDERERS = {
+    "table": render_table,
+    "vertical": render_vertical,
+    "json": render_json,
+    "jsonl": render_jsonl,
+    "csv": render_csv,
+    "markdown": render_markdown,
+}
+
+
+def render(result: Result, mode: str) -> str:
+    """The data part of a result in ``mode`` ('' when a human format has no
+    rows to show: writes only get a status line)."""
+    if mode in HUMAN and result.kind in ("insert", "update", "delete"):
+        return ""
+    if mode in HUMAN and result.kind == "select" and not result.count_only and not result.objects \
+            and result.selected is None:
+        return ""
+    return RENDERERS[mode](result)
+
+
+def text_width(text: str) -> int:
+    """The widest line of ``text`` in terminal columns."""
+    from wcwidth import wcswidth
+    return max((max(wcswidth(line), len(line)) for line in text.splitlines()), default=0)

@@ -1,0 +1,297 @@
+"""Session: one connection plus the shell's settings; runs statements and
+scripts and prints their results. The REPL and the batch runner both drive a
+Session, so a statement behaves the same typed, piped or ``.read``.
+
+Only cql.connection.Connection, cql.result.Result and cql.errors are used:
+the shell knows Results, not parse trees.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, TextIO
+
+from .. import errors
+from ..splitter import Piece, split
+from . import formats
+
+RED = "\x1b[31m"
+YELLOW = "\x1b[33m"
+RESET = "\x1b[0m"
+
+
+class Interrupted(Exception):
+    """Raised inside a script run when the user declined to go on."""
+
+
+def debug() -> bool:
+    """CQL_DEBUG=1: let unexpected exceptions through (tests use it)."""
+    return os.environ.get("CQL_DEBUG", "") not in ("", "0")
+
+
+class Session:
+    """A connection and the settings the dot commands change."""
+
+    def __init__(self, target: Optional[str] = None, options: Optional[Dict[str, Any]] = None, *,
+                 fmt: str = "table", interactive: bool = False, color: bool = False,
+                 yes: bool = False, continue_on_error: bool = False,
+                 stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None):
+        self.target = target
+        self.options = dict(options or {})
+        self.format = fmt
+        self.interactive = interactive
+        self.color = color
+        self.yes = yes
+        self.continue_on_error = continue_on_error
+        self.timing = False
+        self.pager = True
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.out: TextIO = self.stdout
+        self._out_file: Optional[TextIO] = None
+        self.conn = None
+        self.quit_requested = False
+        #: called after anything that may change the schema (completion refresh)
+        self.on_schema_change: Optional[Callable[[], None]] = None
+        self.ask: Callable[[str], Optional[bool]] = self._ask_terminal
+
+    # -- connection --------------------------------------------------------------
+    def connect(self, target: Optional[str] = None, options: Optional[Dict[str, Any]] = None) -> None:
+        """Open ``target`` (None: transient), closing the current connection
+        only once the new one is open."""
+        from ..connection import connect
+        opts = self.options if options is None else options
+        is_url = bool(target) and str(target).startswith(("http://", "https://"))
+        conn = connect(target, **(opts if is_url else {}))
+        if self.conn is not None:
+            self.conn.close()
+        self.conn, self.target = conn, target
+        if options is not None:
+            self.options = dict(options)
+        self.schema_changed()
+
+    def connection(self):
+        if self.conn is None:
+            self.connect(self.target)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.set_output(None)
+
+    def schema_changed(self) -> None:
+        if self.on_schema_change is not None:
+            self.on_schema_change()
+
+    # -- output --------------------------------------------------------------------
+    def set_output(self, path: Optional[str]) -> None:
+        """Send results to ``path`` (None or "stdout": back to the terminal)."""
+        if self._out_file is not None:
+            self._out_file.close()
+            self._out_file = None
+        if path in (None, "stdout", "-"):
+            self.out = self.stdout
+        else:
+            self._out_file = open(path, "w", encoding="utf-8")
+            self.out = self._out_file
+
+    def echo(self, text: str, *, err: bool = False) -> None:
+        stream = self.stderr if err else self.out
+        stream.write(text + "\n")
+        stream.flush()
+
+    def message(self, text: str) -> None:
+        """A status line: stdout in the REPL (it is the conversation), stderr in batch."""
+        self.echo(text, err=not self.interactive)
+
+    def paint(self, text: str, colour: str = RED) -> str:
+        return f"{colour}{text}{RESET}" if self.color else text
+
+    def warn(self, text: str) -> None:
+        self.echo(self.paint(text, YELLOW), err=True)
+
+    # -- running ---------------------------------------------------------------------
+    def run_script(self, text: str, name: str) -> bool:
+        """Run every statement and dot command of ``text``; errors are reported
+        as ``name:line:col``. Stops at the first error unless continue_on_error.
+        True when everything succeeded."""
+        pieces = split(text, dot_commands=True)
+        ok = True
+        progress = None
+        if not self.interactive and len(pieces) > 1:
+            from .progress import BatchProgress
+            progress = BatchProgress(len(pieces), self.stderr)
+        try:
+            for i, piece in enumerate(pieces):
+                if progress is not None:
+                    progress.update(i)
+                if not self.run_piece(piece, text, name):
+                    ok = False
+                    if not self.continue_on_error:
+                        break
+                if self.quit_requested:
+                    break
+        finally:
+            if progress is not None:
+                progress.close()
+        return ok
+
+    def run_piece(self, piece: Piece, source: str, name: Optional[str]) -> bool:
+        """One statement or dot command; True when it succeeded."""
+        try:
+            if piece.dot:
+                from .commands import dispatch
+                dispatch(self, piece.text)
+            else:
+                self.run_statement(piece.text, vertical=piece.vertical)
+            return True
+        except KeyboardInterrupt:
+            raise
+        except errors.CQLError as exc:
+            self.report(exc, piece, source, name)
+        except errors.Error as exc:
+            self.report(exc, piece, source, name)
+        except CommandError as exc:
+            self.report(exc, piece, source, name)
+        except OSError as exc:
+            self.report(exc, piece, source, name)
+        except Exception as exc:  # a bug: one line, never a traceback (unless CQL_DEBUG)
+            if debug():
+                raise
+            self.report(exc, piece, source, name, internal=True)
+        return False
+
+    def run_statement(self, text: str, vertical: bool = False) -> Optional[Any]:
+        """Execute one CQL statement and print its result; None when the user
+        declined the confirmation."""
+        conn = self.connection()
+        from ..plan import Delete, Update
+        plan = conn.plan(text)
+        if isinstance(plan, (Update, Delete)) and not plan.pinned and not self.yes:
+            if not self.confirm_write(plan):
+                self.message("cancelled; nothing changed")
+                return None
+        start = time.perf_counter()
+        result = conn.backend.run(plan)
+        elapsed = time.perf_counter() - start
+        self.show(result, elapsed if self.timing else None, vertical=vertical)
+        if result.kind != "select":
+            self.schema_changed()
+        return result
+
+    def confirm_write(self, plan: Any) -> bool:
+        """Ask before an update/delete of many objects; True to go on."""
+        from ..plan import Update
+        count = self.connection().backend.run(plan.matching()).count
+        if count == 0:
+            return True
+        verb = "update" if isinstance(plan, Update) else "delete"
+        question = (f"This will {verb} {formats.plural(count or 0, 'object')} in {plan.class_name}. "
+                    "Continue? [y/N] ")
+        answer = self.ask(question)
+        return True if answer is None else answer
+
+    def _ask_terminal(self, question: str) -> Optional[bool]:
+        from .confirm import ask
+        return ask(question, stderr=self.stderr)
+
+    # -- printing results -----------------------------------------------------------------
+    def show(self, result: Any, elapsed: Optional[float] = None, vertical: bool = False) -> None:
+        mode = "vertical" if vertical and self.format in formats.HUMAN else self.format
+        text = formats.render(result, mode)
+        if mode == "table" and self.interactive and text and self.out is self.stdout:
+            cols, _rows = _terminal_size()
+            if formats.text_width(text) > cols:
+                text = formats.render(result, "vertical")
+        if mode in formats.HUMAN:
+            status = formats.status_line(result, elapsed)
+            text = f"{text}\n{status}" if text else status
+            self.write_paged(text)
+        else:
+            if text:
+                self.out.write(text + "\n")
+                self.out.flush()
+            if result.kind == "select" and result.truncated:
+                self.warn(f"note: limit 100 reached ({result.class_name}); add LIMIT n or LIMIT skip, n to see more")
+            if elapsed is not None:
+                self.echo(f"Time: {elapsed:.3f}s", err=True)
+
+    def write_paged(self, text: str) -> None:
+        """Write ``text``; through the pager when interactive, on the terminal,
+        and taller than the screen."""
+        if self.interactive and self.pager and self.out is self.stdout:
+            _cols, rows = _terminal_size()
+            if text.count("\n") + 1 > rows - 2:
+                from .pager import page
+                if page(text):
+                    return
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # -- errors -----------------------------------------------------------------------
+    def report(self, exc: BaseException, piece: Optional[Piece], source: str, name: Optional[str],
+               internal: bool = False) -> None:
+        self.echo(self.paint(format_error(exc, piece, source, name, internal=internal)), err=True)
+
+
+class CommandError(Exception):
+    """A dot command used wrongly (unknown name, bad argument)."""
+
+
+def _terminal_size():
+    import shutil
+    size = shutil.get_terminal_size((80, 24))
+    return size.columns, size.lines
+
+
+def absolute_position(exc: errors.CQLError, piece: Optional[Piece]) -> tuple:
+    """(line, column) of an error inside ``piece``, counted in the whole script."""
+    if piece is None:
+        return exc.line, exc.column
+    if exc.line is None:
+        return piece.line, piece.column
+    line = piece.line + exc.line - 1
+    column = exc.column if exc.line > 1 else (exc.column or 1) + piece.column - 1
+    return line, column
+
+
+def format_error(exc: BaseException, piece: Optional[Piece], source: str, name: Optional[str],
+                 internal: bool = False) -> str:
+    """``NAME:LINE:COL: error NNN: message``, then the source line and a caret
+    (batch); without NAME the location is left out of the head (REPL)."""
+    if internal:
+        head = f"internal error: {type(exc).__name__}: {exc}"
+    elif isinstance(exc, errors.CQLError):
+        head = f"error {exc.code}: {exc.message}"
+    elif isinstance(exc, OSError):
+        head = f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    else:
+        head = f"error: {exc}"
+    lines: List[str] = []
+    line = column = None
+    if isinstance(exc, errors.CQLError):
+        line, column = absolute_position(exc, piece)
+    elif piece is not None:
+        line, column = piece.line, piece.column
+    if name is not None and line is not None:
+        head = f"{name}:{line}:{column}: {head}"
+    lines.append(head)
+    if isinstance(exc, errors.CQLError) and exc.line is not None and line is not None:
+        src_lines = source.splitlines()
+        if 1 <= line <= len(src_lines):
+            text = src_lines[line - 1]
+            pad = "".join("\t" if ch == "\t" else " " for ch in text[: max(column - 1, 0)])
+            pad = _wide_pad(text[: max(column - 1, 0)], pad)
+            lines.append(text)
+            lines.append(pad + "^")
+    return "\n".join(lines)
+
+
+def _wide_pad(prefix: str, pad: str) -> str:
+    """Two spaces under a wide (CJK) character so the caret lines up."""
+    if prefix.isascii():
+        return pad
+    from wcwidth import wcwidth
+    return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix)

@@ -1,0 +1,138 @@
+"""``.import`` and ``.export``: move objects between files and a class.
+
+Import reads a JSON array, JSON lines, or CSV with a header line, and inserts
+in batches of ``BATCH`` rows through Create plans (one multi-row insert each:
+one SQLite transaction on the engine, one /batch request per 50 on a server).
+``createdAt``/``updatedAt``/``objectId`` in the file are dropped: the backend
+assigns them. Export pages with keyset paging on objectId (``objectId > last
+order by objectId``), so it is not held to the default limit of 100 and does
+not pay for ever-growing skips.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from typing import Any, Iterator, List
+
+from .session import CommandError, Session
+
+BATCH = 50
+PAGE = 1000
+SYSTEM = ("objectId", "createdAt", "updatedAt", "ACL")
+PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
+
+
+def read_objects(path: str) -> List[dict]:
+    """The objects of a JSON array, JSON lines, or CSV file (by content)."""
+    with open(path, encoding="utf-8-sig") as f:
+        text = f.read()
+    head = text.lstrip()[:1]
+    if head == "[":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+        if not all(isinstance(o, dict) for o in data):
+            raise CommandError(f"{path}: expected a JSON array of objects")
+        return data
+    if head == "{":
+        out = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CommandError(f"{path}:{n}:{exc.colno}: malformed JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise CommandError(f"{path}:{n}: expected a JSON object per line")
+            out.append(obj)
+        return out
+    return [_csv_row(row) for row in csv.DictReader(text.splitlines())]
+
+
+def _csv_value(cell: str) -> Any:
+    """A CSV cell: JSON when it reads as a number, true/false/null, an array or
+    an object; else the text itself."""
+    s = cell.strip()
+    if s[:1] in "-0123456789[{tfn" and s:
+        try:
+            return json.loads(s)
+        except json.JSONDecodeError:
+            pass
+    return cell
+
+
+def _csv_row(row: dict) -> dict:
+    return {k: _csv_value(v) for k, v in row.items() if k is not None and v not in (None, "")}
+
+
+def import_file(session: Session, path: str, class_name: str) -> int:
+    """Insert every object of ``path`` into ``class_name``; the number inserted."""
+    from ..plan import Create
+    objects = [{k: v for k, v in o.items() if k not in SYSTEM} for o in read_objects(path)]
+    backend = session.connection().backend
+    batches = [objects[i:i + BATCH] for i in range(0, len(objects), BATCH)]
+    bar = None
+    if session.interactive and len(objects) >= PROGRESS_MIN:
+        from prompt_toolkit.shortcuts import ProgressBar
+        bar = ProgressBar(title=f"importing {len(objects)} objects into {class_name}")
+    done = 0
+
+    def run_all(batches_iter: Iterator[List[dict]]) -> None:
+        nonlocal done
+        for batch in batches_iter:
+            columns = tuple(dict.fromkeys(k for o in batch for k in o))
+            result = backend.run(Create(class_name, rows=tuple(batch), columns=columns))
+            done += result.rowcount
+
+    if bar is not None:
+        with bar as pb:
+            run_all(pb(batches, total=len(batches)))
+    else:
+        run_all(iter(batches))
+    return done
+
+
+def iter_class(session: Session, class_name: str) -> Iterator[dict]:
+    """Every object of a class, in objectId order, a page at a time."""
+    from ..plan import Find
+    backend = session.connection().backend
+    last = None
+    while True:
+        where = {} if last is None else {"objectId": {"$gt": last}}
+        result = backend.run(Find(class_name, where=where, order=("objectId",), limit=PAGE))
+        yield from result.objects
+        if len(result.objects) < PAGE:
+            return
+        last = result.objects[-1]["objectId"]
+
+
+def export_class(session: Session, class_name: str, path: str) -> int:
+    """Write every object of ``class_name`` to ``path``; the number written."""
+    from .formats import csv_cell
+    ext = os.path.splitext(path)[1].lower()
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        if ext == ".csv":
+            objects = list(iter_class(session, class_name))
+            keys = sorted({k for o in objects for k in o} - set(SYSTEM))
+            cols = [c for c in ("objectId",) if any(c in o for o in objects)] + keys + \
+                [c for c in ("createdAt", "updatedAt") if any(c in o for o in objects)]
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(cols)
+            for o in objects:
+                writer.writerow([csv_cell(o.get(c)) for c in cols])
+            return len(objects)
+        if ext == ".json":
+            f.write("[")
+            for o in iter_class(session, class_name):
+                f.write(("," if n else "") + "\n  " + json.dumps(o, ensure_ascii=False))
+                n += 1
+            f.write("\n]\n" if n else "]\n")
+            return n
+        for o in iter_class(session, class_name):
+            f.write(json.dumps(o, ensure_ascii=False) + "\n")
+            n += 1
+    return n
