@@ -1,0 +1,383 @@
+"""EngineBackend: runs Plans on the embedded database.
+
+Reads go to the in-memory objects (through ``query.Finder``); every write
+statement is one ``Store.write()`` transaction: all its changes are computed
+first (ops applied, field types checked) and then committed together, so an
+error in the 5th object of an update leaves all of them unchanged.
+
+Decided here (LeanCloud behaviour where it has one):
+- objectIds are MongoDB ObjectId-style, 24 lowercase hex digits (seconds,
+  per-process random, counter); createdAt/updatedAt are UTC ISO with ms.
+- An insert or update may not set objectId, createdAt or updatedAt (code 105).
+- Field types are fixed by the first non-null value written (as LeanCloud's
+  schema does): writing another type later is code 111. ``strict_types=False``
+  turns the check off.
+- A subquery applies no default limit (only the limit it writes).
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+from .. import errors
+from ..backend import Backend
+from ..plan import Create, Delete, Find, Plan, Update
+from ..result import Result
+from . import matcher, ops
+from .indexes import ClassIndexes
+from .query import Finder, Selection, parse_order, sort_objects
+from .store import Batch, Store
+
+SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
+
+
+# -- ids and times --------------------------------------------------------------
+class _Ids:
+    """MongoDB ObjectId-style ids: 4 bytes of seconds, 5 random per process, a counter."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._rand = os.urandom(5).hex()
+        self._counter = random.SystemRandom().randrange(1 << 24)
+
+    def next(self) -> str:
+        with self._lock:
+            if os.getpid() != self._pid:
+                self._reset()
+            self._counter = (self._counter + 1) & 0xFFFFFF
+            return f"{int(time.time()) & 0xFFFFFFFF:08x}{self._rand}{self._counter:06x}"
+
+
+new_id = _Ids().next
+
+
+def now_iso() -> str:
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+# -- types ------------------------------------------------------------------------
+def type_name(value: Any) -> Optional[str]:
+    """The schema type of a REST JSON value (None for null)."""
+    c = value.__class__
+    if value is None:
+        return None
+    if c is str:
+        return "String"
+    if c is bool:
+        return "Boolean"
+    if c is int or c is float:
+        return "Number"
+    if c is list:
+        return "Array"
+    if c is dict:
+        t = value.get("__type")
+        if t == "Pointer":
+            return f"Pointer<{value.get('className')}>"
+        if t == "Relation":
+            return f"Relation<{value.get('className')}>"
+        if t in ("Date", "GeoPoint", "File", "Bytes"):
+            return t
+        return "Object"
+    return type(value).__name__
+
+
+# -- the lookup the matcher uses for subqueries -----------------------------------
+class _Lookup(matcher.Lookup):
+    """Subqueries and relations of one statement (the matcher calls it while
+    compiling, so each subquery runs once per statement)."""
+
+    def __init__(self, engine: "EngineBackend"):
+        self.engine = engine
+
+    def find(self, class_name: str, query: dict) -> List[dict]:
+        where = query.get("where") or {}
+        limit = query.get("limit")
+        sel = self.engine._select(class_name, where, parse_order(query.get("order")),
+                                  int(query.get("skip") or 0),
+                                  None if limit is None else int(limit), False)
+        return sel.objects
+
+    def related_ids(self, class_name: str, object_id: str, key: str) -> Set[str]:
+        return {tid for _tc, tid in self.engine.store.related(class_name, object_id, key)}
+
+
+# -- copying rows out -------------------------------------------------------------
+def _clone(value: Any) -> Any:
+    c = value.__class__
+    if c is dict:
+        return {k: (v if v.__class__ not in _CONTAINERS else _clone(v)) for k, v in value.items()}
+    if c is list:
+        return [v if v.__class__ not in _CONTAINERS else _clone(v) for v in value]
+    return value
+
+
+_CONTAINERS = (dict, list)
+
+
+class EngineBackend(Backend):
+    """The embedded engine on a transient (path None) or file database."""
+
+    def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
+                 busy_timeout: float = 30.0, strict_types: bool = True, **_ignored: Any):
+        self._lock = threading.RLock()
+        self.path = None if path is None else os.fspath(path)
+        self.strict_types = strict_types
+        self._indexes: Dict[str, ClassIndexes] = {}
+        self.store = Store(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
+        self.store.listeners.append(self._on_change)
+        self.store.reset_listeners.append(self._indexes.clear)
+        self.finder = Finder(self.store.classes, self._class_indexes)
+        self.store.reset_listeners.append(self._rebind)
+        self.closed = False
+        if self.path is None:
+            self.description = "transient in-memory database; use .open FILE to persist"
+        else:
+            self.description = f"embedded database {self.path}"
+
+    # -- plumbing -----------------------------------------------------------------
+    def _rebind(self) -> None:
+        self.finder.classes = self.store.classes
+
+    def _class_indexes(self, class_name: str) -> ClassIndexes:
+        idx = self._indexes.get(class_name)
+        if idx is None:
+            idx = self._indexes[class_name] = ClassIndexes(matcher.value_key)
+        return idx
+
+    def _on_change(self, cls: str, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        idx = self._indexes.get(cls)
+        if idx is not None:
+            idx.change(oid, old, new)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise errors.InterfaceError("the database is closed")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self.store.close()
+
+    # -- Backend ------------------------------------------------------------------
+    def run(self, plan: Plan) -> Result:
+        with self._lock:
+            self._check_open()
+            if isinstance(plan, Find):
+                self.store.sync()
+                return self._find(plan)
+            if isinstance(plan, Create):
+                return self._insert(plan)
+            if isinstance(plan, Update):
+                return self._update(plan)
+            if isinstance(plan, Delete):
+                return self._delete(plan)
+            raise errors.InterfaceError(f"not a plan: {plan!r}")
+
+    def explain(self, plan: Plan) -> List[dict]:
+        """The reference requests, each find annotated with the index it uses."""
+        from ..planner import requests_of
+        requests = requests_of(plan)
+        with self._lock:
+            self._check_open()
+            self.store.sync()
+            note = self._access_note(plan)
+        if note is not None:
+            for req in requests:
+                if isinstance(req, dict) and str(req.get("method", "GET")).upper() in ("GET", "PUT", "DELETE"):
+                    req["index"] = note
+        return requests
+
+    def _access_note(self, plan: Plan) -> Optional[str]:
+        if isinstance(plan, Create):
+            return None
+        if isinstance(plan, (Update, Delete)) and plan.object_id is not None:
+            return "objectId (hash)"
+        where = plan.where
+        objects = self.store.classes.get(plan.class_name) or {}
+        lookup = _Lookup(self)
+        matcher.compile_where(where, lookup)  # validates, like running would
+        _ids, _size, note = self.finder._candidates(plan.class_name, objects, where)
+        if isinstance(plan, Find) and plan.order and note == "scan" and not plan.count \
+                and "." not in plan.order[0]:
+            field = parse_order(plan.order)[0][0]
+            if field != "objectId":
+                s = self._class_indexes(plan.class_name).sorted_index(field, objects)
+                if s.usable:
+                    note = f"{field} (sorted)"
+        return note
+
+    def schema(self) -> Dict[str, Dict[str, str]]:
+        with self._lock:
+            self._check_open()
+            self.store.sync()
+            out: Dict[str, Dict[str, str]] = {}
+            names = list(self.store.schema) + [c for c in self.store.classes if c not in self.store.schema]
+            for cls in names:
+                fields = {"objectId": "String"}
+                fields.update(self.store.schema.get(cls, {}))
+                fields["createdAt"] = "Date"
+                fields["updatedAt"] = "Date"
+                out[cls] = fields
+            return out
+
+    # -- reads --------------------------------------------------------------------
+    def _select(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
+                skip: int, limit: Optional[int], count: bool) -> Selection:
+        predicate = matcher.compile_where(where or None, _Lookup(self))
+        return self.finder.find(class_name, where or {}, predicate, order=order, skip=skip,
+                                limit=limit, count=count)
+
+    def _find(self, plan: Find) -> Result:
+        limit = plan.effective_limit
+        if limit < 0:
+            raise errors.CQLError(f"limit must not be negative, got {limit}", 102)
+        if plan.skip is not None and plan.skip < 0:
+            raise errors.CQLError(f"skip must not be negative, got {plan.skip}", 102)
+        sel = self._select(plan.class_name, plan.where, parse_order(plan.order),
+                           plan.skip or 0, limit, plan.count)
+        rows = [self._row(o, plan.keys, plan.include) for o in sel.objects]
+        return Result("select", plan.class_name, rows, count=sel.count,
+                      selected=plan.columns, truncated=plan.limit is None and sel.more,
+                      count_only=plan.count_only, info={"index": sel.index})
+
+    def _row(self, obj: dict, keys: Optional[Tuple[str, ...]], include: Tuple[str, ...]) -> dict:
+        if keys is None:
+            row = _clone(obj)
+        else:
+            wanted = {k.split(".", 1)[0] for k in keys}
+            row = {k: (v if v.__class__ not in _CONTAINERS else _clone(v))
+                   for k, v in obj.items() if k in wanted or k in SYSTEM_FIELDS}
+        if include:
+            tree: Dict[str, Any] = {}
+            for path in include:
+                node = tree
+                for part in path.split("."):
+                    node = node.setdefault(part, {})
+            self._include(row, tree)
+        return row
+
+    def _include(self, obj: dict, tree: Dict[str, Any]) -> None:
+        for key, sub in tree.items():
+            if key in obj:
+                obj[key] = self._resolve(obj[key], sub)
+
+    def _resolve(self, value: Any, sub: Dict[str, Any]) -> Any:
+        if value.__class__ is list:
+            return [self._resolve(v, sub) for v in value]
+        if value.__class__ is dict and value.get("__type") == "Pointer":
+            cls, oid = value.get("className"), value.get("objectId")
+            target = (self.store.classes.get(cls) or {}).get(oid)
+            if target is None:
+                return value  # a dangling pointer stays a pointer
+            out = {"__type": "Object", "className": cls}
+            out.update(_clone(target))
+            if sub:
+                self._include(out, sub)
+            return out
+        return value
+
+    # -- writes -------------------------------------------------------------------
+    def _check_body(self, body: dict, what: str) -> None:
+        for key in body:
+            if key in SYSTEM_FIELDS:
+                raise errors.InvalidKey(f"{key} is set by the database and cannot be written in an {what}")
+
+    def _check_types(self, cls: str, obj: dict, pending: Dict[Tuple[str, str], str],
+                     batch: Batch) -> None:
+        known = self.store.schema.get(cls, {})
+        for key, value in obj.items():
+            if key in SYSTEM_FIELDS:
+                continue
+            t = type_name(value)
+            if t is None:
+                continue
+            expected = known.get(key) or pending.get((cls, key))
+            if expected is None:
+                pending[(cls, key)] = t
+                batch.schema.append((cls, key, t))
+            elif expected != t and self.strict_types:
+                raise errors.TypeMismatch(
+                    f"schema mismatch for {cls}.{key}; expected {expected} but got {t}")
+
+    def _relations(self, cls: str, oid: str, body: dict, batch: Batch) -> None:
+        for change in ops.relation_changes(body):
+            for target_id in change.object_ids:
+                batch.relations.append((cls, oid, change.key, change.class_name, target_id,
+                                        change.op == "add"))
+
+    def _insert(self, plan: Create) -> Result:
+        with self._lock:
+            self._check_open()
+            out: List[dict] = []
+            with self.store.write() as batch:
+                pending: Dict[Tuple[str, str], str] = {}
+                bucket = self.store.classes.get(plan.class_name) or {}
+                now = now_iso()
+                for row in plan.rows:
+                    self._check_body(row, "insert")
+                    oid = new_id()
+                    while oid in bucket:
+                        oid = new_id()
+                    obj = ops.apply_update({}, row)
+                    obj = {"objectId": oid, **obj, "createdAt": now, "updatedAt": now}
+                    self._check_types(plan.class_name, obj, pending, batch)
+                    self._relations(plan.class_name, oid, row, batch)
+                    batch.insert(plan.class_name, oid, obj)
+                    out.append({"objectId": oid, "createdAt": now})
+            return Result("insert", plan.class_name, out)
+
+    def _targets(self, plan: Any) -> List[dict]:
+        """The objects a write touches (under the write lock, memory current)."""
+        bucket = self.store.classes.get(plan.class_name) or {}
+        if plan.object_id is not None:
+            obj = bucket.get(plan.object_id)
+            if obj is None:
+                raise errors.ObjectNotFound(
+                    f"object {plan.class_name}/{plan.object_id} not found")
+            if plan.where:
+                predicate = matcher.compile_where(plan.where, _Lookup(self))
+                if not predicate(obj):
+                    raise errors.ConditionNotMet(
+                        f"the condition of this write is not met by {plan.class_name}/{plan.object_id};"
+                        " nothing was changed")
+            return [obj]
+        return self._select(plan.class_name, plan.where, (), 0, None, False).objects
+
+    def _update(self, plan: Update) -> Result:
+        with self._lock:
+            self._check_open()
+            self._check_body(plan.body, "update")
+            out: List[dict] = []
+            with self.store.write() as batch:
+                targets = self._targets(plan)
+                pending: Dict[Tuple[str, str], str] = {}
+                now = now_iso()
+                for obj in targets:
+                    new = ops.apply_update(obj, plan.body, now)
+                    new["updatedAt"] = now
+                    self._check_types(plan.class_name, new, pending, batch)
+                    oid = obj["objectId"]
+                    self._relations(plan.class_name, oid, plan.body, batch)
+                    batch.update(plan.class_name, oid, new)
+                    out.append({"objectId": oid, "updatedAt": now})
+            return Result("update", plan.class_name, out)
+
+    def _delete(self, plan: Delete) -> Result:
+        with self._lock:
+            self._check_open()
+            with self.store.write() as batch:
+                targets = self._targets(plan)
+                for obj in targets:
+                    batch.delete(plan.class_name, obj["objectId"])
+            return Result("delete", plan.class_name, (), rowcount=len(targets))
