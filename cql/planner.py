@@ -1,0 +1,463 @@
+"""AST + parameters -> Plan (SPEC §1-2), and Plan -> the REST requests it means.
+
+The planner binds ``?`` parameters into the tree as REST JSON (never into
+text), lowers conditions to where JSON and statements to Find/Create/Update/
+Delete. ``requests_of`` renders a Plan as the request dicts ``cql.explain``
+shows: the reference lowering that backends implement.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import quote
+
+from . import ast
+from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, ParameterError,
+                     UnsupportedError)
+from .plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
+from .types import GeoPoint, format_date, parse_date
+
+__all__ = ["plan", "requests_of", "explain", "like_to_regex", "OPS"]
+
+_COMPARE = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_UNIT_SUFFIX = {"kilometers": "Kilometers", "miles": "Miles", "radians": "Radians"}
+
+#: op() names, canonical spelling (matched case-insensitively).
+OPS = ("Increment", "Decrement", "Add", "AddUnique", "Remove", "AddRelation",
+       "RemoveRelation", "Delete", "BitAnd", "BitOr", "BitXor")
+_OPS_LOWER = {name.lower(): name for name in OPS}
+_REGEX_META = set("\\.^$*+?()[]{}|")
+
+
+def like_to_regex(pattern: str) -> str:
+    """SQL LIKE -> regex (SPEC, decided): % -> .*, _ -> ., [...] copied, the rest
+    escaped, anchored ^...$ except where the pattern starts/ends with %."""
+    body = pattern
+    anchor_start = not body.startswith("%")
+    anchor_end = not body.endswith("%") or body.endswith("[%]")
+    body = body.lstrip("%") if not anchor_start else body
+    if not anchor_end:
+        body = body.rstrip("%")
+    out: List[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        elif ch == "[":
+            close = body.find("]", i + 2 if body[i + 1:i + 2] == "]" else i + 1)
+            if close == -1:
+                out.append("\\[")
+            else:
+                out.append(body[i:close + 1])
+                i = close
+        elif ch in _REGEX_META:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+        i += 1
+    return ("^" if anchor_start else "") + "".join(out) + ("$" if anchor_end else "")
+
+
+def _is_ops(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
+
+
+def merge_and(parts: List[dict]) -> dict:
+    """One where object for a conjunction; ``{"$and": parts}`` if any operand clashes."""
+    out: Dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = value
+                continue
+            old = out[key]
+            if key.startswith("$") or not (_is_ops(old) and _is_ops(value)) or old.keys() & value.keys():
+                return {"$and": parts}
+            out[key] = {**old, **value}
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Binder:
+    """Lowers one statement with its bound parameters."""
+
+    def __init__(self, stmt: ast.Statement, params: Sequence[Any]):
+        self.stmt = stmt
+        self.params = params
+
+    # -- errors -------------------------------------------------------------------
+    def fail(self, cls: type, message: str, node: Any) -> CQLError:
+        err = cls(message)
+        pos = getattr(node, "pos", None)
+        if pos is not None and pos is not ast.NOPOS:
+            err.line, err.column = pos.line, pos.column
+        err.source = self.stmt.source or None
+        return err
+
+    # -- values ---------------------------------------------------------------------
+    def param(self, node: ast.Param) -> Any:
+        return self.params[node.index]
+
+    def value(self, node: Any, allow_op: bool = False) -> Any:
+        if isinstance(node, ast.Literal):
+            return node.value
+        if isinstance(node, ast.Param):
+            from .types import encode
+            try:
+                return encode(self.param(node))
+            except CQLError as exc:
+                raise exc.with_position(node.line, node.column, self.stmt.source)
+        if isinstance(node, ast.Array):
+            return [self.value(v) for v in node.items]
+        if isinstance(node, ast.Object):
+            return {k: self.value(v, allow_op) for k, v in node.items}
+        if isinstance(node, ast.Func):
+            return self.func(node, allow_op)
+        raise self.fail(CQLSyntaxError, f"not a value: {node!r}", node)  # pragma: no cover
+
+    def string_arg(self, node: Any, what: str) -> str:
+        value = self.value(node)
+        if not isinstance(value, str):
+            raise self.fail(ParameterError, f"{what} needs a string, got {value!r}", node)
+        return value
+
+    def func(self, node: ast.Func, allow_op: bool) -> Any:
+        name, args = node.name, node.args
+        if name == "date":
+            value = self.value(args[0])
+            if isinstance(value, dict) and value.get("__type") == "Date":
+                value = value.get("iso")
+            if not isinstance(value, str):
+                raise self.fail(ParameterError, f"date() needs an ISO-8601 string, got {value!r}", args[0])
+            try:
+                return {"__type": "Date", "iso": format_date(parse_date(value))}
+            except CQLError as exc:
+                raise exc.with_position(node.line, node.column, self.stmt.source)
+        if name == "pointer":
+            return {"__type": "Pointer", "className": self.string_arg(args[0], "pointer()"),
+                    "objectId": self.string_arg(args[1], "pointer()")}
+        if name == "geopoint":
+            return self.geopoint(self.value(args[0]), self.value(args[1]), node)
+        if name == "file":
+            return {"__type": "File", "id": self.string_arg(args[0], "file()")}
+        if name == "base64":
+            text = self.string_arg(args[0], "base64()")
+            try:
+                base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                raise self.fail(InvalidJSON, f"base64() got text that is not base64: {text!r}", args[0]) from None
+            return {"__type": "Bytes", "base64": text}
+        if name == "current_timestamp":
+            return {"__type": "Date", "iso": format_date(datetime.now(timezone.utc))}
+        if name == "op":
+            if not allow_op:
+                raise self.fail(UnsupportedError, "op() can only stand in UPDATE ... SET field = op(...)", node)
+            return self.op(node)
+        raise self.fail(UnsupportedError, f"unknown function {name}()", node)  # pragma: no cover
+
+    def op(self, node: ast.Func) -> dict:
+        raw = self.string_arg(node.args[0], "op()")
+        name = _OPS_LOWER.get(raw.lower())
+        if name is None:
+            raise self.fail(UnsupportedError, f"unknown op '{raw}': use one of {', '.join(OPS)}", node.args[0])
+        if name == "Delete":
+            return {"__op": "Delete"}
+        if len(node.args) < 2:
+            raise self.fail(CQLSyntaxError, f"op('{name}', {{...}}) needs its argument object", node)
+        args = self.value(node.args[1])
+        if not isinstance(args, dict):
+            raise self.fail(ParameterError, f"op('{name}', ...) needs an object such as "
+                            "{'amount': 1} or {'objects': [...]}", node.args[1])
+        return {"__op": name, **args}
+
+    def geopoint(self, lng: Any, lat: Any, node: Any) -> dict:
+        if not (_number(lng) and _number(lat)):
+            raise self.fail(InvalidGeoPoint, f"a GeoPoint needs two numbers (longitude, latitude), "
+                            f"got {lng!r}, {lat!r}", node)
+        try:
+            return GeoPoint(latitude=lat, longitude=lng).to_json()
+        except CQLError as exc:
+            raise exc.with_position(node.line, node.column, self.stmt.source)
+
+    def point(self, node: Any) -> dict:
+        """A point after near/within: [lng, lat], geopoint(lng, lat) or ? (GeoPoint or [lng, lat])."""
+        if isinstance(node, ast.Array):
+            if len(node.items) != 2:
+                raise self.fail(InvalidGeoPoint, "a point is [longitude, latitude]: two numbers", node)
+            return self.geopoint(self.value(node.items[0]), self.value(node.items[1]), node)
+        value = self.value(node)
+        if isinstance(value, dict) and value.get("__type") == "GeoPoint":
+            return self.geopoint(value.get("longitude"), value.get("latitude"), node)
+        if isinstance(value, list) and len(value) == 2:
+            return self.geopoint(value[0], value[1], node)
+        raise self.fail(InvalidGeoPoint, "expected a point: [longitude, latitude], "
+                        f"geopoint(longitude, latitude) or a GeoPoint parameter, got {value!r}", node)
+
+    def values(self, node: Union[Tuple[Any, ...], ast.Param], what: str) -> list:
+        if isinstance(node, ast.Param):
+            value = self.value(node)
+            if not isinstance(value, list):
+                raise self.fail(ParameterError, f"{what} ? needs a list parameter, got {value!r}", node)
+            return value
+        return [self.value(v) for v in node]
+
+    def int_arg(self, node: Any, what: str) -> int:
+        value = self.value(node)
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.fail(ParameterError, f"{what} needs a whole number, got {value!r}", node)
+        return value
+
+    # -- conditions --------------------------------------------------------------------
+    def where(self, cond: Optional[Any]) -> dict:
+        return {} if cond is None else self.cond(cond)
+
+    def cond(self, c: Any) -> dict:
+        kind = type(c)
+        if kind is ast.Compare:
+            value = self.value(c.value)
+            if c.op == "=":
+                return {c.field: value}
+            return {c.field: {_COMPARE[c.op]: value}}
+        if kind is ast.And:
+            return merge_and([self.cond(x) for x in c.items])
+        if kind is ast.Or:
+            return {"$or": [self.cond(x) for x in c.items]}
+        if kind is ast.In:
+            return {c.field: {"$nin" if c.negated else "$in": self.values(c.values, "in")}}
+        if kind is ast.InQuery:
+            return self.in_query(c)
+        if kind is ast.Exists:
+            return {c.field: {"$exists": c.exists}}
+        if kind is ast.Match:
+            pattern = self.string_arg(c.pattern, c.kind)
+            regex = {"$regex": like_to_regex(pattern) if c.kind == "like" else pattern}
+            return {c.field: {"$not": regex} if c.negated else regex}
+        if kind is ast.All:
+            return {c.field: {"$all": self.values(c.values, "all")}}
+        if kind is ast.Size:
+            n = self.value(c.value)
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise self.fail(ParameterError, f"size() = needs a whole number, got {n!r}", c.value)
+            return {c.field: {"$size": n}}
+        if kind is ast.Near:
+            spec: Dict[str, Any] = {"$nearSphere": self.point(c.point)}
+            for bound, dist in (("min", c.min), ("max", c.max)):
+                if dist is not None:
+                    amount = self.value(dist.value)
+                    if not _number(amount) or amount < 0:
+                        raise self.fail(ParameterError, f"a {bound} distance needs a number >= 0, "
+                                        f"got {amount!r}", dist)
+                    spec[f"${bound}DistanceIn{_UNIT_SUFFIX[dist.unit]}"] = amount
+            return {c.field: spec}
+        if kind is ast.Within:
+            return {c.field: {"$within": {"$box": [self.point(c.southwest), self.point(c.northeast)]}}}
+        if kind is ast.Related:
+            obj = self.value(c.object)
+            if not (isinstance(obj, dict) and obj.get("__type") == "Pointer"):
+                raise self.fail(ParameterError, "related ... to needs a pointer: "
+                                f"pointer('Class', 'objectId'), got {obj!r}", c.object)
+            return {"$relatedTo": {"object": obj, "key": c.key}}
+        raise self.fail(CQLSyntaxError, f"not a condition: {c!r}", c)  # pragma: no cover
+
+    def query(self, sel: ast.Select) -> dict:
+        """A subquery: className, where, and limit/skip/order when given."""
+        q: Dict[str, Any] = {"className": sel.class_name, "where": self.where(sel.where)}
+        if sel.limit is not None:
+            q["limit"] = self.int_arg(sel.limit, "LIMIT")
+        if sel.skip is not None:
+            q["skip"] = self.int_arg(sel.skip, "LIMIT skip,")
+        if sel.order:
+            q["order"] = ",".join(("-" if o.descending else "") + o.field for o in sel.order)
+        return q
+
+    def in_query(self, c: ast.InQuery) -> dict:
+        q = self.query(c.query)
+        column = next((i.path for i in c.query.items if isinstance(i, ast.Column)), None)
+        if column is None:
+            return {c.field: {"$notInQuery" if c.negated else "$inQuery": q}}
+        return {c.field: {"$dontSelect" if c.negated else "$select": {"query": q, "key": column}}}
+
+    # -- statements --------------------------------------------------------------------
+    def select(self, s: ast.Select) -> Find:
+        star = count = False
+        columns: List[str] = []
+        includes: List[str] = []
+        for item in s.items:
+            kind = type(item)
+            if kind is ast.Star:
+                star = True
+            elif kind is ast.Column:
+                if item.path not in columns:
+                    columns.append(item.path)
+            elif kind is ast.Count:
+                count = True
+            elif kind is ast.Include:
+                if item.path not in includes:
+                    includes.append(item.path)
+        where = self.where(s.where)
+        count_only = count and not (star or columns or includes)
+        if count_only:
+            return Find(s.class_name, where=where, count=True, limit=0)
+        keys: Optional[Tuple[str, ...]] = None
+        if columns and not star:
+            extra = [p.split(".")[0] for p in includes]
+            keys = tuple(dict.fromkeys(columns + extra))
+        return Find(
+            s.class_name, where=where, keys=keys, include=tuple(includes),
+            order=tuple(("-" if o.descending else "") + o.field for o in s.order),
+            limit=self.int_arg(s.limit, "LIMIT") if s.limit is not None else None,
+            skip=self.int_arg(s.skip, "LIMIT skip,") if s.skip is not None else None,
+            count=count, columns=tuple(columns) if columns and not star else None)
+
+    def insert(self, s: ast.Insert) -> Create:
+        rows = []
+        for number, row in enumerate(s.rows, 1):
+            if len(row) != len(s.columns):
+                node = row[0] if row else s
+                raise self.fail(ParameterError, f"VALUES row {number} has {len(row)} value"
+                                f"{'s' if len(row) != 1 else ''} but {len(s.columns)} column"
+                                f"{'s' if len(s.columns) != 1 else ''} were listed", node)
+            rows.append({col: self.value(v) for col, v in zip(s.columns, row)})
+        return Create(s.class_name, tuple(rows), tuple(s.columns))
+
+    def pinned(self, cond: Optional[Any]) -> Tuple[Optional[str], dict]:
+        """(objectId, remaining where) when the where pins one object, else (None, where)."""
+        items = cond.items if type(cond) is ast.And else (cond,) if cond is not None else ()
+        for i, c in enumerate(items):
+            if type(c) is ast.Compare and c.field == "objectId" and c.op == "=":
+                value = self.value(c.value)
+                if isinstance(value, str):
+                    rest = items[:i] + items[i + 1:]
+                    if not rest:
+                        return value, {}
+                    if len(rest) == 1:
+                        return value, self.cond(rest[0])
+                    return value, merge_and([self.cond(x) for x in rest])
+        return None, self.where(cond)
+
+    def update(self, s: ast.Update) -> Update:
+        body = {f: self.value(v, allow_op=True) for f, v in s.assignments}
+        object_id, where = self.pinned(s.where)
+        return Update(s.class_name, body, object_id, where)
+
+    def delete(self, s: ast.Delete) -> Delete:
+        object_id, where = self.pinned(s.where)
+        return Delete(s.class_name, object_id, where)
+
+
+def plan(statement: ast.Statement, params: Sequence[Any] = ()) -> Plan:
+    """Bind ``params`` to the statement's ``?`` (left to right) and lower it to a Plan."""
+    params = tuple(params)
+    expected = statement.param_count
+    if len(params) != expected:
+        err = ParameterError(
+            f"the statement has {expected} ? placeholder{'s' if expected != 1 else ''} "
+            f"but {len(params)} parameter{'s were' if len(params) != 1 else ' was'} given "
+            f"(expected {expected}, got {len(params)})")
+        raise err.with_position(statement.line, statement.column, statement.source or None)
+    binder = _Binder(statement, params)
+    try:
+        if isinstance(statement, ast.Select):
+            return binder.select(statement)
+        if isinstance(statement, ast.Insert):
+            return binder.insert(statement)
+        if isinstance(statement, ast.Update):
+            return binder.update(statement)
+        if isinstance(statement, ast.Delete):
+            return binder.delete(statement)
+    except RecursionError:
+        raise CQLSyntaxError("the statement is nested too deeply") from None
+    raise CQLError(f"not a statement: {statement!r}")
+
+
+# ---- the REST requests a plan means -----------------------------------------------------
+def _request(method: str, path: str, params: Optional[dict] = None, body: Optional[dict] = None) -> dict:
+    out: Dict[str, Any] = {"method": method, "path": path}
+    if params:
+        out["params"] = params
+    if body:
+        out["body"] = body
+    return out
+
+
+def _object_path(class_name: str, object_id: str) -> str:
+    return f"/classes/{class_name}/{quote(object_id, safe='')}"
+
+
+def find_params(find: Find) -> dict:
+    """A Find as REST query parameters (where as a dict, lists comma-joined)."""
+    params: Dict[str, Any] = {}
+    if find.where:
+        params["where"] = find.where
+    if find.keys:
+        params["keys"] = ",".join(find.keys)
+    if find.include:
+        params["include"] = ",".join(find.include)
+    if find.order:
+        params["order"] = ",".join(find.order)
+    if find.limit is not None:
+        params["limit"] = find.limit
+    if find.skip is not None:
+        params["skip"] = find.skip
+    if find.count:
+        params["count"] = 1
+    return params
+
+
+def requests_of(p: Plan) -> List[dict]:
+    """The REST requests of a plan, paths relative to the API root (``explain``'s shape).
+
+    A write that does not pin one objectId shows the id query and the /batch
+    step it implies, with ``{objectId}`` standing for each matching id.
+    """
+    if isinstance(p, Find):
+        return [_request("GET", f"/classes/{p.class_name}", find_params(p))]
+    if isinstance(p, Create):
+        path = f"/classes/{p.class_name}"
+        if len(p.rows) == 1:
+            return [_request("POST", path, body=p.rows[0])]
+        return [_request("POST", "/batch", body={"requests": [
+                    {"method": "POST", "path": path, "body": row}
+                    for row in p.rows[i:i + BATCH_SIZE]]})
+                for i in range(0, len(p.rows), BATCH_SIZE)]
+    if isinstance(p, (Update, Delete)):
+        method = "PUT" if isinstance(p, Update) else "DELETE"
+        body = p.body if isinstance(p, Update) else None
+        if p.object_id is not None:
+            return [_request(method, _object_path(p.class_name, p.object_id),
+                             {"where": p.where} if p.where else None, body)]
+        ids: Dict[str, Any] = {"where": p.where} if p.where else {}
+        ids["keys"] = "objectId"
+        step: Dict[str, Any] = {"method": method, "path": f"/classes/{p.class_name}/{{objectId}}"}
+        if body:
+            step["body"] = body
+        return [_request("GET", f"/classes/{p.class_name}", ids),
+                _request("POST", "/batch", body={"requests": [step]})]
+    raise CQLError(f"not a plan: {p!r}")
+
+
+def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[dict]:
+    """The requests one CQL statement lowers to (LeanCloud's REST API by default)."""
+    from .parser import parse
+    statements = parse(statement)
+    if len(statements) != 1:
+        raise CQLSyntaxError(f"explain() takes one statement, got {len(statements)}")
+    p = plan(statements[0], params)
+    if dialect == "leancloud":
+        return requests_of(p)
+    try:
+        from .rest import dialects  # type: ignore[attr-defined]
+        get_dialect = dialects.get_dialect
+    except (ImportError, AttributeError):
+        raise CQLError(f"unknown dialect {dialect!r}: only 'leancloud' is available") from None
+    return get_dialect(dialect).explain(p)
