@@ -16,6 +16,10 @@ from .errors import (  # noqa: F401
 from .types import Pointer, GeoPoint, File, Relation  # noqa: F401
 from .connection import connect, init, execute, Connection, Cursor  # noqa: F401
 from .result import Result  # noqa: F401
+from .dbapi import (  # noqa: F401
+    STRING, BINARY, NUMBER, DATETIME, ROWID, Date, Time, Timestamp,
+    DateFromTicks, TimeFromTicks, TimestampFromTicks, Binary,
+)
 
 __version__ = "0.1.0"
 

@@ -118,7 +118,15 @@ class Connection:
 
 
 class Cursor:
-    """PEP 249 cursor over a Connection."""
+    """PEP 249 cursor over a Connection.
+
+    ``description`` has one 7-tuple per column: (name, type_code, None, None,
+    None, None, None); type codes compare equal to ``cql.STRING``, ``NUMBER``,
+    ``DATETIME``, ``BINARY``, ``ROWID``. A select's rows are its objects; an
+    insert or update gives one row per object written (objectId and its time);
+    a delete gives no result set, only ``rowcount``. ``lastrowid`` is the
+    objectId of the last inserted row. ``result`` keeps the whole Result.
+    """
 
     arraysize = 1
 
@@ -126,6 +134,7 @@ class Cursor:
         self.connection = connection
         self.description: Optional[List[tuple]] = None
         self.rowcount = -1
+        self.lastrowid: Optional[str] = None
         self.result: Optional[Result] = None
         self._rows: List[tuple] = []
         self._pos = 0
@@ -135,17 +144,20 @@ class Cursor:
         self._check_open()
         if isinstance(params, dict):
             raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
+        if isinstance(params, (str, bytes)):
+            raise errors.ProgrammingError("parameters must be a sequence such as a tuple or list, not a string")
+        self.description = None
+        self.rowcount = -1
+        self._rows, self._pos = [], 0
         result = self.connection.execute(statement, *params)
         self.result = result
-        if result.kind == "select" or result.kind in ("insert", "update") and result.objects:
+        if result.kind == "select" or result.kind in ("insert", "update"):
             cols = result.columns
             self._rows = result.rows
-            self.description = [(c, None, None, None, None, None, None) for c in cols]
-        else:
-            self._rows = []
-            self.description = None
+            self.description = [_describe(c, i, result) for i, c in enumerate(cols)]
+        if result.kind == "insert" and result.objects:
+            self.lastrowid = result.objects[-1].get("objectId")
         self.rowcount = result.rowcount
-        self._pos = 0
         return self
 
     def executemany(self, statement: str, seq_of_params: Iterable[Sequence[Any]]) -> "Cursor":
@@ -157,8 +169,14 @@ class Cursor:
         self.rowcount = total
         return self
 
-    def fetchone(self) -> Optional[tuple]:
+    def _check_result(self) -> None:
         self._check_open()
+        if self.description is None:
+            raise errors.ProgrammingError("no result set: the last statement returned no rows"
+                                          if self.result is not None else "nothing was executed yet")
+
+    def fetchone(self) -> Optional[tuple]:
+        self._check_result()
         if self._pos >= len(self._rows):
             return None
         row = self._rows[self._pos]
@@ -166,14 +184,14 @@ class Cursor:
         return row
 
     def fetchmany(self, size: Optional[int] = None) -> List[tuple]:
-        self._check_open()
+        self._check_result()
         n = self.arraysize if size is None else size
         rows = self._rows[self._pos:self._pos + n]
         self._pos += len(rows)
         return rows
 
     def fetchall(self) -> List[tuple]:
-        self._check_open()
+        self._check_result()
         rows = self._rows[self._pos:]
         self._pos = len(self._rows)
         return rows
@@ -200,6 +218,19 @@ class Cursor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _describe(column: str, index: int, result: Result) -> tuple:
+    """A PEP 249 column description: (name, type_code, None x 5)."""
+    from .dbapi import type_code
+    if result.count_only:
+        return (column, "Number", None, None, None, None, None)
+    value = None
+    for obj in result.objects:
+        value = obj.get(column)
+        if value is not None:
+            break
+    return (column, type_code(column, value), None, None, None, None, None)
 
 
 def connect(target: Optional[str] = None, **options: Any) -> Connection:

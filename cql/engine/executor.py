@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
+from ..dbapi import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update
 from ..result import Result
 from . import matcher, ops
@@ -63,32 +64,6 @@ new_id = _Ids().next
 def now_iso() -> str:
     now = datetime.now(timezone.utc)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-# -- types ------------------------------------------------------------------------
-def type_name(value: Any) -> Optional[str]:
-    """The schema type of a REST JSON value (None for null)."""
-    c = value.__class__
-    if value is None:
-        return None
-    if c is str:
-        return "String"
-    if c is bool:
-        return "Boolean"
-    if c is int or c is float:
-        return "Number"
-    if c is list:
-        return "Array"
-    if c is dict:
-        t = value.get("__type")
-        if t == "Pointer":
-            return f"Pointer<{value.get('className')}>"
-        if t == "Relation":
-            return f"Relation<{value.get('className')}>"
-        if t in ("Date", "GeoPoint", "File", "Bytes"):
-            return t
-        return "Object"
-    return type(value).__name__
 
 
 # -- the lookup the matcher uses for subqueries -----------------------------------
