@@ -88,7 +88,7 @@ class TestServer:
         if not self.port:
             self.port = free_port()
         env = dict(os.environ, PORT=str(self.port), APP_ID=APP_ID, MASTER_KEY=MASTER_KEY,
-                   REST_KEY=REST_KEY, NODE_NO_WARNINGS="1",
+                   REST_KEY=REST_KEY, NODE_NO_WARNINGS="1", LOGS_FOLDER=str(self.dir / "parse-logs"),
                    DATABASE_URI=f"postgres://postgres@127.0.0.1:{self.pg_port}/parse")
         log = open(self.dir / "parse.log", "ab")
         self.node = subprocess.Popen(["node", str(SERVER_DIR / "server.js")], cwd=str(SERVER_DIR),

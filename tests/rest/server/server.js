@@ -101,6 +101,7 @@ async function main() {
     allowClientClassCreation: true,
     logLevel: process.env.PARSE_LOG_LEVEL || 'error',
     silent: process.env.PARSE_SILENT === '1',
+    logsFolder: process.env.LOGS_FOLDER || null,
   });
   await api.start();
 

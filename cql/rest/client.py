@@ -1,0 +1,295 @@
+"""HTTP side of the REST backend: one keep-alive session, auth headers per
+flavor, timeouts, retries for idempotent calls, and server errors turned into
+CQLErrors. Knows REST paths and JSON, not Plans.
+
+Keys travel only in headers; they never appear in a message, a log line or a
+repr (the URL is safe to show).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Dict, List, Optional, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .. import errors
+
+RETRY_STATUSES = (429, 502, 503, 504)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Ops whose repetition changes the outcome: a PUT carrying one must not be retried.
+NON_IDEMPOTENT_OPS = frozenset({"Increment", "Decrement", "Add", "BitAnd", "BitOr", "BitXor"})
+MAX_URL_QUERY = 6000  # longer queries go as POST with "_method": "GET"
+
+
+class ServerObjectNotFound(errors.ObjectNotFound, errors.ServerError):
+    code = 101
+
+
+class ServerConditionNotMet(errors.ConditionNotMet, errors.ServerError):
+    code = 305
+
+
+class ServerTypeMismatch(errors.TypeMismatch, errors.ServerError):
+    code = 111
+
+
+class ServerInvalidKey(errors.InvalidKey, errors.ServerError):
+    code = 105
+
+
+class ServerInvalidClassName(errors.InvalidClassName, errors.ServerError):
+    code = 103
+
+
+class ServerInvalidJSON(errors.InvalidJSON, errors.ServerError):
+    code = 107
+
+
+_BY_CODE = {101: ServerObjectNotFound, 305: ServerConditionNotMet, 111: ServerTypeMismatch,
+            105: ServerInvalidKey, 103: ServerInvalidClassName, 107: ServerInvalidJSON}
+
+
+class BatchError(errors.ServerError):
+    """Some items of a /batch failed. ``outcomes`` has one entry per item, in
+    order: ``{"success": {...}}`` or ``{"error": {"code", "error"}}``;
+    ``failures`` lists ``(position, code, text)`` (0-based positions)."""
+
+    def __init__(self, message: str, outcomes: List[dict], failures: List[tuple], code: int):
+        super().__init__(message, code)
+        self.outcomes = outcomes
+        self.failures = failures
+
+
+class _Retry(Retry):
+    """urllib3 Retry that a caller can switch off for one non-idempotent call
+    (a PUT with an Increment) without giving up the shared session."""
+
+    _local = threading.local()
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if getattr(self._local, "no_retry", False):
+            return False
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def _is_method_retryable(self, method: str) -> bool:
+        if getattr(self._local, "no_retry", False):
+            return False
+        return super()._is_method_retryable(method)
+
+
+def server_error(status: int, body: Any, method: str, path: str) -> errors.CQLError:
+    """The CQLError for an error answer, keeping the server's code and text.
+    Both 500 shapes ({"code","error"} and {"code","message"}) and the code-less
+    403 {"error": "unauthorized"} are understood."""
+    code, text = None, None
+    if isinstance(body, dict):
+        code = body.get("code")
+        text = body.get("error") or body.get("message")
+    if not isinstance(code, int):
+        code = status
+    if text is None:
+        text = (body if isinstance(body, str) else json.dumps(body))[:300] or f"HTTP {status}"
+        if "<html" in text.lower() or "<!doctype" in text.lower():
+            text = f"HTTP {status} (not a Parse/LeanCloud API answer: check the URL)"
+    hint = ""
+    if status in (401, 403) and str(text).lower() in ("unauthorized", "unauthorized."):
+        hint = " (check the app id and key)"
+    elif status == 403 and "permission denied" in str(text).lower():
+        hint = " (this needs the master key)"
+    cls = _BY_CODE.get(code, errors.ServerError)
+    err = cls(f"server error {code}: {text}{hint} [{method} {path}, HTTP {status}]", code)
+    err.http_status = status  # type: ignore[attr-defined]
+    err.server_text = text  # type: ignore[attr-defined]
+    return err
+
+
+class RestClient:
+    """HTTP calls to one Parse Server / LeanCloud app.
+
+    ``base`` is the API root: ``http://host:1337/parse`` (parse flavor, the URL
+    as given) or ``https://host/1.1`` (leancloud flavor: ``/1.1`` is appended to
+    the host URL unless already there). ``path`` arguments are relative to it
+    (``/classes/Todo``).
+    """
+
+    def __init__(self, url: str, *, app_id: Optional[str], rest_key: Optional[str] = None,
+                 master_key: Optional[str] = None, flavor: str = "parse", timeout: float = 30.0,
+                 retries: int = 3, backoff: float = 0.2, session_token: Optional[str] = None):
+        if flavor not in ("parse", "leancloud"):
+            raise errors.ProgrammingError(f"unknown flavor {flavor!r}: use 'parse' or 'leancloud'")
+        parts = urlsplit(url.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise errors.InterfaceError(f"not an http(s) URL: {url!r}")
+        path = parts.path.rstrip("/")
+        if flavor == "leancloud" and not path.endswith("/1.1"):
+            path = path + "/1.1"
+        self.base = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        self.prefix = path  # what /batch sub-request paths start with
+        self.flavor = flavor
+        self.timeout = timeout
+        self.has_master = bool(master_key)
+        self.calls = 0  # round trips made (for tests and the benchmark)
+        if not app_id:
+            raise errors.InterfaceError("an app id is needed for a REST target: pass app_id= or set CQL_APP_ID")
+        if not (rest_key or master_key):
+            raise errors.InterfaceError(
+                "a key is needed for a REST target: pass rest_key= or master_key= (or set CQL_REST_KEY / CQL_MASTER_KEY)")
+        self.session = requests.Session()
+        self.session.headers.update(self._auth_headers(app_id, rest_key, master_key, session_token))
+        self.session.headers["Content-Type"] = "application/json"
+        self.session.headers["User-Agent"] = "cql/0.1 (python-requests)"
+        retry = _Retry(total=retries, connect=retries, read=retries, status=retries,
+                       backoff_factor=backoff, status_forcelist=RETRY_STATUSES,
+                       allowed_methods=IDEMPOTENT_METHODS, raise_on_status=False,
+                       respect_retry_after_header=True)
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=2, pool_maxsize=4)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._retries, self._backoff = retries, backoff
+
+    def _auth_headers(self, app_id: str, rest_key: Optional[str], master_key: Optional[str],
+                      session_token: Optional[str]) -> Dict[str, str]:
+        if self.flavor == "leancloud":
+            headers = {"X-LC-Id": app_id, "X-LC-Key": f"{master_key},master" if master_key else str(rest_key)}
+            if session_token:
+                headers["X-LC-Session"] = session_token
+        else:
+            headers = {"X-Parse-Application-Id": app_id}
+            if master_key:
+                headers["X-Parse-Master-Key"] = master_key
+            else:
+                headers["X-Parse-REST-API-Key"] = str(rest_key)
+            if session_token:
+                headers["X-Parse-Session-Token"] = session_token
+        return headers
+
+    def __repr__(self) -> str:
+        auth = "master key" if self.has_master else "REST key"
+        return f"<RestClient {self.flavor} {self.base} ({auth})>"
+
+    # -- calls --------------------------------------------------------------------
+    def request(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
+                body: Any = None, *, retry: Optional[bool] = None) -> Any:
+        """One call; returns the decoded JSON answer or raises a CQLError.
+        ``retry`` None: retry when the method is idempotent."""
+        url = self.base + path
+        data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        if retry is None:
+            retry = method in IDEMPOTENT_METHODS
+        _Retry._local.no_retry = not retry
+        try:
+            self.calls += 1
+            resp = self.session.request(method, url, params=params, data=data, timeout=self.timeout)
+        except requests.Timeout:
+            raise errors.ConnectionFailed(
+                f"the server at {self.base} did not answer within {self.timeout:g} s ({method} {path})") from None
+        except requests.ConnectionError as exc:
+            raise errors.ConnectionFailed(
+                f"cannot reach the server at {self.base}: {_reason(exc)} ({method} {path})") from None
+        except requests.RequestException as exc:
+            raise errors.ConnectionFailed(f"request to {self.base} failed: {_reason(exc)}") from None
+        finally:
+            _Retry._local.no_retry = False
+        return self._answer(resp, method, path)
+
+    def _answer(self, resp: requests.Response, method: str, path: str) -> Any:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = resp.text
+        if 200 <= resp.status_code < 300:
+            if not isinstance(body, (dict, list)):
+                raise errors.ServerError(
+                    f"the server at {self.base} answered {method} {path} with something that is not JSON "
+                    "(is the URL the API root, e.g. http://host:1337/parse?)", 1)
+            return body
+        raise server_error(resp.status_code, body, method, path)
+
+    def query(self, class_name: str, params: Dict[str, Any]) -> dict:
+        """GET /classes/C with params (where etc. JSON-encoded here). A very long
+        query goes as POST with ``_method: GET`` and is retried like a GET."""
+        path = f"/classes/{class_name}"
+        encoded = {k: (json.dumps(v, separators=(",", ":"), ensure_ascii=False) if k == "where" else v)
+                   for k, v in params.items() if v is not None}
+        if sum(len(str(v)) for v in encoded.values()) <= MAX_URL_QUERY:
+            return self.request("GET", path, encoded)
+        body = dict(encoded, _method="GET")
+        return self._post_retrying(path, body)
+
+    def _post_retrying(self, path: str, body: dict) -> Any:
+        """POST used as a query: safe to repeat, so retried by hand."""
+        delay = self._backoff
+        for attempt in range(self._retries + 1):
+            try:
+                return self.request("POST", path, body=body, retry=False)
+            except errors.ServerError as exc:
+                if getattr(exc, "http_status", None) not in RETRY_STATUSES or attempt == self._retries:
+                    raise
+            except errors.ConnectionFailed:
+                if attempt == self._retries:
+                    raise
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def batch(self, requests_: Sequence[dict], *, retry: bool = False) -> List[dict]:
+        """POST /batch; sub-request paths get the mount prefix. Returns the
+        per-item outcomes; raises BatchError listing every failed item."""
+        body = {"requests": [dict(r, path=self.prefix + r["path"]) for r in requests_]}
+        outcomes = self.request("POST", "/batch", body=body, retry=retry)
+        if not isinstance(outcomes, list) or len(outcomes) != len(requests_):
+            raise errors.ServerError(f"unexpected /batch answer from {self.base}: {str(outcomes)[:200]}", 1)
+        return outcomes
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def put_is_idempotent(body: dict) -> bool:
+    """A PUT may be retried unless it carries an op whose repetition adds up."""
+    return not any(isinstance(v, dict) and v.get("__op") in NON_IDEMPOTENT_OPS for v in body.values())
+
+
+def batch_failures(outcomes: List[dict], offset: int = 0) -> List[tuple]:
+    """(position, code, text) for every failed item of a /batch answer."""
+    failed = []
+    for i, item in enumerate(outcomes):
+        if not isinstance(item, dict) or "success" not in item:
+            err = item.get("error", {}) if isinstance(item, dict) else {}
+            if not isinstance(err, dict):
+                err = {"error": str(err)}
+            failed.append((offset + i, err.get("code", 1), err.get("error") or err.get("message") or str(item)))
+    return failed
+
+
+def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str) -> None:
+    if not failures:
+        return
+    lines = "; ".join(f"row {pos + 1}: code {code} {text}" for pos, code, text in failures[:20])
+    more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
+    ok = len(outcomes) - len(failures)
+    codes = {code for _, code, _ in failures}
+    code = codes.pop() if len(codes) == 1 else 1
+    raise BatchError(f"{len(failures)} of {len(outcomes)} {what} failed ({ok} succeeded): {lines}{more}",
+                     outcomes, failures, code)
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason without URLs' query strings (where JSON can be long)."""
+    text = str(exc)
+    for marker in ("Failed to establish a new connection: ", "Connection refused", "Max retries exceeded"):
+        if marker in text:
+            if "Connection refused" in text:
+                return "connection refused"
+            if "Name or service not known" in text or "nodename nor servname" in text:
+                return "unknown host"
+    if "timed out" in text.lower():
+        return "timed out"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "the connection was closed by the server"
+    return text.split(" (Caused by")[0][:200]

@@ -1,0 +1,124 @@
+"""What the REST backend knows about classes and field types.
+
+With the master key it reads ``GET /schemas`` (cached, refreshed after writes);
+without it, it infers types from the objects queries return. The dialects use
+the types to know e.g. which fields hold arrays; an unknown type makes them
+cautious (evaluate on the client), never wrong.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+from .. import errors
+
+Schema = Dict[str, Dict[str, str]]
+SYSTEM_FIELDS = {"objectId": "String", "createdAt": "Date", "updatedAt": "Date"}
+HIDDEN_FIELDS = {"ACL", "_rperm", "_wperm", "authData", "_hashed_password"}
+
+
+def type_of(value: Any) -> Optional[str]:
+    """The Parse type name of one REST JSON value (None for null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, (int, float)):
+        return "Number"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list):
+        return "Array"
+    if isinstance(value, dict):
+        kind = value.get("__type")
+        if kind == "Object":
+            return "Pointer"  # an included pointer
+        if kind in ("Date", "Pointer", "GeoPoint", "File", "Bytes", "Relation", "Polygon"):
+            return kind
+        return "Object"
+    return None
+
+
+class SchemaCache:
+    """Field types per class, fetched lazily. ``fetch`` is a callable doing
+    ``GET /schemas`` (None without the master key)."""
+
+    def __init__(self, fetch: Optional[Callable[[], dict]]):
+        self._fetch = fetch
+        self._server: Optional[Schema] = None
+        self._seen: Schema = {}
+        self._targets: Dict[tuple, str] = {}  # (class, field) -> target class of a Pointer/Relation
+
+    def invalidate(self) -> None:
+        """Forget the server's schema (a write may have added a class or field)."""
+        self._server = None
+
+    def _load(self) -> Optional[Schema]:
+        if self._fetch is None:
+            return None
+        if self._server is None:
+            try:
+                answer = self._fetch()
+            except errors.ServerError:
+                self._fetch = None  # e.g. not allowed after all: fall back to inference
+                return None
+            schema: Schema = {}
+            for entry in answer.get("results", []):
+                fields = {}
+                for name, spec in (entry.get("fields") or {}).items():
+                    if name in HIDDEN_FIELDS:
+                        continue
+                    fields[name] = spec.get("type", "Object") if isinstance(spec, dict) else str(spec)
+                    if isinstance(spec, dict) and spec.get("targetClass"):
+                        self._targets[(entry.get("className", ""), name)] = spec["targetClass"]
+                schema[entry.get("className", "")] = fields
+            self._server = schema
+        return self._server
+
+    def observe(self, class_name: str, objects) -> None:
+        """Learn field types from returned objects (used without the master key)."""
+        if self._fetch is not None:
+            return
+        fields = self._seen.setdefault(class_name, dict(SYSTEM_FIELDS))
+        for obj in objects:
+            for key, value in obj.items():
+                kind = type_of(value)
+                if kind is not None and key not in HIDDEN_FIELDS:
+                    fields.setdefault(key, kind)
+                    if kind in ("Pointer", "Relation") and isinstance(value.get("className"), str):
+                        self._targets.setdefault((class_name, key), value["className"])
+
+    def field_type(self, class_name: str, field: str) -> Optional[str]:
+        """The field's type, or None when unknown (or the field does not exist)."""
+        if field in SYSTEM_FIELDS:
+            return SYSTEM_FIELDS[field]
+        server = self._load()
+        source = server if server is not None else self._seen
+        return source.get(class_name, {}).get(field)
+
+    def target_class(self, class_name: str, field: str) -> Optional[str]:
+        """The class a Pointer or Relation field points to, when known."""
+        self._load()
+        return self._targets.get((class_name, field))
+
+    def probed(self, class_name: str, field: str) -> bool:
+        """Record a lookup of an unknown field; True if it was looked up before."""
+        key = ("?probe", class_name, field)
+        seen = key in self._targets
+        self._targets[key] = ""
+        return seen
+
+    @property
+    def from_server(self) -> bool:
+        return self._fetch is not None
+
+    def knows_class(self, class_name: str) -> Optional[bool]:
+        """True/False when the server's schema is known, None when guessing."""
+        server = self._load()
+        if server is None:
+            return None
+        return class_name in server
+
+    def all(self) -> Schema:
+        server = self._load()
+        source = server if server is not None else self._seen
+        return {cls: dict(sorted(fields.items())) for cls, fields in sorted(source.items())}
