@@ -889,18 +889,8 @@ def _is_operator_doc(cond: Any) -> bool:
 def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValuePredicate:
     """The value predicate of an operator document such as {"$gt": 1, "$lte": 5}."""
     date_field = path in DATE_FIELDS
-    for k in ops:
-        if not (isinstance(k, str) and k.startswith("$")):
-            raise _err(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
-        if k not in _FIELD_OPS:
-            raise _err(f"unknown query operator {k!r} on field {path!r}"
-                       f" (supported: {', '.join(sorted(_FIELD_OPS))})")
-    if "$options" in ops and "$regex" not in ops:
-        raise _err(f"field {path!r}: $options needs a $regex beside it")
+    _validate_ops(path, ops)
     bounds = {k: ops[k] for k in ops if k in _DISTANCE_KEYS}
-    if bounds and "$nearSphere" not in ops:
-        raise _err(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
-
     positive: List[ValuePredicate] = []
     negative: List[ValuePredicate] = []  # predicates whose negation must hold
     for op, q in ops.items():
@@ -964,35 +954,201 @@ def _absent(v: Any) -> bool:
     return v is M
 
 
+# ---- object-level fast paths (top-level fields: one dict lookup, no extra calls)
+
+_RANGE_TEMPLATE = """
+def make(f, M, fallback, canon, {qs}):
+    def pred(o):
+        v = o.get(f, M)
+        t = v.__class__
+        if {test}:
+{prep}            return {expr}
+        if t is list or t is dict:
+            return fallback(v)
+        return False
+    return pred
+"""
+
+_DATE_PREP = """            if not (len(v) == 24 and v[23] == "Z" and v[10] == "T" and v[19] == "."):
+                v = canon(v)
+                if v is None:
+                    return False
+"""
+
+
+@lru_cache(maxsize=256)
+def _range_maker(kind: str, ops: Tuple[str, ...]) -> Callable:
+    names = [f"q{i}" for i in range(len(ops))]
+    expr = " and ".join(f"v {_SYM[op]} {n}" for op, n in zip(ops, names))
+    test = "t is int or t is float" if kind == "num" else "t is str"
+    prep = _DATE_PREP if kind == "date" else ""
+    src = _RANGE_TEMPLATE.format(qs=", ".join(names), test=test, prep=prep, expr=expr)
+    ns: Dict[str, Any] = {}
+    exec(src, ns)  # noqa: S102 - generated from fixed operator symbols only
+    return ns["make"]
+
+
+def _range_fast(path: str, cmps: Dict[str, Any], date_field: bool) -> Optional[Predicate]:
+    """One closure for all comparisons on a top-level field when they agree on a type."""
+    kinds = set()
+    qs = []
+    for op, q in cmps.items():
+        q = _datify(q, date_field)
+        c = q.__class__
+        if c is int or c is float:
+            kinds.add("num")
+        elif c is str and not date_field:
+            kinds.add("str")
+        elif date_field and c is dict and q.get("__type") == "Date" and q.get("iso").__class__ is str:
+            qi = _canon_iso(q["iso"])
+            if qi is None:
+                raise _err(f"{op} needs a valid date, got {q!r}")
+            kinds.add("date")
+            q = qi
+        else:
+            return None
+        qs.append(q)
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    fallback = _all_of([_cmp_vp(op, q, date_field) for op, q in cmps.items()])
+    if kind == "num" and date_field:
+        return None  # numbers never match a date field: leave it to the generic path
+    return _range_maker(kind, tuple(cmps))(path, M, fallback, _canon_iso, *qs)
+
+
+def _fast_op(path: str, op: str, q: Any, cond: dict) -> Optional[Predicate]:
+    """An object-level predicate for common operators on a top-level, non-date field."""
+    f = path
+    c = q.__class__
+    if op == "$exists" and c in (bool, int):
+        if q:
+            return lambda o: f in o
+        return lambda o: f not in o
+    if op in ("$eq", "$ne") and c is str:
+        if op == "$eq":
+            def eq_str(o: dict) -> bool:
+                v = o.get(f, M)
+                return v == q or (v.__class__ is list and q in v)
+            return eq_str
+
+        def ne_str(o: dict) -> bool:
+            v = o.get(f, M)
+            return v != q and not (v.__class__ is list and q in v)
+        return ne_str
+    if op in ("$eq", "$ne") and (c is int or c is float):
+        vp = _eq_vp(q)
+        want = op == "$eq"
+
+        def eq_num(o: dict) -> bool:
+            v = o.get(f, M)
+            t = v.__class__
+            if t is int or t is float:
+                return (v == q) is want
+            if t is list:
+                return vp(v) is want
+            return not want
+        return eq_num
+    if op in ("$in", "$nin"):
+        vp = _in_vp(q, op, False)
+        strs = frozenset(x for x in q if x.__class__ is str)
+        nums = frozenset(x for x in q if x.__class__ is int or x.__class__ is float)
+        if op == "$in":
+            def in_field(o: dict) -> bool:
+                v = o.get(f, M)
+                t = v.__class__
+                if t is str:
+                    return v in strs
+                if t is int or t is float:
+                    return v in nums
+                return vp(v)
+            return in_field
+
+        def nin_field(o: dict) -> bool:
+            v = o.get(f, M)
+            t = v.__class__
+            if t is str:
+                return v not in strs
+            if t is int or t is float:
+                return v not in nums
+            return not vp(v)
+        return nin_field
+    if op == "$regex":
+        vp = _regex_vp(q, cond.get("$options", ""))
+        search = compile_regex(q, cond.get("$options", "")).search
+
+        def regex_field(o: dict) -> bool:
+            v = o.get(f, M)
+            if v.__class__ is str:
+                return search(v) is not None
+            return vp(v)
+        return regex_field
+    return None
+
+
+def _validate_ops(path: str, ops: dict) -> None:
+    for k in ops:
+        if not (isinstance(k, str) and k.startswith("$")):
+            raise _err(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
+        if k not in _FIELD_OPS:
+            raise _err(f"unknown query operator {k!r} on field {path!r}"
+                       f" (supported: {', '.join(sorted(_FIELD_OPS))})")
+    if "$options" in ops and "$regex" not in ops:
+        raise _err(f"field {path!r}: $options needs a $regex beside it")
+    bounds = [k for k in ops if k in _DISTANCE_KEYS]
+    if bounds and "$nearSphere" not in ops:
+        raise _err(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
+
+
 def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
     if not isinstance(path, str) or not path:
         raise _err(f"invalid field name {path!r} in where")
     simple = "." not in path
     date_field = path in DATE_FIELDS
     if not _is_operator_doc(cond):
-        vp = _eq_vp(_datify(cond, date_field))
+        q = _datify(cond, date_field)
         if simple and not date_field:
-            if cond.__class__ is str:
-                def eq_field(o: dict, _f=path, _q=cond) -> bool:
-                    v = o.get(_f, M)
-                    return v == _q or (v.__class__ is list and _q in v)
-                return eq_field
-            return _on_field(path, vp)
+            fast = _fast_op(path, "$eq", q, {})
+            if fast is not None:
+                return fast
+            return _on_field(path, _eq_vp(q))
+        vp = _eq_vp(q)
         get = field_getter(path)
         if not simple:
             vp = _fan(vp)
         return lambda o: vp(get(o))
-    # Fast paths: one comparison on a top-level non-date field.
-    if simple and not date_field and len(cond) == 1:
-        (op, q), = cond.items()
+    _validate_ops(path, cond)
+    if not simple:
+        get = field_getter(path)
+        vp = _ops_vp(path, cond, lookup, fan=True)
+        return lambda o: vp(get(o))
+    preds: List[Predicate] = []
+    rest: Dict[str, Any] = {}
+    cmps = {op: q for op, q in cond.items() if op in _CMP}
+    if cmps:
+        fast = _range_fast(path, cmps, date_field)
+        if fast is not None:
+            preds.append(fast)
+        else:
+            rest.update(cmps)
+    for op, q in cond.items():
         if op in _CMP:
-            return _cmp_vp(op, q, False, field=path)
-    vp = _ops_vp(path, cond, lookup, fan=not simple)
-    if simple and not date_field:
-        return _on_field(path, vp)
-    # createdAt/updatedAt comparisons read raw strings; equality-like ops want Date dicts.
-    get = field_getter(path)
-    return lambda o: vp(get(o))
+            continue
+        fast = None if date_field or op == "$options" else _fast_op(path, op, q, cond)
+        if fast is not None:
+            preds.append(fast)
+        elif op != "$options" or "$regex" in rest or date_field:
+            rest[op] = q
+    if "$options" in rest and "$regex" not in rest:
+        del rest["$options"]
+    if rest:
+        vp = _ops_vp(path, rest, lookup, fan=False)
+        if date_field:
+            get = field_getter(path)
+            preds.append(lambda o: vp(get(o)))
+        else:
+            preds.append(_on_field(path, vp))
+    return _all_of(preds)
 
 
 def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
