@@ -210,7 +210,9 @@ class Session:
             text = f"{text}\n{status}" if text else status
             self.write_paged(text)
         else:
-            if text:
+            # Machine formats carry select results only, so a script that
+            # writes and then queries still yields one clean document stream.
+            if text and result.kind == "select":
                 self.out.write(text + "\n")
                 self.out.flush()
             if result.kind == "select" and result.truncated:
