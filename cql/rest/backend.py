@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from urllib.parse import quote
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .. import errors
@@ -280,13 +281,13 @@ class RestBackend(Backend):
         """Parse Server has no conditional write: read the object and test the
         condition with the matcher first (305 when not met). Not atomic."""
         from ..engine.matcher import compile_where
-        obj = self.http.request("GET", f"/classes/{cls}/{object_id}")
+        obj = self.http.request("GET", f"/classes/{cls}/{quote(object_id, safe='')}")
         if not compile_where(where, _Lookup(self))(obj):
             raise errors.ConditionNotMet(
                 f"the condition of this write does not hold for {cls} {object_id}: nothing was changed")
 
     def _pinned(self, method: str, plan, body: Optional[dict]) -> dict:
-        path = f"/classes/{plan.class_name}/{plan.object_id}"
+        path = f"/classes/{plan.class_name}/{quote(plan.object_id, safe='')}"
         params = None
         if plan.where:
             if self.flavor == "leancloud":

@@ -95,7 +95,12 @@ class Dialect:
         """The requests this dialect sends for ``plan`` (read-only: no server call).
         Without a schema (``type_of`` None) field types are guessed from the
         values compared, and array fields are not recognised."""
+        if not isinstance(self, ParsePostgresDialect):
+            from ..planner import requests_of
+            return requests_of(plan)
         guess = type_of or _guess_types(plan)
+        if target_of is None and type_of is None:
+            target_of = _guess_targets(plan)
         if isinstance(plan, Find):
             return [self._explain_find(plan, guess, target_of)]
         if isinstance(plan, Create):
@@ -119,7 +124,7 @@ class Dialect:
         first["note"] = "repeated page by page until every matching objectId is known"
         return [first, {"method": "POST", "path": "/batch",
                         "body": {"requests": [{"method": method,
-                                               "path": f"/classes/{plan.class_name}/<objectId>", **body}]},
+                                               "path": f"/classes/{plan.class_name}/{{objectId}}", **body}]},
                         "note": "one sub-request per matching object, at most 50 per batch"}]
 
     def _explain_conditional(self, req: dict, plan, type_of, target_of) -> List[dict]:
@@ -426,6 +431,26 @@ def _guess_types(plan: Plan) -> TypeOf:
                     kind = kind_of(v)
                     if kind and kind not in ("Object", "Array"):
                         seen.setdefault(key, kind)
+    walk(getattr(plan, "where", {}))
+    return lambda cls, field: seen.get(field)
+
+
+def _guess_targets(plan: Plan) -> TargetOf:
+    """For explain without a server: a pointer field points where its values do."""
+    seen: Dict[str, str] = {}
+
+    def walk(where: Any, field: Optional[str] = None) -> None:
+        if isinstance(where, list):
+            for w in where:
+                walk(w, field)
+        elif isinstance(where, dict):
+            if where.get("__type") == "Pointer" and field and isinstance(where.get("className"), str):
+                seen.setdefault(field, where["className"])
+                return
+            if field and "className" in where and "where" in where:
+                seen.setdefault(field, str(where["className"]))
+            for key, cond in where.items():
+                walk(cond, field if key.startswith("$") else key)
     walk(getattr(plan, "where", {}))
     return lambda cls, field: seen.get(field)
 
