@@ -53,6 +53,11 @@ class Connection:
 
     def execute(self, statement: str, *params: Any) -> Result:
         self._check_open()
+        run_text = getattr(self.backend, "run_text", None)  # e.g. LeanCloud's /cloudQuery
+        if run_text is not None:
+            result = run_text(statement, params)
+            if result is not None:
+                return result
         return self.backend.run(self.plan(statement, *params))
 
     def executescript(self, script: str) -> List[Result]:
