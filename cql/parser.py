@@ -620,7 +620,7 @@ def _convert(exc: Exception, text: str) -> CQLError:
         index = sum(1 for t in tokens if t.start_pos < offset)
         found = _unsupported_near(tokens, index)
         if found:
-            return _syntax(f"{found[0]} is not supported in CQL", _pos(found[1]), UnsupportedError)
+            return _syntax(f"CQL does not support {found[0]}", _pos(found[1]), UnsupportedError)
         prev = tokens[index - 1] if index else None
         after = f" after '{prev}'" if prev is not None else ""
         expected = _expected_text(set(exc.allowed or ()))
@@ -651,7 +651,7 @@ def _convert(exc: Exception, text: str) -> CQLError:
 
     found = _unsupported_near(tokens, index)
     if found:
-        return _syntax(f"{found[0]} is not supported in CQL", _pos(found[1]), UnsupportedError)
+        return _syntax(f"CQL does not support {found[0]}", _pos(found[1]), UnsupportedError)
     if not at_end and token.type == "QMARK":
         return _syntax("a ? placeholder can only stand where a value may "
                        "(not in names, ORDER BY or the select list)", pos)
@@ -659,9 +659,11 @@ def _convert(exc: Exception, text: str) -> CQLError:
             and prev.type in ("NAME", "QUOTED_NAME"):
         return _syntax("selecting from several classes (a join) is not supported in CQL", pos,
                        UnsupportedError)
-    if not at_end and token.type == "_NOT" and "_RELATED" in expected:
+    before = tokens[index - 2] if index >= 2 else None
+    if prev is not None and prev.type == "_NOT" and before is not None \
+            and before.type in ("_WHERE", "_AND", "_OR", "_LPAR"):
         return _syntax("NOT before a condition is not supported: write !=, not in, not like, "
-                       "not regexp or is not exists", pos, UnsupportedError)
+                       "not regexp or is not exists", _pos(prev), UnsupportedError)
 
     want = _expected_text(expected)
     if prev is None:

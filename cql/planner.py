@@ -361,9 +361,8 @@ def plan(statement: ast.Statement, params: Sequence[Any] = ()) -> Plan:
     expected = statement.param_count
     if len(params) != expected:
         err = ParameterError(
-            f"the statement has {expected} ? placeholder{'s' if expected != 1 else ''} "
-            f"but {len(params)} parameter{'s were' if len(params) != 1 else ' was'} given "
-            f"(expected {expected}, got {len(params)})")
+            f"wrong number of parameters: the statement has {expected} ? placeholder"
+            f"{'s' if expected != 1 else ''}, so expected {expected}, got {len(params)}")
         raise err.with_position(statement.line, statement.column, statement.source or None)
     binder = _Binder(statement, params)
     try:
