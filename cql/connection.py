@@ -47,7 +47,7 @@ class Connection:
         from .planner import plan
         statements = parse(statement)
         if len(statements) != 1:
-            raise errors.ProgrammingError(
+            raise errors.CQLSyntaxError(  # a CQLError and a ProgrammingError
                 f"execute() runs one statement, got {len(statements)}; use executescript() for scripts")
         return plan(statements[0], params)
 
