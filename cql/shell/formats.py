@@ -26,15 +26,24 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def cut(text: str, width: int = CELL_WIDTH) -> str:
-    """Cut ``text`` to ``width`` display columns, ending with an ellipsis."""
+def width(text: str) -> int:
+    """Display width in terminal columns (CJK counts 2). ASCII takes the fast
+    path, so wcwidth is only imported when there is wide text."""
+    if text.isascii():
+        return len(text)
     from wcwidth import wcswidth
-    if width <= 0 or wcswidth(text) <= width:
+    w = wcswidth(text)
+    return w if w >= 0 else len(text)
+
+
+def cut(text: str, limit: int = CELL_WIDTH) -> str:
+    """Cut ``text`` to ``limit`` display columns, ending with an ellipsis."""
+    if limit <= 0 or width(text) <= limit:
         return text
     out, used = [], 0
     for ch in text:
-        w = max(wcswidth(ch), 0)
-        if used + w > width - 1:
+        w = max(width(ch), 0)
+        if used + w > limit - 1:
             break
         out.append(ch)
         used += w
@@ -145,31 +154,44 @@ def status_line(result: Result, elapsed: Optional[float] = None) -> str:
 # -- renderers -------------------------------------------------------------------
 
 def render_table(result: Result) -> str:
-    """An ASCII table (psql style); CJK cells aligned by display width."""
-    import tabulate as tab_mod
-    from tabulate import tabulate
-    tab_mod.PRESERVE_WHITESPACE = False
+    """An ASCII table in tabulate's "psql" layout (the same text, checked by a
+    test), drawn here so ``cql -e`` does not pay tabulate's import; cells are
+    padded by display width, so CJK text lines up."""
     cols, rows = table_data(result)
     if not cols:
         return ""
     cells = [[display_cell(v) for v in row] for row in rows]
-    if not cells:
-        return tabulate([], headers=cols, tablefmt="psql", disable_numparse=True)
-    return tabulate(cells, headers=cols, tablefmt="psql", disable_numparse=True)
+    return psql_table(cols, cells)
+
+
+def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    widths = [width(h) + 2 for h in headers]  # tabulate's MIN_PADDING for headers
+    for row in cells:
+        for i, c in enumerate(row):
+            w = width(c)
+            if w > widths[i]:
+                widths[i] = w
+
+    def line(items: Sequence[str]) -> str:
+        return "| " + " | ".join(c + " " * (w - width(c)) for c, w in zip(items, widths)) + " |"
+    rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [rule, line(headers), "|" + "+".join("-" * (w + 2) for w in widths) + "|"]
+    out.extend(line(row) for row in cells)
+    out.append(rule)
+    return "\n".join(out)
 
 
 def render_vertical(result: Result) -> str:
     """One ``name: value`` line per field, a separator per row (mysql's \\G)."""
-    from wcwidth import wcswidth
     cols, rows = table_data(result)
     if not cols:
         return ""
-    width = max(wcswidth(c) for c in cols)
+    name_width = max(width(c) for c in cols)
     out = []
     for i, row in enumerate(rows, 1):
         out.append(f"{'*' * 27} {i}. row {'*' * 27}")
         for c, v in zip(cols, row):
-            out.append(" " * (width - wcswidth(c)) + f"{c}: {display_cell(v)}")
+            out.append((" " * (name_width - width(c)) + f"{c}: {display_cell(v)}").rstrip())
     return "\n".join(out)
 
 
@@ -254,5 +276,4 @@ def render(result: Result, mode: str) -> str:
 
 def text_width(text: str) -> int:
     """The widest line of ``text`` in terminal columns."""
-    from wcwidth import wcswidth
-    return max((max(wcswidth(line), len(line)) for line in text.splitlines()), default=0)
+    return max((width(line) for line in text.splitlines()), default=0)

@@ -78,3 +78,15 @@ def test_status_lines():
     assert formats.status_line(Result("update", "T", [{}, {}, {}])) == "3 objects updated"
     assert formats.status_line(Result("delete", "T", [], rowcount=2), 0.5) == "2 objects deleted; Time: 0.500s"
     assert formats.status_line(Result("select", "T", [], count=5, count_only=True)) == "count: 5"
+
+
+def test_table_is_tabulates_psql_layout():
+    """The hand-drawn table (no tabulate import on the -e path) matches tabulate."""
+    from tabulate import tabulate
+    r = select()
+    cols, rows = formats.table_data(r)
+    cells = [[formats.display_cell(v) for v in row] for row in rows]
+    assert formats.render(r, "table") == tabulate(cells, headers=cols, tablefmt="psql", disable_numparse=True)
+    one = Result("select", "T", [{"objectId": "x"}])
+    assert formats.render(one, "table") == tabulate([["x"]], headers=["objectId"], tablefmt="psql",
+                                                     disable_numparse=True)
