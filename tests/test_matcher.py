@@ -727,3 +727,94 @@ class TestValueKey:
         assert get_path(o, "m.k.z") == [1, 2]
         assert get_path(o, "m.nope") is MISSING
         assert get_path(o, "m.k.1.z") == 2
+
+
+# ------------------------------------------------------------------ properties (hypothesis)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_DATES = [D("2015-06-21T18:02:52.249Z"), D("2020-01-01T00:00:00.000Z"), D("2020-01-01T08:00:00+08:00")]
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5, -1.5]),
+    st.sampled_from(["", "a", "ab", "B", "é", "1"]), st.sampled_from(_DATES),
+    st.sampled_from([P("A", "1"), P("A", "2"), P("B", "1"), G(1, 2)]),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=3),
+                   st.dictionaries(st.sampled_from(["k", "z"]), scalars, max_size=2))
+maybe_value = st.one_of(st.just(MISSING), values)
+ops1 = st.one_of(
+    values,
+    st.tuples(st.sampled_from(["$eq", "$ne", "$lt", "$lte", "$gt", "$gte"]), values).map(lambda t: {t[0]: t[1]}),
+    st.tuples(st.sampled_from(["$in", "$nin", "$all"]), st.lists(values, max_size=3)).map(lambda t: {t[0]: t[1]}),
+    st.booleans().map(lambda b: {"$exists": b}),
+    st.sampled_from(["^a", "b", "^$", "É"]).map(lambda r: {"$regex": r, "$options": "i"}),
+    st.integers(0, 3).map(lambda n: {"$size": n}),
+    st.tuples(st.sampled_from(["$gt", "$gte"]), scalars, st.sampled_from(["$lt", "$lte"]), scalars)
+    .map(lambda t: {t[0]: t[1], t[2]: t[3]}),
+)
+
+
+def _obj(value):
+    return {} if value is MISSING else {"f": value}
+
+
+class TestProperties:
+    @settings(max_examples=400, deadline=None)
+    @given(ops1, maybe_value)
+    def test_fast_top_level_path_agrees_with_generic_dotted_path(self, cond, value):
+        fast = compile_where({"f": cond})(_obj(value))
+        generic = compile_where({"w.f": cond})({"w": _obj(value)})
+        assert fast == generic
+
+    @settings(max_examples=300, deadline=None)
+    @given(values, st.lists(values, max_size=3), maybe_value)
+    def test_negations(self, v, vs, value):
+        o = _obj(value)
+        assert compile_where({"f": {"$ne": v}})(o) == (not compile_where({"f": v})(o))
+        assert compile_where({"f": {"$nin": vs}})(o) == (not compile_where({"f": {"$in": vs}})(o))
+        assert compile_where({"f": {"$not": {"$gt": v}}})(o) == (not compile_where({"f": {"$gt": v}})(o))
+        assert compile_where({"$nor": [{"f": v}]})(o) == (not compile_where({"f": v})(o))
+
+    @settings(max_examples=300, deadline=None)
+    @given(scalars, scalars)
+    def test_comparisons_agree_with_value_key_within_a_type(self, q, v):
+        kq, kv = value_key(q), value_key(v)
+        for op, test in (("$lt", kv < kq), ("$lte", kv <= kq), ("$gt", kv > kq), ("$gte", kv >= kq)):
+            got = compile_where({"f": {op: q}})({"f": v})
+            if q is None:
+                assert got == (op in ("$lte", "$gte") and v is None)
+            elif kq[0] != kv[0]:
+                assert got is False  # never across types
+            else:
+                assert got == test
+
+    @settings(max_examples=300, deadline=None)
+    @given(values, values)
+    def test_equality_agrees_with_value_key(self, q, v):
+        got = compile_where({"f": q})({"f": v})
+        contains = isinstance(v, list) and any(value_key(e) == value_key(q) for e in v)
+        null_in_missing = q is None and v is None
+        assert got == (value_key(q) == value_key(v) or contains or null_in_missing)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(maybe_value, max_size=12))
+    def test_order_is_total_and_sorted(self, vals):
+        objs = [dict(_obj(v), objectId=str(i)) for i, v in enumerate(vals)]
+        for desc in (False, True):
+            out = order_objects(objs, "-f" if desc else "f")
+            keys = [sort_key("f", desc)(o) for o in out]
+            assert keys == sorted(keys, reverse=desc)
+            assert sorted(o["objectId"] for o in out) == sorted(o["objectId"] for o in objs)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.sampled_from(["2015-06-21T18:02:52.249Z", "2020-01-01T00:00:00.000Z", "2019-12-31T23:59:59.999Z"]),
+           st.sampled_from(["2015-06-21T18:02:52.249Z", "2020-01-01T00:00:00Z", "2020-01-01T08:00:00+08:00"]),
+           st.sampled_from(["$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in"]),
+           st.booleans())
+    def test_created_at_strings_behave_like_dates(self, stored, query, op, as_date):
+        q = D(query) if as_date else query
+        qv = [q] if op == "$in" else q
+        on_created = compile_where({"createdAt": {op: qv}})({"createdAt": stored})
+        dq = D(query)
+        on_date = compile_where({"when": {op: [dq] if op == "$in" else dq}})({"when": D(stored)})
+        assert on_created == on_date

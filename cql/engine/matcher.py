@@ -378,6 +378,12 @@ def _all_of(preds: List[Callable[[Any], bool]]) -> Callable[[Any], bool]:
 def _any_of(preds: List[Callable[[Any], bool]]) -> Callable[[Any], bool]:
     if len(preds) == 1:
         return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+
+        def either(o: Any) -> bool:
+            return a(o) or b(o)
+        return either
     ps = tuple(preds)
 
     def some(o: Any) -> bool:
@@ -481,20 +487,6 @@ def make_num(q, M):
         return False
     return cmp_num
 
-def make_num_field(f, q, M):
-    def cmp_num_field(o):
-        v = o.get(f, M)
-        t = v.__class__
-        if t is int or t is float:
-            return v {op} q
-        if t is list:
-            for e in v:
-                t = e.__class__
-                if (t is int or t is float) and e {op} q:
-                    return True
-        return False
-    return cmp_num_field
-
 def make_str(q, M):
     def cmp_str(v):
         t = v.__class__
@@ -506,19 +498,6 @@ def make_str(q, M):
                     return True
         return False
     return cmp_str
-
-def make_str_field(f, q, M):
-    def cmp_str_field(o):
-        v = o.get(f, M)
-        t = v.__class__
-        if t is str:
-            return v {op} q
-        if t is list:
-            for e in v:
-                if e.__class__ is str and e {op} q:
-                    return True
-        return False
-    return cmp_str_field
 
 def make_date(qi, canon, M):
     # v: a Date dict, or (createdAt/updatedAt) a plain ISO string
@@ -551,20 +530,16 @@ for _name, _sym in _SYM.items():
 del _name, _sym, _ns
 
 
-def _cmp_vp(op: str, q: Any, date_field: bool, field: Optional[str] = None) -> Callable[[Any], bool]:
-    """Comparison predicate; with ``field`` (a plain top-level name) it takes the object."""
+def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
+    """Comparison predicate over a value (no type crossing; arrays: any element)."""
     makers = _CMP_MAKERS[op]
     q = _datify(q, date_field)
     c = q.__class__
     if q is None:
         vp = _eq_vp(None) if op in ("$lte", "$gte") else _false
     elif c is int or c is float:
-        if field is not None:
-            return makers["make_num_field"](field, q, M)
         vp = makers["make_num"](q, M)
     elif c is str:
-        if field is not None:
-            return makers["make_str_field"](field, q, M)
         vp = makers["make_str"](q, M)
     elif c is dict and q.get("__type") == "Date":
         iso = q.get("iso")
@@ -575,6 +550,8 @@ def _cmp_vp(op: str, q: Any, date_field: bool, field: Optional[str] = None) -> C
         if not date_field:
             vp = _no_plain_strings(vp)
     else:
+        if c is dict and any(k.__class__ is str and k.startswith("$") for k in q):
+            raise _err(f"{op} does not take an operator object: {q!r} is not supported")
         qk = _key(q)
         rank = qk[0]
         cmpf = _CMP[op]
@@ -590,8 +567,6 @@ def _cmp_vp(op: str, q: Any, date_field: bool, field: Optional[str] = None) -> C
                         return True
             return False
         vp = cmp_any
-    if field is not None:
-        return _on_field(field, vp)
     return vp
 
 
@@ -1154,7 +1129,7 @@ def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
 def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
     if not isinstance(value, list) or not value:
         raise _err(f"{key} needs a non-empty array of where objects, got {value!r}")
-    return [compile_where(w, lookup, _nested=True) for w in value]
+    return [compile_where(w, lookup) for w in value]
 
 
 def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
@@ -1172,7 +1147,7 @@ def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
     return related
 
 
-def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None, _nested: bool = False) -> Predicate:
+def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None) -> Predicate:
     """Compile REST ``where`` JSON into a predicate obj -> bool (see module doc)."""
     if where is None:
         return _true
