@@ -459,4 +459,10 @@ def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[di
         get_dialect = dialects.get_dialect
     except (ImportError, AttributeError):
         raise CQLError(f"unknown dialect {dialect!r}: only 'leancloud' is available") from None
-    return get_dialect(dialect).explain(p)
+    try:
+        chosen = get_dialect(dialect)
+    except CQLError:
+        raise
+    except Exception as exc:  # e.g. a ProgrammingError for an unknown name
+        raise CQLError(str(exc) or f"unknown dialect {dialect!r}") from None
+    return chosen.explain(p)
