@@ -138,6 +138,17 @@ class TestEquality:
         assert ids({"items.0": 1}, objs) == "z"
         assert ids({"items.0.n": 3}, objs) == "y"
 
+    def test_dot_notation_elements_without_the_key(self):
+        objs = [{"objectId": "w", "items": [{"n": 1}, {"m": 2}]},
+                {"objectId": "x", "items": [{"m": 1}]},
+                {"objectId": "y", "items": [{"n": 3}]}]
+        assert ids({"items.n": None}, objs) == "wx"
+        assert ids({"items.n": {"$ne": None}}, objs) == "y"
+        assert ids({"items.n": {"$exists": True}}, objs) == "wy"
+        assert ids({"items.n": {"$exists": False}}, objs) == "x"
+        assert ids({"items.n": {"$in": [None, 3]}}, objs) == "wxy"
+        assert order_ids(objs, "items.n") == ["w", "x", "y"]
+
     def test_eq_operator(self):
         assert ids({"score": {"$eq": 5}}) == "ab"
         assert ids({"tags": {"$eq": "red"}}) == "ad"

@@ -36,7 +36,8 @@ Public API (stable)
 ``field_getter(path) -> Callable[[dict], Any]`` / ``get_path(obj, path)``
     The value at a dotted path, ``MISSING`` when absent (createdAt/updatedAt
     strings come back as Date dicts). A path through an array of objects
-    gives a ``Fanout`` (a list subclass) of the values found.
+    gives a ``Fanout`` (a list subclass) of each element's value (``MISSING``
+    for an element without it).
 ``near_spec(where) -> NearSpec | None``
     The ``$nearSphere`` of a where (top level or inside a top-level ``$and``),
     so the executor can sort nearest first: ``.field``, ``.latitude``,
@@ -238,12 +239,12 @@ def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
                     v = v[idx]
                     continue
                 return M
+            # MongoDB: "a.b" on an array of objects reaches each element's b;
+            # an element without b counts as missing (so {"a.b": null} matches).
             out = Fanout()
             for e in v:
                 if e.__class__ is dict:
                     r = _walk(e, parts, i)
-                    if r is M:
-                        continue
                     if r.__class__ is Fanout:
                         out.extend(r)
                     else:
@@ -840,7 +841,7 @@ def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -
         if v is M:
             continue
         if v.__class__ is Fanout:
-            values.extend(v)
+            values.extend(x for x in v if x is not M)
         else:
             values.append(v)
     return _in_vp(values, op, date_field)
@@ -878,7 +879,8 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
         elif op == "$exists":
             if q.__class__ not in (bool, int):
                 raise _err(f"$exists needs true or false, got {q!r}")
-            positive.append(_present if q else _absent)
+            # $exists false is the negation, so a fanned-out path needs every value absent
+            (positive if q else negative).append(_present)
         elif op == "$regex":
             positive.append(_regex_vp(q, ops.get("$options", "")))
         elif op == "$not":
@@ -923,10 +925,6 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
 
 def _present(v: Any) -> bool:
     return v is not M
-
-
-def _absent(v: Any) -> bool:
-    return v is M
 
 
 # ---- object-level fast paths (top-level fields: one dict lookup, no extra calls)
