@@ -137,6 +137,8 @@ class TestEquality:
         assert ids({"items.n": {"$exists": False}}, objs) == "z"
         assert ids({"items.0": 1}, objs) == "z"
         assert ids({"items.0.n": 3}, objs) == "y"
+        assert ids({"items.n": {"$all": [1, 2]}}, objs) == "x"  # found in different elements
+        assert ids({"items.n": {"$gt": 1, "$lt": 2}}, objs) == "x"  # 2 > 1 and 1 < 2
 
     def test_dot_notation_elements_without_the_key(self):
         objs = [{"objectId": "w", "items": [{"n": 1}, {"m": 2}]},
@@ -655,6 +657,8 @@ class TestOrdering:
         assert order_ids(objs, "-s,n") == ["2", "4", "3", "1"]
         assert order_ids(objs, ["s", "-n"]) == ["1", "3", "4", "2"]
         assert order_ids(objs, "+s, -n") == ["1", "3", "4", "2"]
+        assert order_ids(objs, "-s,-n") == ["4", "2", "1", "3"]
+        assert order_ids(objs, "n,s") == ["3", "2", "1", "4"]
         assert order_ids(objs, "") == ["1", "2", "3", "4"]
 
     def test_stable_for_equal_keys(self):

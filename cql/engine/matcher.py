@@ -340,8 +340,20 @@ def sort_key(field: str, descending: bool = False) -> Callable[[dict], tuple]:
 def order_objects(objects: Iterable[dict], order: Union[str, Sequence[str], None]) -> List[dict]:
     """A new list of ``objects`` sorted by ``order`` (MongoDB order, stable)."""
     out = list(objects)
-    for field, desc in reversed(parse_order(order)):
-        out.sort(key=sort_key(field, desc), reverse=desc)
+    keys = parse_order(order)
+    # One stable pass per run of keys with the same direction, last run first.
+    runs: List[Tuple[bool, List[str]]] = []
+    for field, desc in keys:
+        if runs and runs[-1][0] == desc:
+            runs[-1][1].append(field)
+        else:
+            runs.append((desc, [field]))
+    for desc, fields in reversed(runs):
+        if len(fields) == 1:
+            out.sort(key=sort_key(fields[0], desc), reverse=desc)
+        else:
+            fns = [sort_key(f, desc) for f in fields]
+            out.sort(key=lambda o: tuple([fn(o) for fn in fns]), reverse=desc)
     return out
 
 
@@ -869,6 +881,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
     bounds = {k: ops[k] for k in ops if k in _DISTANCE_KEYS}
     positive: List[ValuePredicate] = []
     negative: List[ValuePredicate] = []  # predicates whose negation must hold
+    fanned: List[ValuePredicate] = []  # positive predicates that handle Fanout themselves
     for op, q in ops.items():
         if op in ("$eq", "$ne"):
             (positive if op == "$eq" else negative).append(_eq_vp(_datify(q, date_field)))
@@ -894,7 +907,12 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
             if not q:
                 positive.append(_false)  # Parse: $all [] matches nothing
             else:
-                positive.append(_all_of([_eq_vp(_datify(x, date_field)) for x in q]))
+                # each value may be found in a different fanned-out value (MongoDB)
+                eqs = [_eq_vp(_datify(x, date_field)) for x in q]
+                if fan:
+                    fanned.append(_all_of([_fan(e) for e in eqs]))
+                else:
+                    positive.append(_all_of(eqs))
         elif op == "$containedBy":
             inner = _in_vp(q, op, date_field)
 
@@ -920,7 +938,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
     if fan:
         positive = [_fan(p) for p in positive]
         negative = [_fan(p) for p in negative]
-    return _all_of(positive + [_negate(p) for p in negative])
+    return _all_of(positive + fanned + [_negate(p) for p in negative])
 
 
 def _present(v: Any) -> bool:
