@@ -10,7 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from testserver import APP_ID, MASTER_KEY, REST_KEY, ServerStartError, TestServer  # noqa: E402
+from testserver import APP_ID, MASTER_KEY, REST_KEY, ServerStartError, TestServer, connect  # noqa: E402
 
 _counter = itertools.count()
 
@@ -34,14 +34,6 @@ def keys():
 @pytest.fixture(params=["parse", "leancloud"])
 def flavor(request):
     return request.param
-
-
-def connect(server, flavor="parse", master=True, **options):
-    import cql
-    url = server.parse_url if flavor == "parse" else server.root
-    creds = {"master_key": MASTER_KEY} if master else {"rest_key": REST_KEY}
-    options.setdefault("dialect", "parse-postgres")
-    return cql.connect(url, app_id=APP_ID, flavor=flavor, **creds, **options)
 
 
 @pytest.fixture

@@ -201,6 +201,15 @@ class TestServer:
         self.pg_started = False
 
 
+def connect(server: "TestServer", flavor: str = "parse", master: bool = True, **options):
+    """A cql connection to the test server (master key unless ``master=False``)."""
+    import cql
+    url = server.parse_url if flavor == "parse" else server.root
+    creds = {"master_key": MASTER_KEY} if master else {"rest_key": REST_KEY}
+    options.setdefault("dialect", "parse-postgres")
+    return cql.connect(url, app_id=APP_ID, flavor=flavor, **creds, **options)
+
+
 if __name__ == "__main__":
     server = TestServer().start()
     print(f"Parse Server at {server.parse_url} (LeanCloud flavor at {server.root}/1.1)")
