@@ -174,23 +174,15 @@ class EngineBackend(Backend):
         return requests
 
     def _access_note(self, plan: Plan) -> Optional[str]:
+        """The access path a plan's read takes (found by running the read)."""
         if isinstance(plan, Create):
             return None
         if isinstance(plan, (Update, Delete)) and plan.object_id is not None:
             return "objectId (hash)"
-        where = plan.where
-        objects = self.store.classes.get(plan.class_name) or {}
-        lookup = _Lookup(self)
-        matcher.compile_where(where, lookup)  # validates, like running would
-        _ids, _size, note = self.finder._candidates(plan.class_name, objects, where)
-        if isinstance(plan, Find) and plan.order and note == "scan" and not plan.count \
-                and "." not in plan.order[0]:
-            field = parse_order(plan.order)[0][0]
-            if field != "objectId":
-                s = self._class_indexes(plan.class_name).sorted_index(field, objects)
-                if s.usable:
-                    note = f"{field} (sorted)"
-        return note
+        if isinstance(plan, Find):
+            return self._select(plan.class_name, plan.where, parse_order(plan.order),
+                                plan.skip or 0, plan.effective_limit, plan.count).index
+        return self._select(plan.class_name, plan.where, (), 0, None, False).index
 
     def schema(self) -> Dict[str, Dict[str, str]]:
         with self._lock:

@@ -41,15 +41,16 @@ def query_value(field: str, value: Any) -> Any:
 
 
 class HashIndex:
-    """value key -> objectIds. A bucket of one id is the id itself (saves a set
-    per object on unique fields)."""
+    """value key -> objectIds. A bucket of one id is the id itself (saves a
+    container per object on unique fields); bigger buckets are dicts, which keep
+    ids in the order they were indexed (roughly creation order)."""
 
     kind = "hash"
 
     def __init__(self, field: str, key: KeyFn, objects: Dict[str, dict]):
         self.field = field
         self._key = key
-        self.buckets: Dict[Any, Union[str, Set[str]]] = {}
+        self.buckets: Dict[Any, Union[str, Dict[str, None]]] = {}
         for oid, obj in objects.items():
             self._add(oid, obj)
 
@@ -60,10 +61,7 @@ class HashIndex:
         key = self._key
         if value.__class__ is list:
             out = {key(v) for v in value if v is not None}
-            try:
-                out.add(key(value))
-            except TypeError:
-                pass
+            out.add(key(value))
             return out
         return (key(value),)
 
@@ -75,9 +73,9 @@ class HashIndex:
                 buckets[k] = oid
             elif cur.__class__ is str:
                 if cur != oid:
-                    buckets[k] = {cur, oid}
+                    buckets[k] = {cur: None, oid: None}
             else:
-                cur.add(oid)
+                cur[oid] = None
 
     def _remove(self, oid: str, obj: dict) -> None:
         buckets = self.buckets
@@ -89,36 +87,84 @@ class HashIndex:
                 if cur == oid:
                     del buckets[k]
             else:
-                cur.discard(oid)
+                cur.pop(oid, None)
                 if len(cur) == 1:
                     buckets[k] = next(iter(cur))
                 elif not cur:
                     del buckets[k]
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if old is not None and new is not None:
+            ko, kn = self._keys(old), self._keys(new)
+            if ko == kn:
+                return  # same keys: the id keeps its place in its buckets
         if old is not None:
             self._remove(oid, old)
         if new is not None:
             self._add(oid, new)
 
-    def lookup(self, value: Any) -> Set[str]:
-        """Ids whose field equals or contains ``value`` (a superset)."""
-        try:
-            cur = self.buckets.get(self._key(query_value(self.field, value)))
-        except TypeError:
-            return set()
+    def lookup(self, value: Any) -> Iterable[str]:
+        """Ids whose field equals or contains ``value`` (a superset), in bucket order."""
+        cur = self.buckets.get(self._key(query_value(self.field, value)))
         if cur is None:
-            return set()
-        return {cur} if cur.__class__ is str else cur
+            return ()
+        return (cur,) if cur.__class__ is str else cur
 
     def size(self, value: Any) -> int:
-        try:
-            cur = self.buckets.get(self._key(query_value(self.field, value)))
-        except TypeError:
-            return 0
+        cur = self.buckets.get(self._key(query_value(self.field, value)))
         if cur is None:
             return 0
         return 1 if cur.__class__ is str else len(cur)
+
+
+class GeoIndex:
+    """(latitude, objectId) of every object whose field is a GeoPoint.
+
+    Why latitude alone: the latitude difference of two points is a lower bound
+    of their great-circle distance, so the k nearest points can be found by
+    widening a latitude band until the k-th best distance is inside it."""
+
+    kind = "geo"
+
+    def __init__(self, field: str, objects: Dict[str, dict]):
+        self.field = field
+        self.arrays = 0
+        items = []
+        for oid, obj in objects.items():
+            lat = self._lat(obj)
+            if lat is not None:
+                items.append((lat, oid))
+        self.items = SortedList(items)
+
+    def _lat(self, obj: dict, count: int = 1) -> Optional[float]:
+        value = obj.get(self.field)
+        if value.__class__ is list:
+            self.arrays += count
+            return None
+        if value.__class__ is dict and value.get("__type") == "GeoPoint":
+            lat = value.get("latitude")
+            if lat.__class__ in (int, float):
+                return float(lat)
+        return None
+
+    @property
+    def usable(self) -> bool:
+        return self.arrays == 0
+
+    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if old is not None:
+            lat = self._lat(old, -1)
+            if lat is not None:
+                self.items.discard((lat, oid))
+        if new is not None:
+            lat = self._lat(new)
+            if lat is not None:
+                self.items.add((lat, oid))
+
+    def band(self, lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Iterator[Tuple[float, str]]:
+        lo_b = (lo,) if lo_incl else (lo, _MAX)
+        hi_b = (hi, _MAX) if hi_incl else (hi,)
+        return self.items.irange(lo_b, True, hi_b, False)
 
 
 class SortedIndex:
@@ -185,12 +231,15 @@ class ClassIndexes:
         self._key = key
         self.hash: Dict[str, HashIndex] = {}
         self.sorted: Dict[str, SortedIndex] = {}
+        self.geo: Dict[str, GeoIndex] = {}
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
         for idx in self.hash.values():
             idx.change(oid, old, new)
         for sidx in self.sorted.values():
             sidx.change(oid, old, new)
+        for gidx in self.geo.values():
+            gidx.change(oid, old, new)
 
     def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
         idx = self.hash.get(field)
@@ -204,5 +253,12 @@ class ClassIndexes:
             idx = self.sorted[field] = SortedIndex(field, self._key, objects)
         return idx
 
+    def geo_index(self, field: str, objects: Dict[str, dict]) -> GeoIndex:
+        idx = self.geo.get(field)
+        if idx is None:
+            idx = self.geo[field] = GeoIndex(field, objects)
+        return idx
+
     def describe(self) -> List[str]:
-        return ([f"{f} (hash)" for f in self.hash] + [f"{f} (sorted)" for f in self.sorted])
+        return ([f"{f} (hash)" for f in self.hash] + [f"{f} (sorted)" for f in self.sorted]
+                + [f"{f} (geo)" for f in self.geo])

@@ -8,11 +8,18 @@ conjunct leaves, takes the smallest, and checks every candidate with the whole
 compiled where, so an index never changes an answer, only its cost.
 
 Order (decided): the ORDER BY keys, then objectId ascending as the last
-tie-breaker, so results never depend on which index ran. objectIds are
+tie-breaker, so ordered results never depend on which index ran. objectIds are
 MongoDB-style (seconds first), so ties come out roughly in creation order.
-Without ORDER BY, objects come in creation order, except under ``$nearSphere``,
-which sorts nearest first when no ORDER BY is given (an explicit ORDER BY
-wins, as in MongoDB).
+Without ORDER BY the order is unspecified, as in MongoDB/LeanCloud: creation
+order on a scan, the index's order when an index ran (which lets a LIMIT stop
+early). ``$nearSphere`` sorts nearest first (ties by objectId) unless an ORDER
+BY is given; an explicit ORDER BY wins, as in MongoDB.
+
+Access paths: objectId (hash); equality and ``$in`` (hash index); ranges and
+anchored ``$regex`` prefixes (sorted index); ORDER BY + LIMIT walks the first
+key's sorted index when that is expected to touch fewer objects; ``$nearSphere``
++ LIMIT widens a latitude band (geo index) until the k nearest are known; a
+count whose whole where one index answers exactly is read off the index.
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from . import matcher
 from .indexes import ClassIndexes, SortedIndex, query_value
 
+_MAX = "\U0010ffff" * 4
+
 Predicate = Callable[[dict], bool]
 
 _RANGE_OPS = {"$gt", "$gte", "$lt", "$lte"}
@@ -31,6 +40,8 @@ _REGEX_META = set(".^$*+?{}[]\\|()")
 # A walk along an ORDER BY index is preferred when it is expected to touch
 # fewer objects than sorting every candidate would.
 _SORT_FACTOR = 4
+# A $nearSphere uses the geo index unless another index leaves fewer candidates.
+_GEO_OVER = 2000
 
 
 class Selection:
@@ -87,16 +98,19 @@ def regex_prefix(pattern: Any, options: Any) -> Optional[str]:
     return "".join(out) or None
 
 
-class Plan:
-    """The access path chosen for one find."""
+class Access:
+    """An access path: lazily produced candidate ids (None: every object), how
+    many, a note for explain, and whether the ids are exactly the matches of
+    that conjunct (so a count can be read off the index)."""
 
-    __slots__ = ("ids", "walk", "note")
+    __slots__ = ("ids", "size", "note", "exact")
 
-    def __init__(self, ids: Optional[Iterable[str]], walk: Optional[Iterable[Tuple[Any, str]]],
-                 note: str):
-        self.ids = ids      # candidate ids (None: every object of the class)
-        self.walk = walk    # (key, id) in ORDER BY order, when walking an index
+    def __init__(self, ids: Optional[Callable[[], Iterable[str]]], size: int, note: str,
+                 exact: bool = False):
+        self.ids = ids
+        self.size = size
         self.note = note
+        self.exact = exact
 
 
 class Finder:
@@ -108,37 +122,37 @@ class Finder:
         self.indexes = indexes
 
     # -- access path --------------------------------------------------------
-    def _candidates(self, class_name: str, objects: Dict[str, dict],
-                    where: dict) -> Tuple[Optional[Iterable[str]], int, str]:
-        """The cheapest index answer: (ids or None for all, size, note)."""
-        best: Tuple[Optional[Iterable[str]], int, str] = (None, len(objects), "scan")
+    def access(self, class_name: str, objects: Dict[str, dict], where: dict) -> Access:
+        """The cheapest index answer for ``where``."""
+        best = Access(None, len(objects), "scan")
         idx = self.indexes(class_name)
         for field, cond in conjuncts(where):
             if "." in field:
                 continue
             got = self._conjunct(idx, objects, field, cond)
-            if got is not None and got[1] < best[1]:
+            if got is not None and got.size < best.size:
                 best = got
-                if got[1] <= 1:
+                if got.size <= 1:
                     break
         return best
 
     def _conjunct(self, idx: ClassIndexes, objects: Dict[str, dict], field: str,
-                  cond: Any) -> Optional[Tuple[Iterable[str], int, str]]:
+                  cond: Any) -> Optional[Access]:
         if field == "objectId":
             if isinstance(cond, str):
-                return ([cond] if cond in objects else []), 1, "objectId (hash)"
-            if isinstance(cond, dict) and isinstance(cond.get("$in"), list) \
+                ids = [cond] if cond in objects else []
+                return Access(lambda: ids, len(ids), "objectId (hash)", True)
+            if isinstance(cond, dict) and list(cond) == ["$in"] and isinstance(cond["$in"], list) \
                     and all(isinstance(v, str) for v in cond["$in"]):
                 ids = [v for v in dict.fromkeys(cond["$in"]) if v in objects]
-                return ids, len(ids), "objectId (hash)"
+                return Access(lambda: ids, len(ids), "objectId (hash)", True)
             return None
         if not _is_operator(cond):
             if cond is None or not _hashable_value(cond):
                 return None
             h = idx.hash_index(field, objects)
             ids = h.lookup(cond)
-            return ids, len(ids), f"{field} (hash)"
+            return Access(lambda: ids, len(ids), f"{field} (hash)", _scalar(cond))
         if not isinstance(cond, dict):
             return None
         if "$in" in cond:
@@ -146,14 +160,16 @@ class Finder:
             if isinstance(values, list) and values and \
                     all(v is not None and _hashable_value(v) for v in values):
                 h = idx.hash_index(field, objects)
-                ids: set = set()
-                for v in values:
-                    ids |= h.lookup(v)
-                return ids, len(ids), f"{field} (hash)"
+                if len(values) == 1:
+                    ids = h.lookup(values[0])
+                else:
+                    ids = dict.fromkeys(i for v in values for i in h.lookup(v))
+                return Access(lambda: ids, len(ids), f"{field} (hash)",
+                              len(cond) == 1 and all(_scalar(v) for v in values))
         if "$eq" in cond and cond["$eq"] is not None and _hashable_value(cond["$eq"]):
             h = idx.hash_index(field, objects)
             ids = h.lookup(cond["$eq"])
-            return ids, len(ids), f"{field} (hash)"
+            return Access(lambda: ids, len(ids), f"{field} (hash)", len(cond) == 1 and _scalar(cond["$eq"]))
         bounds = self._bounds(field, cond)
         if bounds is not None:
             s = idx.sorted_index(field, objects)
@@ -161,7 +177,9 @@ class Finder:
                 return None
             lo, lo_incl, hi, hi_incl = bounds
             n = s.count(lo, lo_incl, hi, hi_incl)
-            return _ids(s.range(lo, lo_incl, hi, hi_incl)), n, f"{field} (sorted)"
+            exact = all(op in _RANGE_OPS for op in cond)
+            return Access(lambda: (oid for _, oid in s.range(lo, lo_incl, hi, hi_incl)), n,
+                          f"{field} (sorted)", exact)
         return None
 
     def _bounds(self, field: str, cond: dict) -> Optional[Tuple[Any, bool, Any, bool]]:
@@ -177,7 +195,7 @@ class Finder:
                 k = key(query_value(field, value))
                 t = _bracket(k)
                 if kind is not None and t != kind:
-                    return None  # e.g. > 1 and < 'a': nothing matches; let the scan say so
+                    return None  # e.g. > 1 and < 'a': let the predicate say "nothing"
                 kind = t
                 if op in ("$gt", "$gte"):
                     if lo is None or k > lo or (k == lo and op == "$gt"):
@@ -210,38 +228,89 @@ class Finder:
     def find(self, class_name: str, where: dict, predicate: Predicate, *,
              order: Sequence[Tuple[str, bool]] = (), skip: int = 0,
              limit: Optional[int] = None, count: bool = False) -> Selection:
-        """Matching objects ``[skip:skip+limit]`` in order (limit None: all), the
-        count if asked, whether more matched past the page, and the path taken."""
+        """Matching objects ``[skip:skip+limit]`` (limit None: all), the count if
+        asked, whether more matched past the page, and the path taken."""
         objects = self.classes.get(class_name) or {}
         skip = max(int(skip or 0), 0)
         near = matcher.near_spec(where) if not order else None
-        ids, size, note = self._candidates(class_name, objects, where)
-
-        if order and limit is not None and not count and "." not in order[0][0] \
-                and order[0][0] != "objectId":
-            walked = self._walk(class_name, objects, predicate, order, skip, limit, size, len(objects))
+        acc = self.access(class_name, objects, where)
+        note = acc.note
+        total: Optional[int] = None
+        if count and acc.exact and len(where) == 1 and not next(iter(where)).startswith("$"):
+            total = acc.size  # the index answers the whole where exactly
+            if limit == 0:
+                return Selection([], total, False, note)
+        if order and limit is not None and (not count or total is not None) \
+                and "." not in order[0][0] and order[0][0] != "objectId":
+            walked = self._walk(class_name, objects, predicate, order, skip, limit,
+                                acc.size, len(objects))
             if walked is not None:
+                walked.count = total
                 return walked
+        if near is not None and limit is not None and (not count or total is not None) \
+                and "." not in near.field and (acc.ids is None or acc.size > _GEO_OVER):
+            found = self._near(class_name, objects, predicate, near, skip + limit + 1)
+            if found is not None:
+                end = skip + limit
+                return Selection(found[skip:end], total, len(found) > end, f"{near.field} (geo)")
 
-        if ids is None:
-            pool: Iterable[dict] = objects.values()
+        pool: Iterable[Any] = objects.values() if acc.ids is None else \
+            map(objects.get, acc.ids())
+        if order or near is not None or (count and total is None) or limit is None:
+            matches = [o for o in pool if o is not None and predicate(o)]
+            if count and total is None:
+                total = len(matches)
+            if order:
+                matches = sort_objects(matches, order)
+            elif near is not None:
+                want = len(matches) if limit is None else skip + limit + 1
+                matches.sort(key=_by_id)
+                matches = heapq.nsmallest(want, matches, key=near.distance)
         else:
-            get = objects.get
-            pool = (o for o in (get(i) for i in ids) if o is not None)
-        matches = [o for o in pool if predicate(o)]
-        total = len(matches) if count else None
-        if order:
-            matches = sort_objects(matches, order)
-        elif near is not None:
-            want = len(matches) if limit is None else skip + limit + 1
-            matches.sort(key=_by_id)
-            matches = heapq.nsmallest(want, matches, key=near.distance)
-        elif ids is not None:
-            matches.sort(key=_by_id)
+            want = skip + limit + 1
+            matches = []
+            for o in pool:
+                if o is not None and predicate(o):
+                    matches.append(o)
+                    if len(matches) >= want:
+                        break
         end = None if limit is None else skip + limit
         page = matches[skip:end]
         more = end is not None and len(matches) > end
         return Selection(page, total, more, note)
+
+    def _near(self, class_name: str, objects: Dict[str, dict], predicate: Predicate,
+              near: Any, want: int) -> Optional[List[dict]]:
+        """The ``want`` nearest matches (ties by objectId), by widening a latitude band."""
+        g = self.indexes(class_name).geo_index(near.field, objects)
+        if not g.usable:
+            return None
+        n = len(g.items)
+        lat0 = near.latitude
+        width = max(0.05, 180.0 * (want / max(n, 1)) ** 0.5)
+        prev = -1.0
+        found: List[Tuple[float, str]] = []
+        distance = near.distance
+        while True:
+            if prev < 0:
+                slices = [g.band(lat0 - width, True, lat0 + width, True)]
+            else:
+                slices = [g.band(lat0 - width, True, lat0 - prev, False),
+                          g.band(lat0 + prev, False, lat0 + width, True)]
+            for part in slices:
+                for _lat, oid in part:
+                    obj = objects.get(oid)
+                    if obj is not None and predicate(obj):
+                        found.append((distance(obj), oid))
+            if width >= 180.0:
+                break
+            if len(found) >= want:
+                kth = heapq.nsmallest(want, found)[-1][0]
+                if kth < width * _DEG:
+                    break
+            prev, width = width, min(width * 2.0, 180.0)
+        best = heapq.nsmallest(want, found)
+        return [objects[oid] for _d, oid in best]
 
     def _walk(self, class_name: str, objects: Dict[str, dict], predicate: Predicate,
               order: Sequence[Tuple[str, bool]], skip: int, limit: int,
@@ -278,6 +347,9 @@ class Finder:
                 out.extend(sort_objects(run, rest) if rest and len(run) > 1 else run)
         end = skip + limit
         return Selection(out[skip:end], None, len(out) > end, note)
+
+
+_DEG = 3.141592653589793 / 180.0
 
 
 _NOKEY = object()
@@ -318,6 +390,10 @@ def _ids(items: Iterable[Tuple[Any, str]]) -> Iterable[str]:
 def _is_operator(cond: Any) -> bool:
     return isinstance(cond, dict) and "__type" not in cond and \
         any(k.startswith("$") for k in cond)
+
+
+def _scalar(value: Any) -> bool:
+    return value.__class__ in (str, int, float, bool)
 
 
 def _hashable_value(value: Any) -> bool:
