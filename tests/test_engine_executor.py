@@ -357,3 +357,11 @@ def test_close_then_use_is_an_interface_error(db):
 
 def test_description():
     assert EngineBackend(None).description.startswith("transient in-memory database")
+
+
+def test_ids_increase_even_when_the_counter_wraps():
+    gen = executor_mod._Ids()
+    gen._counter = (1 << 24) - 3
+    ids = [gen.next() for _ in range(10)]
+    assert ids == sorted(ids) and len(set(ids)) == 10
+    assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)

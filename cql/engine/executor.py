@@ -49,13 +49,19 @@ class _Ids:
         self._pid = os.getpid()
         self._rand = os.urandom(5).hex()
         self._counter = random.SystemRandom().randrange(1 << 24)
+        self._last = ""
 
     def next(self) -> str:
+        """A new id, greater than every id this process made before."""
         with self._lock:
             if os.getpid() != self._pid:
                 self._reset()
             self._counter = (self._counter + 1) & 0xFFFFFF
-            return f"{int(time.time()) & 0xFFFFFFFF:08x}{self._rand}{self._counter:06x}"
+            oid = f"{int(time.time()) & 0xFFFFFFFF:08x}{self._rand}{self._counter:06x}"
+            if oid <= self._last:  # the counter wrapped within a second
+                oid = f"{int(self._last, 16) + 1:024x}"
+            self._last = oid
+            return oid
 
 
 new_id = _Ids().next
