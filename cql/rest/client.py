@@ -189,6 +189,9 @@ class RestClient:
             raise errors.ConnectionFailed(
                 f"the server at {self.base} did not answer within {self.timeout:g} s ({method} {path})") from None
         except requests.ConnectionError as exc:
+            if _timed_out(exc):
+                raise errors.ConnectionFailed(
+                    f"the server at {self.base} did not answer within {self.timeout:g} s ({method} {path})") from None
             raise errors.ConnectionFailed(
                 f"cannot reach the server at {self.base}: {_reason(exc)} ({method} {path})") from None
         except requests.RequestException as exc:
@@ -277,6 +280,13 @@ def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str)
     code = codes.pop() if len(codes) == 1 else 1
     raise BatchError(f"{len(failures)} of {len(outcomes)} {what} failed ({ok} succeeded): {lines}{more}",
                      outcomes, failures, code)
+
+
+def _timed_out(exc: Exception) -> bool:
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+    inner = exc.args[0] if exc.args else None
+    return isinstance(inner, ReadTimeoutError) or (
+        isinstance(inner, MaxRetryError) and isinstance(inner.reason, ReadTimeoutError))
 
 
 def _reason(exc: Exception) -> str:
