@@ -729,6 +729,13 @@ class TestValueKey:
         assert keys == sorted(keys)
         assert len(set(keys)) == len(keys)
 
+    def test_files_by_id(self):
+        assert values_equal({"__type": "File", "id": "f1", "url": "http://x/a.png"},
+                            {"__type": "File", "id": "f1"})
+        assert not values_equal({"__type": "File", "id": "f1"}, {"__type": "File", "id": "f2"})
+        assert ids({"pic": {"__type": "File", "id": "f1"}},
+                   [{"objectId": "x", "pic": {"__type": "File", "id": "f1", "name": "a.png"}}]) == "x"
+
     def test_created_at_strings_are_dates(self):
         assert value_key("2020-01-01T00:00:00.000Z", "createdAt") == value_key(D("2020-01-01T00:00:00Z"))
         assert value_key("2020-01-01T00:00:00.000Z", "name") == (3, "2020-01-01T00:00:00.000Z")

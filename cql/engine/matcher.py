@@ -30,7 +30,8 @@ Public API (stable)
     A total order over REST JSON values (MongoDB BSON order): missing = null <
     numbers < strings < objects (Pointer, GeoPoint, File, plain) < arrays <
     Bytes < booleans < dates. Equal keys <=> equal values (1 == 1.0,
-    True != 1, pointers by className+objectId, GeoPoints by coordinates,
+    True != 1, pointers by className+objectId (an included ``Object`` equals
+    its pointer), GeoPoints by coordinates, Files by id,
     objects by deep equality ignoring key order, dates by instant). With
     ``field`` "createdAt"/"updatedAt" a plain ISO string is a date. Hashable.
 ``field_getter(path) -> Callable[[dict], Any]`` / ``get_path(obj, path)``
@@ -190,6 +191,9 @@ def _key(v: Any) -> tuple:
                             ("longitude", _key(v.get("longitude")))))
             if t == "Bytes":
                 return (6, str(v.get("base64", "")))
+            if t == "File":  # a file is its id (or name): url and metadata may differ
+                ident = v.get("id") or v.get("objectId") or v.get("name")
+                return (4, (("__type", (3, "File")), ("id", _key(ident))))
         return (4, tuple(sorted([(str(k), _key(x)) for k, x in v.items()])))
     # Subclasses and foreign types (should not occur in REST JSON).
     if isinstance(v, bool):
