@@ -139,6 +139,8 @@ class TestEquality:
         assert ids({"items.0.n": 3}, objs) == "y"
         assert ids({"items.n": {"$all": [1, 2]}}, objs) == "x"  # found in different elements
         assert ids({"items.n": {"$gt": 1, "$lt": 2}}, objs) == "x"  # 2 > 1 and 1 < 2
+        assert ids({"items.n": {"$not": {"$gt": 1, "$lt": 2}}}, objs) == "yz"
+        assert ids({"items.n": {"$not": {"$gt": 2}}}, objs) == "xz"
 
     def test_dot_notation_elements_without_the_key(self):
         objs = [{"objectId": "w", "items": [{"n": 1}, {"m": 2}]},

@@ -886,6 +886,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
     positive: List[ValuePredicate] = []
     negative: List[ValuePredicate] = []  # predicates whose negation must hold
     fanned: List[ValuePredicate] = []  # positive predicates that handle Fanout themselves
+    negative_fanned: List[ValuePredicate] = []  # $not: its inner document handles Fanout
     for op, q in ops.items():
         if op in ("$eq", "$ne"):
             (positive if op == "$eq" else negative).append(_eq_vp(_datify(q, date_field)))
@@ -904,7 +905,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
             if not _is_operator_doc(q):
                 raise _err(f"$not on field {path!r} needs an operator object such as"
                            f" {{\"$regex\": ...}}, got {q!r}")
-            negative.append(_ops_vp(path, q, lookup, fan=False))
+            negative_fanned.append(_ops_vp(path, q, lookup, fan=fan))
         elif op == "$all":
             if not isinstance(q, list):
                 raise _err(f"$all needs an array of values, got {q!r}")
@@ -942,7 +943,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
     if fan:
         positive = [_fan(p) for p in positive]
         negative = [_fan(p) for p in negative]
-    return _all_of(positive + fanned + [_negate(p) for p in negative])
+    return _all_of(positive + fanned + [_negate(p) for p in negative + negative_fanned])
 
 
 def _present(v: Any) -> bool:
