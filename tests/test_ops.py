@@ -258,3 +258,58 @@ class TestAtomicity:
         new2 = apply_update(new, {"meta.inner.k": 5})
         assert o["meta"]["inner"]["k"] == 1 and new["meta"]["inner"]["k"] == 1
         assert new2["meta"] == {"color": "x", "inner": {"k": 5}}
+
+
+# ------------------------------------------------------------------ robustness (hypothesis)
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(-5, 5, allow_nan=False),
+                     st.sampled_from(["", "a", "b"]), st.just(P("A", "1")))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["k", "m"]), inner, max_size=2)),
+    max_leaves=6)
+_op_names = st.sampled_from(["Increment", "Decrement", "Add", "AddUnique", "Remove", "Delete",
+                             "AddRelation", "RemoveRelation", "BitAnd", "BitOr", "BitXor", "Nope"])
+_ops = st.builds(lambda name, arg, which: {"__op": name, which: arg},
+                 _op_names, _values, st.sampled_from(["amount", "objects", "value"]))
+_keys = st.sampled_from(["n", "s", "tags", "meta", "meta.k", "meta.m.k", "new", "bits", "fans"])
+
+
+class TestRobustness:
+    @settings(max_examples=400, deadline=None)
+    @given(st.dictionaries(_keys, st.one_of(_values, _ops), max_size=4))
+    def test_never_mutates_and_only_raises_cql_errors(self, body):
+        o = base()
+        snapshot = copy.deepcopy(o)
+        try:
+            new = apply_update(o, body, NOW)
+        except CQLError:
+            new = None
+        assert o == snapshot
+        if new is not None:
+            assert new["updatedAt"] == NOW and new["objectId"] == "o1"
+            # every container on a written path is new (copy-on-write: others may be shared)
+            old = {id(x) for x in _containers(o)}
+            for key in body:
+                for container in _on_path(new, key.split(".")):
+                    assert id(container) not in old, key
+
+
+def _containers(value):
+    if isinstance(value, (dict, list)):
+        yield value
+        for v in (value.values() if isinstance(value, dict) else value):
+            yield from _containers(v)
+
+
+def _on_path(obj, parts):
+    """The containers a dotted write went through, and the written value if it is one."""
+    yield obj
+    cur = obj
+    for p in parts:
+        if not isinstance(cur, dict) or p not in cur:
+            return
+        cur = cur[p]
+        if isinstance(cur, (dict, list)):
+            yield cur
