@@ -531,6 +531,137 @@ def get_parser() -> Any:
     return _lark
 
 
+# ---- the fast path: one regex lexer + a tight LALR loop over Lark's own tables ----------
+# Lark's lexer and parser loop cost ~2/3 of a parse. This path uses the same parse
+# table and the same callbacks; keywords are recognised exactly like the contextual
+# lexer does (only where the parser state accepts them). On anything unusual (a
+# character it cannot lex, a token the table rejects) it gives up and the full Lark
+# parser runs, so error messages come from one place and behaviour cannot diverge
+# (tests/test_lang_fuzz.py checks both paths agree).
+_LEX = re.compile(r"""
+(?:\s+|--[^\n]*|//[^\n]*|/\*[\s\S]*?\*/)*     # whitespace and comments, skipped
+(?:(?P<STRING>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+|(?P<QUOTED_NAME>`[^`\n]*`)
+|(?P<NUMBER>[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.]))
+|(?P<word>[^\W\d]\w*)
+|(?P<op><=|>=|!=|<>|[-+*?=<>;,.:()\[\]{}])
+|(?P<end>\Z)
+|(?P<bad>[\s\S]))          # always matches: the skip above never backtracks
+""", re.X | re.S)
+_OPS = {
+    "=": "EQ", "!=": "NE", "<>": "NE", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE",
+    ";": "_SEMI", ",": "_COMMA", ".": "_DOT", ":": "_COLON", "(": "_LPAR", ")": "_RPAR",
+    "[": "_LBRACK", "]": "_RBRACK", "{": "_LBRACE", "}": "_RBRACE", "*": "STAR",
+    "?": "QMARK", "+": "SIGN", "-": "SIGN",
+}
+
+
+class _Tok(str):
+    """A token for the callbacks: the text plus type and position (like lark.Token)."""
+    type: str
+    start_pos: int
+    line: int
+    column: int
+
+
+class _Fast:
+    def __init__(self, lark_parser: Any):
+        from lark.parsers.lalr_analysis import Shift
+        inner = lark_parser.parser.parser.parser
+        table = inner.parse_table
+        callbacks = inner.callbacks
+        # state -> terminal -> (True, next state) | (False, (callback, size, rule origin))
+        self.states: Dict[Any, Dict[str, Tuple[bool, Any]]] = {
+            state: {term: (True, arg) if action is Shift
+                    else (False, (callbacks[arg], len(arg.expansion), arg.origin.name))
+                    for term, (action, arg) in row.items()}
+            for state, row in table.states.items()}
+        self.start_state = table.start_states["start"]
+        self.end_state = table.end_states["start"]
+        self.keywords: Dict[str, str] = {}
+        for term in lark_parser.terminals:
+            if term.priority == 2:  # keywords: word\b or (a|b)\b, case-insensitive
+                body = term.pattern.value.replace("\\b", "").strip("()")
+                for word in body.split("|"):
+                    self.keywords[word] = term.name
+
+    def parse(self, text: str) -> Optional[List[ast.Statement]]:
+        """The statements, or None to let Lark parse (and report errors)."""
+        states, keywords = self.states, self.keywords
+        match = _LEX.match
+        end_state = self.end_state
+        state_stack = [self.start_state]
+        value_stack: List[Any] = []
+        pos, line, line_start = 0, 1, 0
+        st = _state
+        while True:
+            m = match(text, pos)
+            kind = m.lastgroup
+            if kind == "bad":
+                return None
+            start = m.start(kind)
+            if start != pos:  # skipped whitespace/comments: keep line numbers right
+                nl = text.count("\n", pos, start)
+                if nl:
+                    line += nl
+                    line_start = text.rindex("\n", pos, start) + 1
+            if kind == "end":
+                ttype, tok, is_end = "$END", None, True
+            else:
+                is_end = False
+                value = m.group(kind)
+                if kind == "word":
+                    ttype = keywords.get(value.lower())
+                    if ttype is None or ttype not in states[state_stack[-1]]:
+                        ttype = "NAME"
+                elif kind == "op":
+                    ttype = _OPS[value]
+                    if ttype == "QMARK":
+                        value = str(st.qmarks)
+                        st.qmarks += 1
+                    elif ttype == "_SEMI":
+                        st.counts.append(st.qmarks)
+                        st.semis.append(start)
+                        st.qmarks = 0
+                else:
+                    ttype = kind
+                tok = _Tok(value)
+                tok.type, tok.start_pos, tok.line, tok.column = ttype, start, line, start - line_start + 1
+                pos = m.end()
+                if kind == "STRING":
+                    nl = value.count("\n")
+                    if nl:
+                        line += nl
+                        line_start = text.rindex("\n", start, pos) + 1
+            while True:
+                try:
+                    is_shift, arg = states[state_stack[-1]][ttype]
+                except KeyError:
+                    return None
+                if is_shift:
+                    if is_end:
+                        return None
+                    state_stack.append(arg)
+                    value_stack.append(tok)
+                    break
+                callback, size, origin = arg
+                if size:
+                    args = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    args = []
+                result = callback(args)
+                state_stack.append(states[state_stack[-1]][origin][1])
+                value_stack.append(result)
+                if is_end and state_stack[-1] == end_state:
+                    return result
+
+
+_fast: Optional[_Fast] = None
+FAST_PATH = True  # tests turn it off to compare both paths
+
+
 # ---- errors ---------------------------------------------------------------------------
 _DISPLAY = {
     "_SEMI": "';'", "_COMMA": "','", "_DOT": "'.'", "_COLON": "':'", "_LPAR": "'('",
@@ -699,11 +830,19 @@ def parse(text: str) -> List[ast.Statement]:
         return list(cached)
     if not isinstance(text, str):
         raise CQLSyntaxError(f"CQL must be a string, not {type(text).__name__}")
+    global _fast
     parser = get_parser()
+    if _fast is None:
+        _fast = _Fast(parser)
     from lark.exceptions import LarkError
-    _state.reset(text)
     try:
-        statements = parser.parse(text)
+        statements = None
+        if FAST_PATH:
+            _state.reset(text)
+            statements = _fast.parse(text)
+        if statements is None:
+            _state.reset(text)
+            statements = parser.parse(text)
     except CQLError:
         raise
     except LarkError as exc:

@@ -2,12 +2,13 @@
 
 Never another exception type, never a hang (each example is bounded in time).
 """
+import dataclasses
 import time
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cql
-from cql import parser
+from cql import ast, parser
 from cql.planner import plan, requests_of
 
 SEEDS = [
@@ -34,8 +35,40 @@ TOKENS = ["select", "*", "from", "C", "where", "a", "=", "1", "and", "or", "(", 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+def positions(node):
+    """Every node's type and position, depth first (equality ignores positions)."""
+    if isinstance(node, (list, tuple)):
+        return [positions(x) for x in node]
+    if not dataclasses.is_dataclass(node) or isinstance(node, ast.Pos):
+        return node
+    out = [type(node).__name__, node.pos]
+    if isinstance(node, ast.Statement):
+        out += [node.end, node.param_count]
+    return out + [positions(getattr(node, f.name)) for f in dataclasses.fields(node)
+                  if f.name not in ("pos", "source")]
+
+
+def outcome(text):
+    parser.clear_cache()
+    try:
+        return positions(cql.parse(text))
+    except cql.CQLError as exc:
+        return (type(exc), exc.message, exc.line, exc.column)
+
+
+def same_on_both_paths(text):
+    """The fast lexer/LALR loop and Lark's own parser agree (result or error)."""
+    try:
+        parser.FAST_PATH = False
+        slow = outcome(text)
+    finally:
+        parser.FAST_PATH = True
+    assert outcome(text) == slow, text
+
+
 def check(text, params=None):
     """Parse and plan; only CQLError may escape; and it must be quick."""
+    same_on_both_paths(text)
     start = time.perf_counter()
     try:
         statements = cql.parse(text)
@@ -104,6 +137,7 @@ def test_any_parameters(text, params):
 
 def test_seeds_are_valid():
     for text in SEEDS:
+        same_on_both_paths(text)
         for stmt in cql.parse(text):
             requests_of(plan(stmt, ["p"] * stmt.param_count))
 
