@@ -105,6 +105,14 @@ def _clone(value: Any) -> Any:
 _CONTAINERS = (dict, list)
 
 
+def _plain(row: dict) -> bool:
+    """A row of plain values under plain keys (no ops, no dotted or $ keys)."""
+    for k, v in row.items():
+        if not k or "." in k or k[0] == "$" or (v.__class__ is dict and "__op" in v):
+            return False
+    return True
+
+
 class EngineBackend(Backend):
     """The embedded engine on a transient (path None) or file database."""
 
@@ -302,8 +310,14 @@ class EngineBackend(Backend):
                     oid = new_id()
                     while oid in bucket:
                         oid = new_id()
-                    obj = ops.apply_update({}, row)
-                    obj = {"objectId": oid, **obj, "createdAt": now, "updatedAt": now}
+                    if _plain(row):  # the common case: plain values, copied
+                        obj = {"objectId": oid}
+                        for k, v in row.items():
+                            obj[k] = v if v.__class__ not in _CONTAINERS else _clone(v)
+                    else:
+                        obj = {"objectId": oid, **ops.apply_update({}, row)}
+                    obj["createdAt"] = now
+                    obj["updatedAt"] = now
                     self._check_types(plan.class_name, obj, pending, batch)
                     self._relations(plan.class_name, oid, row, batch)
                     batch.insert(plan.class_name, oid, obj)

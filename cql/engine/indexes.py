@@ -152,6 +152,8 @@ class GeoIndex:
         return self.arrays == 0
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if old is not None and new is not None and old.get(self.field) == new.get(self.field):
+            return
         if old is not None:
             lat = self._lat(old, -1)
             if lat is not None:
@@ -168,7 +170,9 @@ class GeoIndex:
 
 
 class SortedIndex:
-    """(value key, objectId) pairs of every object of the class, in order."""
+    """Every object of the class as (value key..., objectId), in order. Keys are
+    the matcher's value keys (type rank first), flattened so comparisons stay
+    shallow."""
 
     kind = "sorted"
 
@@ -178,45 +182,53 @@ class SortedIndex:
         self.arrays = 0  # objects whose value is an array: no ranges/ordering then
         self._null = key(None)
         items = []
+        arrays = 0
         for oid, obj in objects.items():
-            items.append((self._entry_key(obj), oid))
+            value = field_value(obj, field)
+            if value is _MISSING or value is None:
+                items.append(self._null + (oid,))
+            else:
+                if value.__class__ is list:
+                    arrays += 1
+                items.append(key(value) + (oid,))
+        self.arrays = arrays
         self.items = SortedList(items)
 
-    def _entry_key(self, obj: dict) -> Any:
+    def _key_of(self, obj: dict) -> Tuple[Any, bool]:
+        """(value key, is an array) of an object's field."""
         value = field_value(obj, self.field)
         if value is _MISSING or value is None:
-            return self._null
-        if value.__class__ is list:
-            self.arrays += 1
-        return self._key(value)
+            return self._null, False
+        return self._key(value), value.__class__ is list
 
     @property
     def usable(self) -> bool:
         return self.arrays == 0
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        if old is not None:
-            if field_value(old, self.field).__class__ is list:
-                self.arrays -= 1
-                k = self._key(field_value(old, self.field))
-            else:
-                v = field_value(old, self.field)
-                k = self._null if v is _MISSING or v is None else self._key(v)
-            self.items.discard((k, oid))
-        if new is not None:
-            self.items.add((self._entry_key(new), oid))
+        ko = self._key_of(old) if old is not None else None
+        kn = self._key_of(new) if new is not None else None
+        if ko is not None and ko == kn:
+            return  # the field did not change: the entry stays
+        if ko is not None:
+            self.arrays -= ko[1]
+            self.items.discard(ko[0] + (oid,))
+        if kn is not None:
+            self.arrays += kn[1]
+            self.items.add(kn[0] + (oid,))
 
     def range(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool,
-              reverse: bool = False) -> Iterator[Tuple[Any, str]]:
-        # Entries are (key, id): bound with (key,) (sorts before every id) or
-        # (key, MAX) (after every id) so the key decides.
-        lo_b = None if lo is None else ((lo,) if lo_incl else (lo, _MAX))
-        hi_b = None if hi is None else ((hi, _MAX) if hi_incl else (hi,))
+              reverse: bool = False) -> Iterator[tuple]:
+        """Entries (key..., objectId) between two keys. An entry is the key tuple
+        with the id appended, so ``key`` sorts before every entry of that key and
+        ``key + (MAX,)`` after all of them."""
+        lo_b = None if lo is None else (lo if lo_incl else lo + (_MAX,))
+        hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
         return self.items.irange(lo_b, True, hi_b, False, reverse)
 
     def count(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool) -> int:
-        lo_b = None if lo is None else ((lo,) if lo_incl else (lo, _MAX))
-        hi_b = None if hi is None else ((hi, _MAX) if hi_incl else (hi,))
+        lo_b = None if lo is None else (lo if lo_incl else lo + (_MAX,))
+        hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
         return self.items.count_between(lo_b, True, hi_b, False)
 
 

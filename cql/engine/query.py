@@ -178,7 +178,7 @@ class Finder:
             lo, lo_incl, hi, hi_incl = bounds
             n = s.count(lo, lo_incl, hi, hi_incl)
             exact = all(op in _RANGE_OPS for op in cond)
-            return Access(lambda: (oid for _, oid in s.range(lo, lo_incl, hi, hi_incl)), n,
+            return Access(lambda: (e[-1] for e in s.range(lo, lo_incl, hi, hi_incl)), n,
                           f"{field} (sorted)", exact)
         return None
 
@@ -331,7 +331,8 @@ class Finder:
         out: List[dict] = []
         run: List[dict] = []
         run_key: Any = _NOKEY
-        for k, oid in walk_iter:
+        for entry in walk_iter:
+            k = entry[:-1]
             if k != run_key:
                 if run:
                     out.extend(sort_objects(run, rest) if rest and len(run) > 1 else run)
@@ -339,7 +340,7 @@ class Finder:
                     if len(out) >= want:
                         break
                 run_key = k
-            obj = objects.get(oid)
+            obj = objects.get(entry[-1])
             if obj is not None and predicate(obj):
                 run.append(obj)
         else:
@@ -355,7 +356,7 @@ _DEG = 3.141592653589793 / 180.0
 _NOKEY = object()
 
 
-def _ties_by_id(items: Iterable[Tuple[Any, str]], desc: bool) -> Iterable[Tuple[Any, str]]:
+def _ties_by_id(items: Iterable[tuple], desc: bool) -> Iterable[tuple]:
     """Descending walks reverse the index, which would reverse ties too; put
     each run of equal keys back in ascending objectId order."""
     if not desc:
@@ -363,10 +364,10 @@ def _ties_by_id(items: Iterable[Tuple[Any, str]], desc: bool) -> Iterable[Tuple[
     return _reorder_runs(items)
 
 
-def _reorder_runs(items: Iterable[Tuple[Any, str]]) -> Iterable[Tuple[Any, str]]:
-    run: List[Tuple[Any, str]] = []
+def _reorder_runs(items: Iterable[tuple]) -> Iterable[tuple]:
+    run: List[tuple] = []
     for item in items:
-        if run and item[0] != run[0][0]:
+        if run and item[:-1] != run[0][:-1]:
             yield from reversed(run)
             run = []
         run.append(item)
