@@ -9,6 +9,7 @@ outside quotes also ends a statement (vertical output, as in mysql).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -31,70 +32,81 @@ class Piece:
     dot: bool = False
 
 
+_SPECIAL = re.compile(r"['\"`;]|--|//|/\*|\\G")
+
+
 def _scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, str]], Optional[str]]:
     """Walk ``text``; return the statement spans (start, end, terminator) where
     start is the first significant character and end follows the last one
     (trailing comments and blanks excluded), and the construct left open at the
-    end (None, or "'", '"', '`', '/*')."""
+    end (None, or "'", '"', '`', '/*'). Jumps from one special token to the
+    next with a regex, so long scripts split in linear time."""
     spans: List[Tuple[int, int, str]] = []
     n = len(text)
     i = 0
     start = -1  # first significant char of the current statement
     last = -1   # index after its last significant char
+    search = _SPECIAL.search
     while i < n:
-        ch = text[i]
-        if dot_commands and ch == "." and start < 0:
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            spans.append((i, len(text[:j].rstrip()), "\n"))
-            i = j + 1
-            continue
-        if ch in "'\"`":
-            if start < 0:
-                start = i
-            j = i + 1
-            closed = False
-            while j < n:
-                c = text[j]
-                if c == "\\" and ch != "`":
-                    j += 2
-                    continue
-                if c == ch:
-                    if j + 1 < n and text[j + 1] == ch:  # doubled quote
-                        j += 2
+        m = search(text, i)
+        j = m.start() if m else n
+        if j > i:  # plain text between specials
+            chunk = text[i:j]
+            stripped = chunk.strip()
+            if stripped:
+                if start < 0:
+                    first = i + (len(chunk) - len(chunk.lstrip()))
+                    if dot_commands and text[first] == ".":
+                        eol = text.find("\n", first)
+                        eol = n if eol < 0 else eol
+                        spans.append((first, first + len(text[first:eol].rstrip()), "\n"))
+                        i = eol + 1
                         continue
-                    closed = True
+                    start = first
+                last = i + len(chunk.rstrip())
+        if m is None:
+            break
+        tok = m.group()
+        if tok in ("'", '"', "`"):
+            if start < 0:
+                start = j
+            k = j + 1
+            closed = False
+            while True:
+                q = text.find(tok, k)
+                bs = text.find("\\", k, q if q >= 0 else n) if tok != "`" else -1
+                if bs >= 0:
+                    k = bs + 2
+                    continue
+                if q < 0:
                     break
-                j += 1
+                if q + 1 < n and text[q + 1] == tok:  # doubled quote
+                    k = q + 2
+                    continue
+                closed = True
+                break
             if not closed:
                 spans.append((start, n, ""))
-                return spans, ch
-            i = last = j + 1
+                return spans, tok
+            i = last = q + 1
             continue
-        if ch == "-" and text.startswith("--", i) or ch == "/" and text.startswith("//", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
+        if tok in ("--", "//"):
+            e = text.find("\n", j)
+            i = n if e < 0 else e + 1
             continue
-        if ch == "/" and text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j < 0:
+        if tok == "/*":
+            e = text.find("*/", j + 2)
+            if e < 0:
                 if start >= 0:
                     spans.append((start, last, ""))
                 return spans, "/*"
-            i = j + 2
+            i = e + 2
             continue
-        if ch == ";" or ch == "\\" and text.startswith("\\G", i):
-            term = ";" if ch == ";" else "\\G"
-            if start >= 0:
-                spans.append((start, last, term))
-            start = -1
-            i += len(term)
-            continue
-        if not ch.isspace():
-            if start < 0:
-                start = i
-            last = i + 1
-        i += 1
+        # ";" or "\\G"
+        if start >= 0:
+            spans.append((start, last, tok))
+        start = -1
+        i = j + len(tok)
     if start >= 0:
         spans.append((start, last, ""))
     return spans, None
@@ -112,8 +124,14 @@ def split(text: str, dot_commands: bool = False) -> List[Piece]:
     that starts with ``.`` where a statement could start is a shell command
     (one line, no ``;`` needed): its piece has ``dot=True``."""
     pieces = []
+    line, line_start, pos = 1, 0, 0  # counted incrementally: linear in the text
     for start, end, term in _scan(text, dot_commands)[0]:
-        line, column = _position(text, start)
+        nl = text.count("\n", pos, start)
+        if nl:
+            line += nl
+            line_start = text.rfind("\n", pos, start) + 1
+        pos = start
+        column = start - line_start + 1
         pieces.append(Piece(text[start:end], start, line, column,
                             terminated=bool(term), vertical=term == "\\G", dot=term == "\n"))
     return pieces

@@ -1,0 +1,208 @@
+"""The interactive shell, driven in a real pseudo-terminal (pexpect) the way a
+person uses it: multi-line input, Tab completion, Ctrl-R history search,
+Ctrl-C, the confirmation question, highlighting."""
+import re
+import sys
+import time
+
+import pexpect
+import pytest
+
+from .conftest import cql_env
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[=>()][0-9A-Za-z]?|\x1b\][^\x07]*\x07")
+
+
+class Shell:
+    """A running `python -m cql` in a pty; ``expect`` matches on the output
+    with terminal escapes removed."""
+
+    def __init__(self, tmp_path, *args, **env):
+        full_env = cql_env(tmp_path, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="120", LINES="40", **env)
+        self.child = pexpect.spawn(sys.executable, ["-m", "cql", *args], env=full_env, cwd=str(tmp_path),
+                                   dimensions=(40, 120), encoding="utf-8", timeout=30)
+        self.raw = ""
+        self.pos = 0  # position in the cleaned text already matched
+
+    def clean(self):
+        return ANSI.sub("", self.raw).replace("\r", "")
+
+    def expect(self, pattern, timeout=30):
+        """Wait for ``pattern`` after the last match; the text up to it."""
+        deadline = time.time() + timeout
+        regex = re.compile(pattern)
+        while True:
+            text = self.clean()
+            m = regex.search(text, self.pos)
+            if m:
+                seen = text[self.pos:m.end()]
+                self.pos = m.end()
+                return seen
+            if time.time() > deadline:
+                raise AssertionError(f"timed out waiting for {pattern!r}; output so far:\n{text[-3000:]}")
+            try:
+                self.raw += self.child.read_nonblocking(65536, timeout=0.2)
+            except pexpect.TIMEOUT:
+                pass
+            except pexpect.EOF:
+                if not regex.search(self.clean(), self.pos):
+                    raise AssertionError(f"exited before {pattern!r}; output:\n{self.clean()[-3000:]}")
+
+    def drain(self, seconds):
+        """Collect output for a while."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                self.raw += self.child.read_nonblocking(65536, timeout=0.1)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                pass
+
+    def type(self, text, pause=0.02):
+        """Type like a person: one key at a time."""
+        for ch in text:
+            self.child.send(ch)
+            time.sleep(pause)
+
+    def ready(self):
+        self.expect(r"Ctrl-D exits")
+
+    def quit(self):
+        self.child.send("\x04")
+        self.child.expect(pexpect.EOF, timeout=30)
+        self.child.close()
+        return self.child.exitstatus
+
+
+@pytest.fixture
+def shell(tmp_path):
+    shells = []
+
+    def start(*args, **env):
+        s = Shell(tmp_path, *args, **env)
+        shells.append(s)
+        s.ready()
+        return s
+    yield start
+    for s in shells:
+        if s.child.isalive():
+            s.child.terminate(force=True)
+
+
+def test_multi_line_statement_runs_at_the_semicolon(shell, todo_db):
+    s = shell(str(todo_db))
+    s.type("select title, n\r")
+    s.expect(r"\.\.\.>")
+    s.type("from Todo where n = 1;\r")
+    out = s.expect(r"1 row")
+    assert "买牛奶" in out and "| title" in out
+    assert s.quit() == 0
+
+
+def test_pasted_statements_all_run(shell, tmp_path):
+    s = shell()
+    s.child.send("insert into P (k) values (1); insert into P (k) values (2);\rselect count(*) from P;\r")
+    s.expect(r"count: 2")
+    assert s.quit() == 0
+
+
+def test_tab_completes_a_class_and_a_field(shell, todo_db):
+    s = shell(str(todo_db))
+    s.type("select * from To")
+    time.sleep(0.3)
+    s.type("\t")
+    time.sleep(0.3)
+    s.type(" where ti")
+    time.sleep(0.3)
+    s.type("\t")
+    time.sleep(0.3)
+    s.type(" = 'b';\r")
+    out = s.expect(r"\d+ rows?\b")
+    assert out.rstrip().endswith("1 row"), out
+    assert "| b " in out
+    assert s.quit() == 0
+
+
+def test_ctrl_r_finds_a_statement_from_an_earlier_session(shell, todo_db):
+    first = shell(str(todo_db))
+    first.type("select title from Todo where n = 2;\r")
+    first.expect(r"1 row")
+    assert first.quit() == 0
+    second = shell(str(todo_db))
+    second.child.send("\x12")  # Ctrl-R
+    second.type("n = 2")
+    second.expect(r"reverse-i-search")
+    second.child.send("\r")
+    time.sleep(0.3)
+    second.child.send("\r")
+    out = second.expect(r"1 row")
+    assert "| b " in out
+    assert second.quit() == 0
+
+
+def test_ctrl_c_interrupts_a_long_script_and_returns_to_the_prompt(shell, tmp_path):
+    script = tmp_path / "big.cql"
+    script.write_text("".join(f"insert into Big (i) values ({i});\n" for i in range(50000)))
+    s = shell(str(tmp_path / "big.db"))
+    s.type(".read big.cql\r")
+    time.sleep(1.5)
+    s.child.send("\x03")
+    s.expect(r"interrupted")
+    s.type("select count(*) from Big;\r")
+    out = s.expect(r"count: \d+")
+    n = int(re.findall(r"count: (\d+)", out)[-1])
+    assert 0 < n < 50000
+    assert s.quit() == 0
+
+
+def test_ctrl_c_clears_the_input(shell, todo_db):
+    s = shell(str(todo_db))
+    s.type("select nonsense from")
+    s.child.send("\x03")
+    time.sleep(0.2)
+    s.type("select count(*) from Todo;\r")
+    s.expect(r"count: 2")
+    assert s.quit() == 0
+
+
+def test_bulk_delete_asks_and_no_leaves_the_data(shell, todo_db):
+    s = shell(str(todo_db))
+    s.type("delete from Todo where n > 0;\r")
+    s.expect(r"This will delete 2 objects in Todo\. Continue\? \[y/N\]")
+    s.type("n\r")
+    s.expect(r"cancelled; nothing changed")
+    s.type("select count(*) from Todo;\r")
+    s.expect(r"count: 2")
+    # pinned to one objectId: no question
+    s.type("update Todo set n = 9 where objectId = 'ffffffffffffffffffffffff';\r")
+    out = s.expect(r"error|updated")
+    assert "Continue?" not in out
+    assert s.quit() == 0
+
+
+def test_keywords_are_highlighted_only_with_colour(shell, tmp_path):
+    colour_select = re.compile(r"\x1b\[[0-9;]*m(s\x1b\[[0-9;]*m)?select")
+    coloured = shell()
+    coloured.type("select 1")
+    coloured.drain(0.8)
+    assert colour_select.search(coloured.raw), repr(coloured.raw[-500:])
+    coloured.child.send("\x03")
+    assert coloured.quit() == 0
+    plain = shell("--no-color")
+    plain.type("select 1")
+    plain.drain(0.8)
+    assert "select" in plain.raw and not colour_select.search(plain.raw.replace("\x1b[0m", ""))
+    plain.child.send("\x03")
+    assert plain.quit() == 0
+
+
+def test_error_shows_a_caret_and_the_shell_goes_on(shell):
+    s = shell()
+    s.type("select * frm T;\r")
+    out = s.expect(r"\^")
+    assert "error 300" in out and "select * frm T;" in out
+    lines = out.splitlines()
+    caret_line = next(line for line in reversed(lines) if line.strip() == "^")
+    assert caret_line.index("^") == "select * frm T;".index("frm")
+    s.type(".classes\r")
+    s.expect(r"no classes yet")
+    assert s.quit() == 0
