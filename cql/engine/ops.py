@@ -81,9 +81,19 @@ def _copy(value: Any) -> Any:
     """Deep copy of JSON data (fast path for the common shapes)."""
     c = value.__class__
     if c is dict:
-        return {k: _copy(v) for k, v in value.items()}
+        out = dict(value)
+        for k, v in out.items():
+            vc = v.__class__
+            if vc is dict or vc is list:
+                out[k] = _copy(v)
+        return out
     if c is list:
-        return [_copy(v) for v in value]
+        out_list = list(value)
+        for i, v in enumerate(out_list):
+            vc = v.__class__
+            if vc is dict or vc is list:
+                out_list[i] = _copy(v)
+        return out_list
     return value
 
 
@@ -242,6 +252,24 @@ def apply_update(obj: dict, body: dict, now_iso: Optional[str] = None) -> dict:
     out: Dict[str, Any] = dict(obj)
     copied: set = set()  # id()s of nested dicts of ``out`` that are already private copies
     for key, value in body.items():
+        if key.__class__ is str and key and "." not in key and key[0] != "$" \
+                and key not in RESERVED_KEYS:
+            # the common case: a top-level field
+            c = value.__class__
+            if c is dict:
+                if "__op" in value:
+                    new = _new_value(key, out.get(key, MISSING), value)
+                    if new is MISSING:
+                        out.pop(key, None)
+                    else:
+                        out[key] = new
+                else:
+                    out[key] = _copy(value)
+            elif c is list:
+                out[key] = _copy(value)
+            else:
+                out[key] = value
+            continue
         parts = _check_key(key)
         # Walk to the parent, copying each level so ``obj`` is never touched.
         parent = out
