@@ -569,6 +569,12 @@ class TestGeo:
         assert [o["objectId"] for o in nearest][:2] == ["paris", "london"]
         assert nearest[-1]["objectId"] == "none"
         assert spec.distance({"loc": "x"}) == float("inf")
+        for o in PLACES[:-1]:
+            p = o["loc"]
+            assert spec.distance(o) == pytest.approx(
+                geo.distance_radians(48, 2, p["latitude"], p["longitude"]), abs=1e-12)
+        assert spec.distance({"loc": [G(0, 0), G(48, 2.1)]}) == pytest.approx(
+            geo.distance_radians(48, 2, 48, 2.1))
         assert near_spec({"$and": [{"a": 1}, w]}).field == "loc"
         assert near_spec({"a": 1}) is None
 

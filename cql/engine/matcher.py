@@ -77,7 +77,7 @@ import operator
 import re
 from abc import ABC, abstractmethod
 from functools import lru_cache
-from math import inf
+from math import asin as _asin, cos as _cos, inf, radians as _radians, sin as _sin, sqrt as _sqrt
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import CQLError, InvalidGeoPoint
@@ -1199,23 +1199,36 @@ def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None) -> Pre
 
 class NearSpec:
     """Where a query's $nearSphere points: the executor sorts by ``distance`` ascending."""
-    __slots__ = ("field", "latitude", "longitude", "_get")
+    __slots__ = ("field", "latitude", "longitude", "_get", "_lat", "_cos", "_lng")
 
     def __init__(self, field: str, latitude: float, longitude: float):
         self.field = field
         self.latitude = latitude
         self.longitude = longitude
         self._get = field_getter(field)
+        self._lat = _radians(latitude)
+        self._cos = _cos(self._lat)
+        self._lng = _radians(longitude)
+
+    def _one(self, v: Any) -> float:
+        if v.__class__ is not dict or v.get("__type") != "GeoPoint":
+            return inf
+        lat, lng = v.get("latitude"), v.get("longitude")
+        if lat.__class__ not in (int, float) or lng.__class__ not in (int, float):
+            return inf
+        lat = _radians(lat)
+        h = _sin((lat - self._lat) / 2.0) ** 2 + \
+            self._cos * _cos(lat) * _sin((_radians(lng) - self._lng) / 2.0) ** 2
+        return 2.0 * _asin(_sqrt(h if h < 1.0 else 1.0))
 
     def distance(self, obj: dict) -> float:
         """Radians from the query point to the object's GeoPoint (nearest of an array); inf if none."""
         v = self._get(obj)
-        best = inf
-        for e in (v if isinstance(v, list) else (v,)):
-            p = geo.point_of(e)
-            if p is not None:
-                best = min(best, geo.distance_radians(self.latitude, self.longitude, p[0], p[1]))
-        return best
+        if v.__class__ is dict:
+            return self._one(v)
+        if isinstance(v, list):
+            return min((self._one(e) for e in v), default=inf)
+        return inf
 
     def __repr__(self) -> str:
         return f"NearSpec({self.field!r}, latitude={self.latitude}, longitude={self.longitude})"
@@ -1223,6 +1236,8 @@ class NearSpec:
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, NearSpec) and (self.field, self.latitude, self.longitude)
                 == (other.field, other.latitude, other.longitude))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def near_spec(where: Optional[dict]) -> Optional[NearSpec]:
