@@ -275,7 +275,7 @@ class RestBackend(Backend):
             http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows")
             return Result("insert", plan.class_name, objects)
         finally:
-            self.schema_cache.invalidate()
+            self.schema_cache.learn(plan.class_name, plan.rows)
 
     def _check_condition(self, cls: str, object_id: str, where: dict) -> None:
         """Parse Server has no conditional write: read the object and test the
@@ -311,7 +311,7 @@ class RestBackend(Backend):
             http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "updates")
             return Result("update", plan.class_name, objects)
         finally:
-            self.schema_cache.invalidate()
+            self.schema_cache.learn(plan.class_name, [plan.body])
 
     def _delete(self, plan: Delete) -> Result:
         if plan.pinned:

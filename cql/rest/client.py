@@ -278,8 +278,14 @@ def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str)
     ok = len(outcomes) - len(failures)
     codes = {code for _, code, _ in failures}
     code = codes.pop() if len(codes) == 1 else 1
-    raise BatchError(f"{len(failures)} of {len(outcomes)} {what} failed ({ok} succeeded): {lines}{more}",
-                     outcomes, failures, code)
+    cls = BatchError
+    if code in _BY_CODE:  # one kind of failure: also catchable as that error (e.g. TypeMismatch)
+        cls = _BATCH_BY_CODE.setdefault(code, type(BatchError.__name__, (BatchError, _BY_CODE[code]), {}))
+    raise cls(f"{len(failures)} of {len(outcomes)} {what} failed ({ok} succeeded): {lines}{more}",
+              outcomes, failures, code)
+
+
+_BATCH_BY_CODE: Dict[int, type] = {}
 
 
 def _timed_out(exc: Exception) -> bool:

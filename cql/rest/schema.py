@@ -74,6 +74,28 @@ class SchemaCache:
             self._server = schema
         return self._server
 
+    def learn(self, class_name: str, bodies) -> None:
+        """Update the cached server schema with what a write adds (new classes
+        and fields take the type of the value written), so a write does not
+        cost a /schemas round trip; anything unclear drops the cache instead."""
+        if self._server is None:
+            return
+        fields = self._server.setdefault(class_name, dict(SYSTEM_FIELDS))
+        for body in bodies:
+            for key, value in body.items():
+                if key in fields:
+                    continue
+                kind = _written_type(value)
+                if kind == "":
+                    continue  # Delete: no field added
+                if kind is None:
+                    self.invalidate()
+                    return
+                fields[key] = kind
+                target = _written_target(value)
+                if target:
+                    self._targets[(class_name, key)] = target
+
     def observe(self, class_name: str, objects) -> None:
         """Learn field types from returned objects (used without the master key)."""
         if self._fetch is not None:
@@ -122,3 +144,25 @@ class SchemaCache:
         server = self._load()
         source = server if server is not None else self._seen
         return {cls: dict(sorted(fields.items())) for cls, fields in sorted(source.items())}
+
+
+_OP_TYPES = {"Increment": "Number", "Decrement": "Number", "BitAnd": "Number", "BitOr": "Number",
+             "BitXor": "Number", "Add": "Array", "AddUnique": "Array", "Remove": "Array",
+             "AddRelation": "Relation", "RemoveRelation": "Relation", "Delete": ""}
+
+
+def _written_type(value: Any) -> Optional[str]:
+    """The type a written value gives a new field ('' for none, None if unclear)."""
+    if isinstance(value, dict) and "__op" in value:
+        return _OP_TYPES.get(value["__op"])
+    return type_of(value)
+
+
+def _written_target(value: Any) -> Optional[str]:
+    if isinstance(value, dict):
+        if value.get("__type") == "Pointer":
+            return value.get("className")
+        objects = value.get("objects")
+        if value.get("__op") in ("AddRelation", "RemoveRelation") and objects:
+            return objects[0].get("className") if isinstance(objects[0], dict) else None
+    return None

@@ -289,12 +289,15 @@ def _key(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
 
 
-@pytest.fixture(scope="module")
-def pair(server):
-    """(engine connection, ids), (REST connection, ids) holding the same data."""
+@pytest.fixture(scope="module", params=["parse", "leancloud"])
+def pair(request, server):
+    """(engine connection, ids), (REST connection, ids) holding the same data.
+    Both flavors reach the same database (two mounts), so it is emptied first."""
     data = generate()
     engine = cql.connect()
-    rest = connect(server, "parse", dialect="parse-postgres")
+    rest = connect(server, request.param, dialect="parse-postgres")
+    for cls in data:
+        rest.execute(f"delete from {cls}")
     engine_ids = load(engine.backend, data)
     rest_ids = load(rest.backend, data)
     yield (engine, engine_ids), (rest, rest_ids)
