@@ -848,3 +848,26 @@ class TestProperties:
         dq = D(query)
         on_date = compile_where({"when": {op: [dq] if op == "$in" else dq}})({"when": D(stored)})
         assert on_created == on_date
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.floats(allow_nan=False, allow_infinity=False),
+                  st.sampled_from(["", "a", "(", "2020-01-01T00:00:00Z", "$gt", "x.y"]), scalars),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from([
+                "f", "g.h", "$and", "$or", "$nor", "$gt", "$lte", "$in", "$nin", "$ne", "$eq", "$exists",
+                "$regex", "$options", "$not", "$all", "$size", "$nearSphere", "$maxDistance",
+                "$maxDistanceInKilometers", "$within", "$box", "$geoWithin", "$centerSphere", "$polygon",
+                "$select", "$inQuery", "$relatedTo", "$foo", "__type", "iso", "latitude", "longitude",
+                "createdAt", "query", "key", "className", "where", ""]), inner, max_size=3)),
+        max_leaves=10), st.lists(values, min_size=1, max_size=3))
+    def test_any_where_compiles_or_raises_cql_error_and_never_crashes(self, where, vals):
+        lookup = MemoryLookup({"C": [{"objectId": "1", "k": 1}]})
+        try:
+            pred = compile_where(where, lookup)
+        except CQLError:
+            return
+        for v in vals:
+            for obj in ({"f": v, "g": {"h": v}, "createdAt": "2020-01-01T00:00:00.000Z"}, {}, {"g": [{"h": v}, 1]}):
+                assert pred(obj) in (True, False)
