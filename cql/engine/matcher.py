@@ -43,6 +43,8 @@ Public API (stable)
     The ``$nearSphere`` of a where (top level or inside a top-level ``$and``),
     so the executor can sort nearest first: ``.field``, ``.latitude``,
     ``.longitude``, ``.distance(obj)`` (radians; ``inf`` when not a GeoPoint).
+``values_equal(a, b) -> bool``  JSON equality as above (used by ops' AddUnique/Remove).
+``compile_regex(pattern, options) -> re.Pattern``  the ``$regex`` translation (cached).
 ``MISSING``  the absent-field marker.
 
 Semantics (MongoDB; pinned by tests/test_matcher.py)
@@ -54,7 +56,12 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
 - ``$lt $lte $gt $gte`` never cross types (numbers, strings by code point,
   dates, booleans, ...); on arrays any element may satisfy. ``$lte``/``$gte``
   null match null/missing; ``$lt``/``$gt`` null match nothing.
-- ``$exists``: an explicit null exists. ``$all: []`` matches nothing (Parse).
+- ``$exists``: an explicit null exists. ``$all``: every value is contained
+  (a scalar field equal to a single value matches too, as in MongoDB);
+  ``$all: []`` matches nothing (Parse). ``$size`` only matches arrays.
+  ``$containedBy`` (Parse): an array whose every element is in the list.
+- Dot notation reaches into objects ("meta.color"), array indexes
+  ("tags.0"), and through arrays of objects (any element's value, MongoDB).
 - ``$regex`` (``$options`` from ``imsx``; PCRE ``\\Q..\\E`` and ``(?<name>``
   are translated) matches strings and arrays with a matching string element.
 - Dates: a string compared with a Date field does not match (no type
@@ -65,7 +72,9 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
   (inclusive bounds; Earth 6371.0 km / 3958.8 mi); ``$within``/``$geoWithin``
   with ``$box`` [sw, ne] (wraps at the antimeridian when sw longitude > ne
   longitude; a pole inside the latitude range is inside), ``$centerSphere``
-  [point, radians], ``$polygon``.
+  [point, radians], ``$polygon`` (planar in degrees; no antimeridian wrap).
+- Not supported: ``{"relationField": Pointer}`` (use ``$relatedTo``),
+  ``$elemMatch``, ``$text``, ``$relativeTime``: unknown operators are errors.
 
 Errors (all ``CQLError``): malformed where / unknown operator / bad
 ``$options`` -> code 102; an invalid regular expression -> code 300; a bad
