@@ -128,6 +128,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def format_time(seconds: float) -> str:
+    """0.4 ms, 12.3 ms, 1.234 s."""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.3f} s"
+
+
 def status_line(result: Result, elapsed: Optional[float] = None) -> str:
     """The footer: row count, count, truncation, time ('' when nothing to say)."""
     parts: List[str] = []
@@ -147,7 +152,7 @@ def status_line(result: Result, elapsed: Optional[float] = None) -> str:
             text += f" (objectId {result.objects[0]['objectId']})"
         parts.append(text)
     if elapsed is not None:
-        parts.append(f"Time: {elapsed:.3f}s")
+        parts.append(f"Time: {format_time(elapsed)}")
     return ", ".join(parts[:1]) + ("" if len(parts) < 2 else "; " + "; ".join(parts[1:]))
 
 

@@ -218,7 +218,7 @@ class Session:
             if result.kind == "select" and result.truncated:
                 self.warn(f"note: limit 100 reached ({result.class_name}); add LIMIT n or LIMIT skip, n to see more")
             if elapsed is not None:
-                self.echo(f"Time: {elapsed:.3f}s", err=True)
+                self.echo(f"Time: {formats.format_time(elapsed)}", err=True)
 
     def write_paged(self, text: str) -> None:
         """Write ``text``; through the pager when interactive, on the terminal,

@@ -76,7 +76,7 @@ def test_status_lines():
     assert formats.status_line(Result("select", "T", [{"objectId": "x"}], truncated=True)).startswith("1 row; limit 100 reached")
     assert formats.status_line(Result("insert", "T", [{"objectId": "abc", "createdAt": "x"}])) == "1 object inserted (objectId abc)"
     assert formats.status_line(Result("update", "T", [{}, {}, {}])) == "3 objects updated"
-    assert formats.status_line(Result("delete", "T", [], rowcount=2), 0.5) == "2 objects deleted; Time: 0.500s"
+    assert formats.status_line(Result("delete", "T", [], rowcount=2), 0.5) == "2 objects deleted; Time: 500.0 ms"
     assert formats.status_line(Result("select", "T", [], count=5, count_only=True)) == "count: 5"
 
 
