@@ -666,7 +666,7 @@ FAST_PATH = True  # tests turn it off to compare both paths
 _DISPLAY = {
     "_SEMI": "';'", "_COMMA": "','", "_DOT": "'.'", "_COLON": "':'", "_LPAR": "'('",
     "_RPAR": "')'", "_LBRACK": "'['", "_RBRACK": "']'", "_LBRACE": "'{'", "_RBRACE": "'}'",
-    "STAR": "'*'", "QMARK": "'?'", "SIGN": "'+' or '-'", "EQ": "'='", "NE": "'!='",
+    "STAR": "'*'", "QMARK": "'?'", "SIGN": "a sign (+/-)", "EQ": "'='", "NE": "'!='",
     "LT": "'<'", "LE": "'<='", "GT": "'>'", "GE": "'>='", "NAME": "a name",
     "QUOTED_NAME": "a `name`", "STRING": "a string", "NUMBER": "a number",
     "DIRECTION": "ASC or DESC", "$END": "end of input", "_ORDER": "ORDER BY",
@@ -680,6 +680,14 @@ def _display(name: str) -> str:
     if name in _DISPLAY:
         return _DISPLAY[name]
     return name.lstrip("_")
+
+
+def _rank(name: str) -> int:
+    """Order names as the grammar defines them (keywords, names, values, punctuation)."""
+    if name == "$END":
+        return 10_000
+    order = [t.name for t in get_parser().terminals]
+    return order.index(name) if name in order else 9_000
 
 
 def _expected_text(expected: set) -> str:
@@ -700,10 +708,7 @@ def _expected_text(expected: set) -> str:
     if {"NAME", "QUOTED_NAME"} <= names:
         parts.append("a name")
         names -= {"NAME", "QUOTED_NAME"}
-    keywords = sorted(n for n in names if n.lstrip("_").isalpha() and n.lstrip("_").isupper()
-                      and n not in _DISPLAY)
-    others = sorted(n for n in names if n not in keywords)
-    parts += [_display(n) for n in keywords] + [_display(n) for n in others]
+    parts += [_display(n) for n in sorted(names, key=_rank)]
     if not parts:
         return "something else"
     if len(parts) == 1:
@@ -759,6 +764,10 @@ def _convert(exc: Exception, text: str) -> CQLError:
 
     if isinstance(exc, UnexpectedToken):
         token, expected = exc.token, set(exc.expected)
+        try:  # the exact set: LALR tables merge look-aheads of similar states
+            expected = set(exc.interactive_parser.accepts()) or expected
+        except Exception:
+            pass
         at_end = token.type == "$END"
         offset = len(text) if at_end else token.start_pos
     elif isinstance(exc, UnexpectedEOF):
@@ -797,6 +806,9 @@ def _convert(exc: Exception, text: str) -> CQLError:
                        "not regexp or is not exists", _pos(prev), UnsupportedError)
 
     want = _expected_text(expected)
+    if "_FROM" in expected and prev is not None and prev.type == "_FROM":
+        return _syntax("expected '*', a field, count(*) or INCLUDE before FROM",
+                       _pos(prev))
     if prev is None:
         return _syntax(f"expected SELECT, INSERT, UPDATE or DELETE at the start of a statement, "
                        f"found {found_text}", pos)
@@ -855,6 +867,9 @@ def parse(text: str) -> List[ast.Statement]:
     finally:
         _state.source = ""
     if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.pop(next(iter(_CACHE)))
+        try:
+            _CACHE.pop(next(iter(_CACHE)))
+        except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+            pass
     _CACHE[text] = tuple(statements)
     return list(statements)
