@@ -308,6 +308,17 @@ class TestSets:
         with pytest.raises(CQLError):
             compile_where({"name": {"$exists": "yes"}})
 
+    def test_elem_match(self):
+        objs = [{"objectId": "x", "v": [1, 9], "o": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]},
+                {"objectId": "y", "v": [5], "o": [{"a": 1, "b": 4}]},
+                {"objectId": "z", "v": 5, "o": {"a": 1, "b": 4}}]
+        assert ids({"v": {"$elemMatch": {"$gt": 2, "$lt": 8}}}, objs) == "y"  # one element, both bounds
+        assert ids({"v": {"$gt": 2, "$lt": 8}}, objs) == "xyz"  # without: any elements
+        assert ids({"o": {"$elemMatch": {"a": 1, "b": 4}}}, objs) == "y"
+        assert ids({"o": {"$elemMatch": {"a": {"$gte": 1}, "b": {"$gt": 3}}}}, objs) == "xy"
+        with pytest.raises(CQLError):
+            compile_where({"v": {"$elemMatch": {}}})
+
     def test_contained_by(self):
         assert ids({"tags": {"$containedBy": ["red", "green", "blue"]}}) == "abc"
 

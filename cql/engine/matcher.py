@@ -73,8 +73,10 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
   with ``$box`` [sw, ne] (wraps at the antimeridian when sw longitude > ne
   longitude; a pole inside the latitude range is inside), ``$centerSphere``
   [point, radians], ``$polygon`` (planar in degrees; no antimeridian wrap).
+- ``$elemMatch``: one array element meets every condition (operators on the
+  element, or a where over object elements).
 - Not supported: ``{"relationField": Pointer}`` (use ``$relatedTo``),
-  ``$elemMatch``, ``$text``, ``$relativeTime``: unknown operators are errors.
+  ``$text``, ``$relativeTime``: unknown operators are errors.
 
 Errors (all ``CQLError``): malformed where / unknown operator / bad
 ``$options`` -> code 102; an invalid regular expression -> code 300; a bad
@@ -96,7 +98,7 @@ from . import geo
 __all__ = [
     "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects",
     "parse_order", "sort_key", "value_key", "field_getter", "get_path",
-    "near_spec", "values_equal", "QUERY_ERROR", "REGEX_ERROR",
+    "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR",
 ]
 
 QUERY_ERROR = 102
@@ -877,7 +879,7 @@ def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -
 _FIELD_OPS = frozenset((
     "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$exists", "$regex", "$options",
     "$not", "$all", "$size", "$inQuery", "$notInQuery", "$select", "$dontSelect", "$nearSphere",
-    "$within", "$geoWithin", "$containedBy", *_DISTANCE_KEYS,
+    "$within", "$geoWithin", "$containedBy", "$elemMatch", *_DISTANCE_KEYS,
 ))
 
 
@@ -933,6 +935,8 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
             def contained(v: Any, _inner=inner) -> bool:
                 return v.__class__ is list and all(_inner(e) for e in v)
             positive.append(contained)
+        elif op == "$elemMatch":
+            positive.append(_elem_match_vp(path, q, lookup))
         elif op == "$size":
             if q.__class__ is not int:
                 raise _err(f"$size needs a whole number, got {q!r}")
@@ -953,6 +957,32 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
         positive = [_fan(p) for p in positive]
         negative = [_fan(p) for p in negative]
     return _all_of(positive + fanned + [_negate(p) for p in negative + negative_fanned])
+
+
+def _elem_match_vp(path: str, q: Any, lookup: Optional[Lookup]) -> ValuePredicate:
+    """An array with one element meeting every condition: operators on the
+    element itself ({"$gt": 1, "$lt": 5}) or a where over object elements."""
+    if not isinstance(q, dict) or not q:
+        raise _err(f"$elemMatch on field {path!r} needs a non-empty object, got {q!r}")
+    if all(isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$nor") for k in q):
+        inner = _ops_vp(path, q, lookup, fan=False)
+        # the element itself is the value: no array-contains semantics one level down
+        def test(e: Any) -> bool:
+            return e.__class__ is not list and inner(e)
+    else:
+        where = compile_where(q, lookup)
+
+        def test(e: Any) -> bool:
+            return e.__class__ is dict and where(e)
+
+    def elem_match(v: Any) -> bool:
+        if v.__class__ is not list:
+            return False
+        for e in v:
+            if test(e):
+                return True
+        return False
+    return elem_match
 
 
 def _present(v: Any) -> bool:
