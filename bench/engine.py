@@ -189,7 +189,7 @@ class SQLite:
     def include(self, name):
         out = []
         for r in self.db.execute(
-                f"SELECT g.objectId, g.name, g.score, g.tags, g.lat, g.lng, g.player, g.createdAt,"
+                "SELECT g.objectId, g.name, g.score, g.tags, g.lat, g.lng, g.player, g.createdAt,"
                 " g.updatedAt, p.name, p.createdAt, p.updatedAt FROM GameScore g"
                 " LEFT JOIN Player p ON p.objectId = g.player WHERE g.name = ?", (name,)):
             o = self._obj(r)

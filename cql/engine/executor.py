@@ -30,7 +30,7 @@ from ..plan import Create, Delete, Find, Plan, Update
 from ..result import Result
 from . import matcher, ops
 from .indexes import ClassIndexes
-from .query import Finder, Selection, parse_order, sort_objects
+from .query import Finder, Selection, parse_order
 from .store import Batch, Store
 
 SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")

@@ -15,7 +15,7 @@ indexed under the key of null (MongoDB sorts missing like null).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from .sortedlist import SortedList
 

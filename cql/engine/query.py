@@ -24,8 +24,6 @@ count whose whole where one index answers exactly is read off the index.
 from __future__ import annotations
 
 import heapq
-import re
-from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import matcher
@@ -384,10 +382,6 @@ def sort_objects(objects: List[dict], order: Sequence[Tuple[str, bool]]) -> List
     return matcher.order_objects(objects, [("-" if d else "") + f for f, d in order])
 
 
-def _ids(items: Iterable[Tuple[Any, str]]) -> Iterable[str]:
-    return [oid for _, oid in items]
-
-
 def _is_operator(cond: Any) -> bool:
     return isinstance(cond, dict) and "__type" not in cond and \
         any(k.startswith("$") for k in cond)
@@ -411,7 +405,3 @@ def _hashable_value(value: Any) -> bool:
 def _bracket(key: tuple) -> int:
     """The type rank of a value key (keys of one type share it)."""
     return key[0]
-
-
-def first(iterable: Iterable[Any], n: int) -> List[Any]:
-    return list(islice(iterable, n))
