@@ -326,14 +326,19 @@ def sort_key(field: str, descending: bool = False) -> Callable[[dict], tuple]:
     Missing/null sort first ascending and last descending; an array sorts by
     its smallest element ascending and its largest descending; [] before null.
     """
-    get = field_getter(field)
+    date_field = field in DATE_FIELDS
+    get = field_getter(field, dates=False)
     pick = max if descending else min
 
     def key(o: dict) -> tuple:
         v = get(o)
         c = v.__class__
         if c is str:
-            return (3, v)
+            if not date_field:
+                return (3, v)
+            if len(v) == 24 and v[23] == "Z" and v[10] == "T" and v[19] == ".":
+                return (9, v)
+            return _date_key(v)
         if c is int or c is float:
             return (2, v)
         if c is list or c is Fanout:
