@@ -755,6 +755,13 @@ class TestValueKey:
         assert ids({"pic": {"__type": "File", "id": "f1"}},
                    [{"objectId": "x", "pic": {"__type": "File", "id": "f1", "name": "a.png"}}]) == "x"
 
+    def test_dates_order_by_instant_across_spellings_and_centuries(self):
+        dates = [D("0999-12-31T23:59:59Z"), D("1000-01-01T00:00:00.000Z"), D("1999-12-31T23:59:59.999Z"),
+                 D("2000-01-01T07:59:59.999+08:00"), D("2000-01-01T00:00:00Z")]
+        keys = [value_key(d) for d in dates]
+        assert keys == sorted(keys)
+        assert keys[2] == keys[3] and keys[3] < keys[4]
+
     def test_created_at_strings_are_dates(self):
         assert value_key("2020-01-01T00:00:00.000Z", "createdAt") == value_key(D("2020-01-01T00:00:00Z"))
         assert value_key("2020-01-01T00:00:00.000Z", "name") == (3, "2020-01-01T00:00:00.000Z")

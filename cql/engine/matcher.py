@@ -92,7 +92,7 @@ from math import asin as _asin, cos as _cos, inf, radians as _radians, sin as _s
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from ..errors import CQLError, InvalidGeoPoint
-from ..types import format_date, parse_date
+from ..types import parse_date
 from . import geo
 
 __all__ = [
@@ -165,9 +165,12 @@ def _canon_iso(text: str) -> Optional[str]:
 @lru_cache(maxsize=4096)
 def _canon_slow(text: str) -> Optional[str]:
     try:
-        return format_date(parse_date(text))
+        d = parse_date(text)
     except CQLError:
         return None
+    # zero-padded by hand: strftime("%Y") does not pad years before 1000
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
+            f"{d.second:02d}.{d.microsecond // 1000:03d}Z")
 
 
 def _date_key(iso: Any) -> tuple:
