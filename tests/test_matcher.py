@@ -411,6 +411,18 @@ class TestLogic:
         with pytest.raises(CQLError):
             compile_where({"score": {"$gt": 1, "plain": 2}})
 
+    def test_deep_nesting_is_a_cql_error(self):
+        w = {"a": 1}
+        for _ in range(5000):
+            w = {"$and": [w]}
+        with pytest.raises(CQLError) as e:
+            compile_where(w)
+        assert "nested" in e.value.message
+        w = {"a": 1}
+        for _ in range(50):
+            w = {"$or": [w, {"b": 2}]}
+        assert compile_where(w)({"a": 1}) is True
+
     def test_where_must_be_an_object(self):
         with pytest.raises(CQLError):
             compile_where([{"a": 1}])

@@ -978,7 +978,7 @@ def _elem_match_vp(path: str, q: Any, lookup: Optional[Lookup]) -> ValuePredicat
         def test(e: Any) -> bool:
             return e.__class__ is not list and inner(e)
     else:
-        where = compile_where(q, lookup)
+        where = _compile(q, lookup)
 
         def test(e: Any) -> bool:
             return e.__class__ is dict and where(e)
@@ -1197,7 +1197,7 @@ def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
 def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
     if not isinstance(value, list) or not value:
         raise _err(f"{key} needs a non-empty array of where objects, got {value!r}")
-    return [compile_where(w, lookup) for w in value]
+    return [_compile(w, lookup) for w in value]
 
 
 def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
@@ -1217,6 +1217,13 @@ def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
 
 def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None) -> Predicate:
     """Compile REST ``where`` JSON into a predicate obj -> bool (see module doc)."""
+    try:
+        return _compile(where, lookup)
+    except RecursionError:
+        raise _err("where is nested too deeply") from None
+
+
+def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
     if where is None:
         return _true
     if not isinstance(where, dict):
