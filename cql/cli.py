@@ -181,11 +181,14 @@ def _run_batch(target, options, scripts, args, color) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
+        # The reader went away (``cql ... | head``): stop quietly; the rest of
+        # the script did not run, so the status says so.
         try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
             pass
-        return EXIT_OK
+        return EXIT_FAILED
     finally:
         session.close()
 

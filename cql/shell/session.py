@@ -147,7 +147,7 @@ class Session:
             else:
                 self.run_statement(piece.text, vertical=piece.vertical)
             return True
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BrokenPipeError):
             raise
         except errors.CQLError as exc:
             self.report(exc, piece, source, name)

@@ -206,3 +206,42 @@ def test_error_shows_a_caret_and_the_shell_goes_on(shell):
     s.type(".classes\r")
     s.expect(r"no classes yet")
     assert s.quit() == 0
+
+
+def test_completion_learns_classes_and_fields_written_in_the_session(shell):
+    s = shell()
+    s.type("insert into Fresh (zebra) values (1), (2);\r")
+    s.expect(r"2 objects inserted")
+    s.type("select * from Fr")
+    time.sleep(0.3)
+    s.type("\t")
+    time.sleep(0.3)
+    s.type(" where ze")
+    time.sleep(0.3)
+    s.type("\t")
+    time.sleep(0.3)
+    s.type(" = 2;\r")
+    out = s.expect(r"\d+ rows?\b|error")
+    assert out.rstrip().endswith("1 row"), out
+    assert s.quit() == 0
+
+
+def test_rows_wider_than_the_terminal_turn_vertical(shell):
+    s = shell()
+    s.type("insert into W (note) values ('" + "x" * 150 + "');\r")
+    s.expect(r"1 object inserted")
+    s.type("select * from W;\r")
+    out = s.expect(r"1 row\b")
+    assert "1. row" in out and "note: " + "x" * 150 in out
+
+
+def test_interactive_import_shows_progress_and_imports(shell, tmp_path):
+    import json
+    (tmp_path / "many.jsonl").write_text("".join(json.dumps({"i": i}) + "\n" for i in range(3000)))
+    s = shell()
+    s.type(".import many.jsonl Many\r")
+    s.expect(r"3000 objects imported into Many")
+    assert "importing 3000 objects into Many" in s.clean()
+    s.type("select count(*) from Many;\r")
+    s.expect(r"count: 3000")
+    assert s.quit() == 0
