@@ -506,6 +506,19 @@ class TestSubqueries:
         assert ids({"$relatedTo": {"object": P("Team", "t1"), "key": "members"}, "score": 5},
                    lookup=lk) == "a"
 
+    def test_relation_field_equality_needs_class_name(self):
+        lk = MemoryLookup({}, {("Team", "t1", "members"): {"p1"}, ("Team", "t2", "members"): {"p2"}})
+        teams = [{"objectId": "t1", "members": {"__type": "Relation", "className": "Player"}},
+                 {"objectId": "t2", "members": {"__type": "Relation", "className": "Player"}},
+                 {"objectId": "t3", "members": P("Player", "p1")}]
+        pred = compile_where({"members": P("Player", "p1")}, lk, class_name="Team")
+        assert [t["objectId"] for t in teams if pred(t)] == ["t1", "t3"]
+        assert [t["objectId"] for t in teams if compile_where({"members": P("Player", "p1")}, lk)(t)] == ["t3"]
+        pred2 = compile_where({"members": P("Player", "p2"), "objectId": {"$ne": "t9"}}, lk, class_name="Team")
+        assert [t["objectId"] for t in teams if pred2(t)] == ["t2"]
+        pred3 = compile_where({"members": P("Other", "p1")}, lk, class_name="Team")
+        assert [t["objectId"] for t in teams if pred3(t)] == []
+
     def test_nested_subqueries(self):
         lk = MemoryLookup({"Player": PLAYERS, "Club": [{"objectId": "k1", "color": "red"}]})
         w = {"player": {"$inQuery": {"className": "Player", "where": {

@@ -8,7 +8,7 @@ dates, pointers, GeoPoints; ``createdAt``/``updatedAt`` plain ISO strings).
 
 Public API (stable)
 -------------------
-``compile_where(where, lookup=None) -> Callable[[dict], bool]``
+``compile_where(where, lookup=None, class_name=None) -> Callable[[dict], bool]``
     Compile once into closures; call the result per object. Subqueries
     (``$inQuery``, ``$notInQuery``, ``$select``, ``$dontSelect``) and
     ``$relatedTo`` are resolved through ``lookup`` ONCE, at compile time.
@@ -75,8 +75,9 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
   [point, radians], ``$polygon`` (planar in degrees; no antimeridian wrap).
 - ``$elemMatch``: one array element meets every condition (operators on the
   element, or a where over object elements).
-- Not supported: ``{"relationField": Pointer}`` (use ``$relatedTo``),
-  ``$text``, ``$relativeTime``: unknown operators are errors.
+- ``{"relationField": Pointer}`` (top level) matches owners whose relation
+  holds the pointer, when ``compile_where`` is given ``class_name``.
+- Not supported: ``$text``, ``$relativeTime``: unknown operators are errors.
 
 Errors (all ``CQLError``): malformed where / unknown operator / bad
 ``$options`` -> code 102; an invalid regular expression -> code 300; a bad
@@ -1215,12 +1216,46 @@ def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
     return related
 
 
-def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None) -> Predicate:
-    """Compile REST ``where`` JSON into a predicate obj -> bool (see module doc)."""
+def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None,
+                  class_name: Optional[str] = None) -> Predicate:
+    """Compile REST ``where`` JSON into a predicate obj -> bool (see module doc).
+
+    ``class_name`` (the queried class) is optional: with it and a ``lookup``,
+    ``{"relationField": Pointer}`` matches the objects whose relation holds
+    that pointer (Parse's shorthand for the owning side of a relation).
+    """
     try:
-        return _compile(where, lookup)
+        pred = _compile(where, lookup)
+        if class_name is not None and lookup is not None and isinstance(where, dict):
+            pred = _with_relation_equality(pred, where, lookup, class_name)
+        return pred
     except RecursionError:
         raise _err("where is nested too deeply") from None
+
+
+def _with_relation_equality(pred: Predicate, where: dict, lookup: Lookup, class_name: str) -> Predicate:
+    """Top-level {"f": Pointer} also matches when f is a Relation holding that pointer."""
+    alts = []
+    for key, cond in where.items():
+        if (isinstance(key, str) and "." not in key and isinstance(cond, dict)
+                and cond.get("__type") == "Pointer" and isinstance(cond.get("objectId"), str)):
+            alts.append((key, cond.get("className"), cond["objectId"]))
+    if not alts:
+        return pred
+    rest = _compile({k: v for k, v in where.items() if k not in {a[0] for a in alts}}, lookup)
+    related_ids = lookup.related_ids
+    field_tests = []
+    for key, target_class, target_id in alts:
+        plain = _compile({key: where[key]}, lookup)
+
+        def test(o: dict, _key=key, _cls=target_class, _id=target_id, _plain=plain) -> bool:
+            if _plain(o):
+                return True
+            v = o.get(_key)
+            return (v.__class__ is dict and v.get("__type") == "Relation" and v.get("className") == _cls
+                    and _id in related_ids(class_name, o.get("objectId"), _key))
+        field_tests.append(test)
+    return _all_of([rest] + field_tests)
 
 
 def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
