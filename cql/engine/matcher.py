@@ -239,10 +239,6 @@ def values_equal(a: Any, b: Any) -> bool:
     return _key(a) == _key(b)
 
 
-def _as_date_dict(v: Any) -> Any:
-    return {"__type": "Date", "iso": v} if v.__class__ is str else v
-
-
 def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
     for i in range(start, len(parts)):
         c = v.__class__
@@ -583,7 +579,7 @@ def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
         qi = _canon_iso(iso) if iso.__class__ is str else None
         if qi is None:
             raise _err(f"{op} needs a valid date, got {q!r}")
-        vp = makers["make_date"](qi, _canon_iso if date_field else _canon_strict, M)
+        vp = makers["make_date"](qi, _canon_iso, M)
         if not date_field:
             vp = _no_plain_strings(vp)
     else:
@@ -605,10 +601,6 @@ def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
             return False
         vp = cmp_any
     return vp
-
-
-def _canon_strict(text: str) -> Optional[str]:
-    return _canon_iso(text)
 
 
 def _no_plain_strings(vp: ValuePredicate) -> ValuePredicate:
