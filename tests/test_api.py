@@ -120,3 +120,26 @@ def test_statement_errors_are_cql_errors():
         con.execute("select * from T; select * from T")
     assert [r.kind for r in con.executescript("insert into T (n) values (2); select * from T")] == \
         ["insert", "select"]
+
+
+def test_one_embedded_connection_shared_by_threads(tmp_path):
+    import threading
+    con = cql.connect(str(tmp_path / "threads.db"))
+    errors = []
+
+    def work(tag):
+        try:
+            cur = con.cursor()
+            for i in range(100):
+                cur.execute("insert into T (tag, i) values (?, ?)", (tag, i))
+                cur.execute("select count(*) from T where tag = ?", (tag,))
+                assert cur.fetchone() == (i + 1,)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(t,)) for t in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert con.execute("select count(*) from T").count == 400

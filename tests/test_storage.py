@@ -1,4 +1,5 @@
 """Durability and sharing of the embedded database file (real files, real processes)."""
+import json
 import os
 import signal
 import sqlite3
@@ -139,12 +140,15 @@ def test_synchronous_full_is_accepted(tmp_path):
 
 
 WRITER = """
-    import sys
+    import os, sys, time
     from cql.engine import EngineBackend
     from cql.plan import Create
     e = EngineBackend(sys.argv[1])
     tag = sys.argv[2]
     n = int(sys.argv[3])
+    go = sys.argv[4] if len(sys.argv) > 4 else None
+    while go and not os.path.exists(go):
+        time.sleep(0.001)
     for i in range(n):
         oid = e.run(Create("Row", ({"writer": tag, "i": i},))).objects[0]["objectId"]
         sys.stdout.write(oid + "\\n")
@@ -179,7 +183,10 @@ def test_sigkill_loses_no_acknowledged_row(tmp_path):
 def test_two_writer_processes_serialize(tmp_path):
     path = str(tmp_path / "two.db")
     EngineBackend(path).close()
-    kids = [run_py(WRITER, path, tag, 1000, stdout=subprocess.DEVNULL) for tag in ("a", "b")]
+    go = tmp_path / "go"
+    kids = [run_py(WRITER, path, tag, 1000, go, stdout=subprocess.DEVNULL) for tag in ("a", "b")]
+    time.sleep(0.3)  # both started and waiting
+    go.write_text("go")
     for k in kids:
         assert k.wait(timeout=120) == 0
     e = EngineBackend(path)
@@ -188,4 +195,7 @@ def test_two_writer_processes_serialize(tmp_path):
     assert len({r["objectId"] for r in rows}) == 2000
     for tag in "ab":
         assert sorted(r["i"] for r in rows if r["writer"] == tag) == list(range(1000))
+    # They really ran at the same time: commit order switches between writers.
+    order = [json.loads(j)["writer"] for (j,) in e.store._db.execute("SELECT json FROM objects ORDER BY rowid")]
+    assert sum(1 for x, y in zip(order, order[1:]) if x != y) > 10
     e.close()
