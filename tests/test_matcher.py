@@ -236,6 +236,11 @@ class TestComparisons:
         odd = [{"objectId": "o", "createdAt": "2017-01-01T00:00:00Z"}]
         assert ids({"createdAt": {"$gt": "2016-12-31T23:59:59.999Z"}}, odd) == "o"
         assert ids({"createdAt": {"$gt": 5}}) == ""
+        for bad in ({"createdAt": {"$gt": "2015"}}, {"updatedAt": "yesterday"},
+                    {"createdAt": {"$in": ["x"]}}):
+            with pytest.raises(CQLError) as e:
+                compile_where(bad)
+            assert e.value.code == 102 and "ISO-8601" in e.value.message
 
     def test_bool_and_object_comparisons_stay_in_type(self):
         assert ids({"flag": {"$gt": False}}) == "a"

@@ -447,7 +447,10 @@ def _fan(vp: ValuePredicate) -> ValuePredicate:
 
 def _datify(q: Any, date_field: bool) -> Any:
     """On createdAt/updatedAt an ISO string in the query is a date."""
-    if date_field and q.__class__ is str and _canon_iso(q) is not None:
+    if date_field and q.__class__ is str:
+        if _canon_iso(q) is None:
+            raise _err(f"createdAt and updatedAt compare as dates, and {q!r} is not an ISO-8601 date"
+                       " (e.g. '2015-06-21T18:02:52.249Z')")
         return {"__type": "Date", "iso": q}
     return q
 
@@ -626,7 +629,9 @@ def _on_field(field: str, vp: ValuePredicate) -> Predicate:
 
 # ---- $in / $nin
 
-def _in_vp(values: Any, what: str, date_field: bool) -> ValuePredicate:
+def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> ValuePredicate:
+    """Membership; ``strict``: a non-date string on createdAt/updatedAt is an error
+    (else, for values a subquery produced, it simply matches nothing)."""
     if not isinstance(values, list):
         raise _err(f"{what} needs an array of values, got {values!r}")
     strs: Set[str] = set()
@@ -635,6 +640,8 @@ def _in_vp(values: Any, what: str, date_field: bool) -> ValuePredicate:
     others: Set[tuple] = set()
     null = False
     for x in values:
+        if date_field and not strict and x.__class__ is str and _canon_iso(x) is None:
+            continue
         x = _datify(x, date_field)
         c = x.__class__
         if c is str:
@@ -872,7 +879,7 @@ def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -
             values.extend(x for x in v if x is not M)
         else:
             values.append(v)
-    return _in_vp(values, op, date_field)
+    return _in_vp(values, op, date_field, strict=False)
 
 
 # ---- one field
