@@ -101,6 +101,10 @@ def test_explain_names_the_index():
     assert con.explain("select * from G where name like 'a%'")[0]["index"] == "name (sorted)"
     assert con.explain("delete from G where objectId = 'x'")[0]["index"] == "objectId (hash)"
     assert "index" not in con.explain("insert into G (a) values (1)")[0]
+    con.execute("insert into G (tags, loc) values (['x', 'y'], geopoint(1, 2))")
+    assert con.explain("select * from G where tags all ('x', 'y')")[0]["index"] == "tags (hash)"
+    assert con.explain("select * from G where loc near [1, 2] limit 3")[0]["index"] == "loc (geo)"
+    assert con.execute("select * from G where loc near [1, 2] limit 3").rowcount == 1
 
 
 def test_schema():

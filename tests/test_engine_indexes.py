@@ -76,6 +76,7 @@ def random_where(rnd):
         {"name": rnd.choice(NAMES)}, {"name": {"$regex": "^" + rnd.choice(["a", "an", "b", "B", "c"])}},
         {"name": {"$regex": "^an", "$lt": "anna"}},
         {"tags": rnd.choice("xyz")}, {"tags": {"$in": ["x", "q"]}},
+        {"tags": {"$all": ["x", rnd.choice("xyz")]}}, {"tags": {"$all": []}},
         {"name": {"$gte": "an"}, "score": {"$gt": 0}},
         {"$and": [{"name": {"$ne": "bob"}}, {"score": {"$lt": 2}}]},
         {"$or": [{"name": "ann"}, {"score": 1}]},

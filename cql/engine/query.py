@@ -164,6 +164,13 @@ class Finder:
                     ids = dict.fromkeys(i for v in values for i in h.lookup(v))
                 return Access(lambda: ids, len(ids), f"{field} (hash)",
                               len(cond) == 1 and all(_scalar(v) for v in values))
+        if "$all" in cond:
+            values = cond["$all"]
+            if isinstance(values, list) and values and \
+                    all(v is not None and _hashable_value(v) for v in values):
+                h = idx.hash_index(field, objects)
+                ids = min((h.lookup(v) for v in values), key=len)  # holds every match
+                return Access(lambda: ids, len(ids), f"{field} (hash)", False)
         if "$eq" in cond and cond["$eq"] is not None and _hashable_value(cond["$eq"]):
             h = idx.hash_index(field, objects)
             ids = h.lookup(cond["$eq"])
