@@ -818,7 +818,11 @@ def _convert(exc: Exception, text: str) -> CQLError:
         after = "WHERE"
     else:
         after = f"'{prev}'"
-    return _syntax(f"expected {want} after {after}, found {found_text}", pos)
+    hint = ""
+    if not at_end and token.type not in ("NAME", "QUOTED_NAME") and str(token).isalpha() \
+            and {"NAME", "QUOTED_NAME"} & expected:
+        hint = f" ('{token}' is a keyword here: write `{token}` to use it as a name)"
+    return _syntax(f"expected {want} after {after}, found {found_text}{hint}", pos)
 
 
 # ---- public entry point ------------------------------------------------------------------
@@ -837,11 +841,11 @@ def parse(text: str) -> List[ast.Statement]:
     Raises CQLSyntaxError (300), UnsupportedError (300), InvalidClassName (103)
     or InvalidKey (105) with line/column; never another exception type.
     """
+    if not isinstance(text, str):
+        raise CQLSyntaxError(f"CQL must be a string, not {type(text).__name__}")
     cached = _CACHE.get(text)
     if cached is not None:
         return list(cached)
-    if not isinstance(text, str):
-        raise CQLSyntaxError(f"CQL must be a string, not {type(text).__name__}")
     global _fast
     parser = get_parser()
     if _fast is None:
