@@ -21,23 +21,24 @@ _FALLBACK_KEYWORDS = (
 _FALLBACK_FUNCTIONS = (
     "count", "size", "date", "pointer", "geopoint", "file", "base64", "current_timestamp", "op",
 )
-UNITS = ("kilometers", "miles", "radians", "km")
+_FALLBACK_UNITS = ("km", "kilometers", "miles", "mi", "radians")
 
 
-def vocabulary() -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
-    """(keywords, functions), lower case."""
+def vocabulary() -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
+    """(keywords, functions, distance units), lower case."""
     try:
         from .. import keywords as kw
         keys = tuple(k.lower() for k in getattr(kw, "KEYWORDS"))
         funcs = tuple(f.lower() for f in getattr(kw, "FUNCTIONS"))
+        units = tuple(u.lower() for u in getattr(kw, "UNITS", _FALLBACK_UNITS))
         if keys and funcs:
-            return keys, funcs
+            return keys, funcs, units
     except (ImportError, AttributeError, TypeError):
         pass
-    return _FALLBACK_KEYWORDS, _FALLBACK_FUNCTIONS
+    return _FALLBACK_KEYWORDS, _FALLBACK_FUNCTIONS, _FALLBACK_UNITS
 
 
-KEYWORDS, FUNCTIONS = vocabulary()
+KEYWORDS, FUNCTIONS, UNITS = vocabulary()
 _CONSTANTS = ("null", "true", "false")
 
 

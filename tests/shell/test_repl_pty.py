@@ -245,3 +245,17 @@ def test_interactive_import_shows_progress_and_imports(shell, tmp_path):
     s.type("select count(*) from Many;\r")
     s.expect(r"count: 3000")
     assert s.quit() == 0
+
+
+def test_output_taller_than_the_screen_goes_through_the_pager(shell):
+    s = shell(PAGER="sed 's/^/PAGED: /'", CQL_PAGER="")
+    values = ", ".join(f"({i})" for i in range(60))
+    s.type(f"insert into Tall (i) values {values};\r")
+    s.expect(r"60 objects inserted")
+    s.type("select i from Tall order by i limit 5;\r")
+    out = s.expect(r"5 rows")
+    assert "PAGED" not in out  # short output: printed directly
+    s.type("select i from Tall order by i;\r")
+    out = s.expect(r"PAGED: 60 rows")
+    assert re.search(r"PAGED: \| [0-9a-f]{24} +\| 59 ", out), out[-500:]
+    assert s.quit() == 0
