@@ -251,17 +251,19 @@ class RestBackend(Backend):
 
     def matching_ids(self, cls: str, where: dict) -> List[str]:
         """objectIds of every object matching ``where`` (for bulk writes)."""
+        return [o["objectId"] for o in self.matching_objects(cls, where)]
+
+    def matching_objects(self, cls: str, where: dict, full: bool = False) -> List[dict]:
+        """Every object matching ``where``, keyset-paged on objectId (only the
+        ids unless ``full`` or a client-side filter needs the fields)."""
         lowered = self.dialect.lower(cls, where, self.type_of, self.target_of)
         predicate = None
         if lowered.residual:
             from ..engine.matcher import compile_where
             predicate = compile_where(lowered.residual, _Lookup(self))
-        ids = []
-        keys = None if predicate is not None else "objectId"
-        for obj in self._scan(cls, lowered.server, None, keys=keys):
-            if predicate is None or predicate(_match_view(obj)):
-                ids.append(obj["objectId"])
-        return ids
+        keys = None if (predicate is not None or full) else "objectId"
+        return [obj for obj in self._scan(cls, lowered.server, None, keys=keys)
+                if predicate is None or predicate(_match_view(obj))]
 
     # -- writes -----------------------------------------------------------------------
     def _insert(self, plan: Create) -> Result:
@@ -277,25 +279,56 @@ class RestBackend(Backend):
         finally:
             self.schema_cache.learn(plan.class_name, plan.rows)
 
-    def _check_condition(self, cls: str, object_id: str, where: dict) -> None:
-        """Parse Server has no conditional write: read the object and test the
-        condition with the matcher first (305 when not met). Not atomic."""
-        from ..engine.matcher import compile_where
-        obj = self.http.request("GET", f"/classes/{cls}/{quote(object_id, safe='')}")
-        if not compile_where(where, _Lookup(self))(obj):
-            raise errors.ConditionNotMet(
-                f"the condition of this write does not hold for {cls} {object_id}: nothing was changed")
-
     def _pinned(self, method: str, plan, body: Optional[dict]) -> dict:
+        """PUT/DELETE one object. Parse Server has no conditional write: the
+        object is read and the condition tested with the matcher first (305 when
+        not met; not atomic). LeanCloud gets the condition as ``where``."""
         path = f"/classes/{plan.class_name}/{quote(plan.object_id, safe='')}"
         params = None
+        emulate = body is not None and self._emulated_ops(body)
+        obj = None
+        if (plan.where and self.flavor != "leancloud") or emulate:
+            obj = self.http.request("GET", path)
         if plan.where:
             if self.flavor == "leancloud":
                 params = {"where": json.dumps(plan.where, separators=(",", ":"))}
             else:
-                self._check_condition(plan.class_name, plan.object_id, plan.where)
+                from ..engine.matcher import compile_where
+                if not compile_where(plan.where, _Lookup(self))(_match_view(obj)):
+                    raise errors.ConditionNotMet(f"the condition of this write does not hold for "
+                                                 f"{plan.class_name} {plan.object_id}: nothing was changed")
+        if emulate:
+            body = self._apply_array_ops(obj, body, emulate)
         retry = http.put_is_idempotent(body) if body is not None else True
         return self.http.request(method, path, params, body, retry=retry)
+
+    def _emulated_ops(self, body: dict) -> List[str]:
+        """Fields whose op the dialect computes on the client (Parse/Postgres'
+        Add and AddUnique dedupe and reorder the whole array)."""
+        ops = getattr(self.dialect, "client_array_ops", ())
+        return [k for k, v in body.items() if isinstance(v, dict) and v.get("__op") in ops]
+
+    @staticmethod
+    def _apply_array_ops(obj: dict, body: dict, fields: Sequence[str]) -> dict:
+        """The body with those ops replaced by the arrays they produce (as the engine computes them)."""
+        from ..engine.ops import apply_update
+        new = apply_update(obj, {k: body[k] for k in fields})
+        return {k: (new.get(k) if k in fields else v) for k, v in body.items()}
+
+    def _class_exists(self, cls: str, object_id: str) -> bool:
+        """Whether the class exists (schema, refreshed once when it says no);
+        without the master key, whether the object can be read."""
+        known = self.schema_cache.knows_class(cls)
+        if known is False:
+            self.schema_cache.invalidate()
+            known = self.schema_cache.knows_class(cls)
+        if known is None:
+            try:
+                self.http.request("GET", f"/classes/{cls}/{quote(object_id, safe='')}")
+            except errors.ObjectNotFound:
+                return False
+            return True
+        return known
 
     def _update(self, plan: Update) -> Result:
         try:
@@ -303,9 +336,17 @@ class RestBackend(Backend):
                 answer = self._pinned("PUT", plan, plan.body)
                 return Result("update", plan.class_name,
                               [{"objectId": plan.object_id, "updatedAt": answer.get("updatedAt")}])
-            ids = self.matching_ids(plan.class_name, plan.where)
+            emulate = self._emulated_ops(plan.body)
             path = f"/classes/{plan.class_name}/"
-            outcomes = self._batch([{"method": "PUT", "path": path + i, "body": plan.body} for i in ids])
+            if emulate:
+                objs = self.matching_objects(plan.class_name, plan.where, full=True)
+                ids = [o["objectId"] for o in objs]
+                requests_ = [{"method": "PUT", "path": path + quote(o["objectId"], safe=""),
+                              "body": self._apply_array_ops(o, plan.body, emulate)} for o in objs]
+            else:
+                ids = self.matching_ids(plan.class_name, plan.where)
+                requests_ = [{"method": "PUT", "path": path + quote(i, safe=""), "body": plan.body} for i in ids]
+            outcomes = self._batch(requests_)
             objects = [{"objectId": i, "updatedAt": o["success"].get("updatedAt")}
                        for i, o in zip(ids, outcomes) if "success" in o]
             http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "updates")
@@ -315,11 +356,14 @@ class RestBackend(Backend):
 
     def _delete(self, plan: Delete) -> Result:
         if plan.pinned:
+            if not plan.where and not self._class_exists(plan.class_name, plan.object_id):
+                # Parse answers DELETE on a class that does not exist with 200 {}
+                raise errors.ObjectNotFound(f"object {plan.class_name}/{plan.object_id} not found")
             self._pinned("DELETE", plan, None)
             return Result("delete", plan.class_name, rowcount=1)
         ids = self.matching_ids(plan.class_name, plan.where)
         path = f"/classes/{plan.class_name}/"
-        outcomes = self._batch([{"method": "DELETE", "path": path + i} for i in ids])
+        outcomes = self._batch([{"method": "DELETE", "path": path + quote(i, safe="")} for i in ids])
         http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "deletes")
         return Result("delete", plan.class_name, rowcount=len(ids))
 

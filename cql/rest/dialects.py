@@ -16,6 +16,7 @@ unknown type is treated as unsafe (client-side), never guessed.
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -112,11 +113,18 @@ class Dialect:
                 for row in plan.rows[i:i + BATCH_SIZE]]}} for i in range(0, len(plan.rows), BATCH_SIZE)]
         method = "PUT" if isinstance(plan, Update) else "DELETE"
         body = {"body": plan.body} if isinstance(plan, Update) else {}
+        emulated = [k for k, v in (plan.body.items() if isinstance(plan, Update) else ())
+                    if isinstance(v, dict) and v.get("__op") in getattr(self, "client_array_ops", ())]
+        if emulated:
+            body["note"] = (f"{', '.join(emulated)}: the object is read first and the op applied on the "
+                            "client (Postgres' Add/AddUnique reorder the array); the array is sent as a value")
         if plan.object_id is not None:
-            req = {"method": method, "path": f"/classes/{plan.class_name}/{plan.object_id}", **body}
+            path = f"/classes/{plan.class_name}/{quote(plan.object_id, safe='')}"
+            req = {"method": method, "path": path, **body}
             if plan.where:
-                req = self._explain_conditional(req, plan, guess, target_of)
-                return req
+                return [{"method": "GET", "path": path,
+                         "client": {"where": plan.where,
+                                    "note": "condition tested on the client (code 305 if not met)"}}, req]
             return [req]
         ids = Find(plan.class_name, where=plan.where, keys=("objectId",), order=("objectId",),
                    limit=1000)
@@ -126,9 +134,6 @@ class Dialect:
                         "body": {"requests": [{"method": method,
                                                "path": f"/classes/{plan.class_name}/{{objectId}}", **body}]},
                         "note": "one sub-request per matching object, at most 50 per batch"}]
-
-    def _explain_conditional(self, req: dict, plan, type_of, target_of) -> List[dict]:
-        return [dict(req, params={"where": plan.where})]
 
     def _explain_find(self, find: Find, type_of: TypeOf, target_of: Optional[TargetOf]) -> dict:
         lowered = self.lower(find.class_name, find.where, type_of, target_of)
@@ -171,6 +176,9 @@ class ParsePostgresDialect(Dialect):
     what it cannot do (see shared notes, 'Query operator matrix')."""
 
     name = "parse-postgres"
+    #: update ops computed on the client (read, apply like the engine, write the
+    #: array): Postgres' Add/AddUnique dedupe and reorder the existing elements
+    client_array_ops = ("Add", "AddUnique")
 
     def lower(self, class_name: str, where: dict, type_of: Optional[TypeOf] = None,
               target_of: Optional[TargetOf] = None) -> Lowered:

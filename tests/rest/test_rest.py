@@ -158,12 +158,17 @@ def test_update_by_id_and_ops(conn, cls):
     before = calls(conn)
     result = conn.execute(f"update {cls} set n = op('Increment', {{'amount': 5}}), "
                           f"tags = op('Add', {{'objects': ['c']}}), gone = op('Delete') where objectId = ?", oid)
-    assert calls(conn) - before == 1
+    assert calls(conn) - before == 2  # Add is applied on the client for Postgres: GET, then PUT
     assert result.kind == "update" and result.objects[0]["objectId"] == oid and result.objects[0]["updatedAt"]
     obj = conn.execute(f"select * from {cls}").objects[0]
     assert obj["n"] == 6 and obj["tags"] == ["a", "b", "c"] and "gone" not in obj
+    before = calls(conn)
     conn.execute(f"update {cls} set tags = op('Remove', {{'objects': ['a']}}) where objectId = ?", oid)
+    assert calls(conn) - before == 1
     assert conn.execute(f"select * from {cls}").objects[0]["tags"] == ["b", "c"]
+    conn.execute(f"update {cls} set tags = op('AddUnique', {{'objects': ['a', 'c', 'b', 'd']}}) "
+                 f"where objectId = ?", oid)
+    assert conn.execute(f"select * from {cls}").objects[0]["tags"] == ["b", "c", "a", "d"]
 
 
 def test_conditional_write(conn, cls):
