@@ -282,6 +282,10 @@ class TestSets:
         assert ids({"name": {"$nin": [None]}}) == "abe"
         assert ids({"nosuch": {"$nin": [1]}}) == "abcde"
 
+    def test_empty_in_and_nin(self):
+        assert ids({"name": {"$in": []}}) == ""
+        assert ids({"name": {"$nin": []}}) == "abcde"
+
     def test_in_needs_array(self):
         with pytest.raises(CQLError) as e:
             compile_where({"name": {"$in": "alice"}})
