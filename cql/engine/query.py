@@ -241,7 +241,11 @@ class Finder:
         acc = self.access(class_name, objects, where)
         note = acc.note
         total: Optional[int] = None
-        if count and acc.exact and len(where) == 1 and not next(iter(where)).startswith("$"):
+        if count and not where:
+            total = len(objects)
+            if limit == 0:
+                return Selection([], total, False, note)
+        elif count and acc.exact and len(where) == 1 and not next(iter(where)).startswith("$"):
             total = acc.size  # the index answers the whole where exactly
             if limit == 0:
                 return Selection([], total, False, note)

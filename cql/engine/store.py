@@ -21,6 +21,7 @@ target_id), schema(class, field, type), log(seq, class, id), meta(key, value).
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sqlite3
@@ -180,6 +181,17 @@ class Store:
         self.schema = schema
 
     def _load_all(self, db: sqlite3.Connection) -> None:
+        # Millions of new dicts would trigger the cyclic GC over and over (it
+        # finds nothing here: JSON has no cycles), so pause it while loading.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            self._load_all_now(db)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _load_all_now(self, db: sqlite3.Connection) -> None:
         classes: Dict[str, Dict[str, dict]] = {}
         for cls, oid, text in db.execute("SELECT class, id, json FROM objects ORDER BY rowid"):
             bucket = classes.get(cls)
