@@ -397,6 +397,15 @@ class TestLogic:
         assert ids({"$nor": [{"name": "alice"}, {"score": 80}]}) == "bce"
         assert ids({"score": 5, "$or": [{"flag": True}, {"name": "nobody"}]}) == "a"
 
+    def test_or_of_equalities_on_one_field(self):
+        assert ids({"score": 5, "$or": [{"name": "alice"}, {"name": "Bob"}]}) == "ab"
+        assert ids({"$or": [{"tags": "red"}, {"tags": "blue"}]}) == "abd"
+        assert ids({"$or": [{"name": None}, {"name": "Bob"}]}) == "bcd"
+        assert ids({"$or": [{"tags": ["red", "green"]}, {"tags": []}]}) == "ac"
+        assert ids({"$or": [{"createdAt": "2016-01-01T00:00:00.000Z"},
+                            {"createdAt": D("2015-06-21T18:02:52.249Z")}]}) == "ab"
+        assert ids({"$or": [{"meta.color": "red"}, {"meta.color": "blue"}]}) == "ab"
+
     def test_nested(self):
         w = {"$or": [{"$and": [{"score": {"$gte": 5}}, {"tags": "red"}]}, {"name": {"$exists": False}}]}
         assert ids(w) == "ad"
@@ -856,6 +865,12 @@ class TestProperties:
         assert compile_where({"f": {"$nin": vs}})(o) == (not compile_where({"f": {"$in": vs}})(o))
         assert compile_where({"f": {"$not": {"$gt": v}}})(o) == (not compile_where({"f": {"$gt": v}})(o))
         assert compile_where({"$nor": [{"f": v}]})(o) == (not compile_where({"f": v})(o))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(values, min_size=2, max_size=3), maybe_value)
+    def test_or_of_equalities_is_any_branch(self, vs, value):
+        o = _obj(value)
+        assert compile_where({"$or": [{"f": v} for v in vs]})(o) == any(compile_where({"f": v})(o) for v in vs)
 
     @settings(max_examples=300, deadline=None)
     @given(scalars, scalars)

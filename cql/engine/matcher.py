@@ -1200,6 +1200,24 @@ def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predic
     return [_compile(w, lookup) for w in value]
 
 
+def _or_of_equalities(branches: Any) -> Optional[Tuple[str, list]]:
+    """(field, values) when every $or branch is {field: plain value} on one field."""
+    if not isinstance(branches, list) or len(branches) < 2:
+        return None
+    field = None
+    values = []
+    for b in branches:
+        if not isinstance(b, dict) or len(b) != 1:
+            return None
+        (k, v), = b.items()
+        if not isinstance(k, str) or k.startswith("$") or (field is not None and k != field) \
+                or _is_operator_doc(v):
+            return None
+        field = k
+        values.append(v)
+    return field, values
+
+
 def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
     if (not isinstance(spec, dict) or not isinstance(spec.get("object"), dict)
             or not isinstance(spec.get("key"), str)):
@@ -1270,7 +1288,11 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
             if key == "$and":
                 preds.append(_all_of(_compile_list(key, cond, lookup)))
             elif key == "$or":
-                preds.append(_any_of(_compile_list(key, cond, lookup)))
+                same = _or_of_equalities(cond)
+                if same is not None:  # a = 1 or a = 2  ->  a in (1, 2): one closure
+                    preds.append(_compile_field(same[0], {"$in": same[1]}, lookup))
+                else:
+                    preds.append(_any_of(_compile_list(key, cond, lookup)))
             elif key == "$nor":
                 preds.append(_negate(_any_of(_compile_list(key, cond, lookup))))
             elif key == "$relatedTo":
