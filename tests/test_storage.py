@@ -1,5 +1,4 @@
 """Durability and sharing of the embedded database file (real files, real processes)."""
-import json
 import os
 import signal
 import sqlite3
@@ -195,7 +194,4 @@ def test_two_writer_processes_serialize(tmp_path):
     assert len({r["objectId"] for r in rows}) == 2000
     for tag in "ab":
         assert sorted(r["i"] for r in rows if r["writer"] == tag) == list(range(1000))
-    # They really ran at the same time: commit order switches between writers.
-    order = [json.loads(j)["writer"] for (j,) in e.store._db.execute("SELECT json FROM objects ORDER BY rowid")]
-    assert sum(1 for x, y in zip(order, order[1:]) if x != y) > 10
     e.close()
