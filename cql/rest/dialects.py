@@ -471,5 +471,5 @@ def get_dialect(name: str) -> Dialect:
     try:
         return DIALECTS[name]
     except KeyError:
-        raise errors.ProgrammingError(
+        raise errors.UnsupportedError(
             f"unknown dialect {name!r}: use one of {', '.join(sorted(DIALECTS))}") from None
