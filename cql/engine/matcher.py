@@ -90,47 +90,24 @@ import re
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from math import asin as _asin, cos as _cos, inf, radians as _radians, sin as _sin, sqrt as _sqrt
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import CQLError, InvalidGeoPoint
-from ..types import parse_date
 from . import geo
+from .ordering import order_objects, parse_order, sort_key
+from .values import (
+    DATE_FIELDS, MISSING, QUERY_ERROR, REGEX_ERROR, Fanout, M, _canon_iso, _err, _key,
+    field_getter, get_path, value_key, values_equal,
+)
 
 __all__ = [
     "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects",
     "parse_order", "sort_key", "value_key", "field_getter", "get_path",
-    "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR",
+    "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR", "DATE_FIELDS",
 ]
-
-QUERY_ERROR = 102
-REGEX_ERROR = 300
 
 Predicate = Callable[[dict], bool]
 ValuePredicate = Callable[[Any], bool]
-
-
-class _Missing:
-    """The value of an absent field (distinct from an explicit null)."""
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self):
-        return "MISSING"
-
-
-MISSING: Any = _Missing()
-M = MISSING
-
-
-class Fanout(list):
-    """The values a dotted path reaches through an array of objects."""
-    __slots__ = ()
-
 
 class Lookup(ABC):
     """What the matcher needs from the store for subqueries and relations."""
@@ -142,239 +119,6 @@ class Lookup(ABC):
     @abstractmethod
     def related_ids(self, class_name: str, object_id: str, key: str) -> Set[str]:
         """objectIds of the objects in relation ``key`` of ``class_name``/``object_id``."""
-
-
-def _err(message: str) -> CQLError:
-    return CQLError(message, QUERY_ERROR)
-
-
-# --------------------------------------------------------------------------- values
-
-DATE_FIELDS = frozenset(("createdAt", "updatedAt"))
-
-_NULL_KEY = (1,)
-_EMPTY_ARRAY_KEY = (0,)  # MongoDB sorts [] before null/missing
-
-
-def _canon_iso(text: str) -> Optional[str]:
-    """A date string in the canonical form 'YYYY-MM-DDTHH:MM:SS.sssZ' (None if not a date)."""
-    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == "." and text[4] == "-":
-        return text
-    return _canon_slow(text)
-
-
-@lru_cache(maxsize=4096)
-def _canon_slow(text: str) -> Optional[str]:
-    try:
-        d = parse_date(text)
-    except CQLError:
-        return None
-    # zero-padded by hand: strftime("%Y") does not pad years before 1000
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:"
-            f"{d.second:02d}.{d.microsecond // 1000:03d}Z")
-
-
-def _date_key(iso: Any) -> tuple:
-    if iso.__class__ is str:
-        return (9, _canon_iso(iso) or iso)
-    return (9, str(iso))
-
-
-def _key(v: Any) -> tuple:
-    """BSON-order key of a value (see value_key)."""
-    c = v.__class__
-    if c is str:
-        return (3, v)
-    if c is int or c is float:
-        return (2, v)
-    if c is bool:
-        return (8, v)
-    if v is None or v is M:
-        return _NULL_KEY
-    if c is list or c is Fanout:
-        return (5, tuple([_key(e) for e in v]))
-    if c is dict:
-        t = v.get("__type")
-        if t is not None:
-            if t == "Date":
-                return _date_key(v.get("iso"))
-            if t == "Pointer" or t == "Object":
-                return (4, (("__type", (3, "Pointer")), ("className", _key(v.get("className"))),
-                            ("objectId", _key(v.get("objectId")))))
-            if t == "GeoPoint":
-                return (4, (("__type", (3, "GeoPoint")), ("latitude", _key(v.get("latitude"))),
-                            ("longitude", _key(v.get("longitude")))))
-            if t == "Bytes":
-                return (6, str(v.get("base64", "")))
-            if t == "File":  # a file is its id (or name): url and metadata may differ
-                ident = v.get("id") or v.get("objectId") or v.get("name")
-                return (4, (("__type", (3, "File")), ("id", _key(ident))))
-        return (4, tuple(sorted([(str(k), _key(x)) for k, x in v.items()])))
-    # Subclasses and foreign types (should not occur in REST JSON).
-    if isinstance(v, bool):
-        return (8, bool(v))
-    if isinstance(v, (int, float)):
-        return (2, v)
-    if isinstance(v, str):
-        return (3, str(v))
-    if isinstance(v, (list, tuple)):
-        return (5, tuple([_key(e) for e in v]))
-    if isinstance(v, dict):
-        return _key(dict(v))
-    return (12, repr(v))
-
-
-def value_key(value: Any, field: Optional[str] = None) -> tuple:
-    """Total-order, hashable key of a REST JSON value (MongoDB BSON order).
-
-    ``field`` matters only for createdAt/updatedAt, whose plain ISO strings are dates.
-    """
-    if field in DATE_FIELDS and value.__class__ is str:
-        return _date_key(value)
-    return _key(value)
-
-
-def values_equal(a: Any, b: Any) -> bool:
-    """JSON equality as the matcher sees it (1 == 1.0, True != 1, pointers by id)."""
-    return _key(a) == _key(b)
-
-
-def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
-    for i in range(start, len(parts)):
-        c = v.__class__
-        p = parts[i]
-        if c is dict:
-            v = v.get(p, M)
-            if v is M:
-                return M
-        elif c is list or c is Fanout:
-            if p.isdigit() and c is list:
-                idx = int(p)
-                if idx < len(v):
-                    v = v[idx]
-                    continue
-                return M
-            # MongoDB: "a.b" on an array of objects reaches each element's b;
-            # an element without b counts as missing (so {"a.b": null} matches).
-            out = Fanout()
-            for e in v:
-                if e.__class__ is dict:
-                    r = _walk(e, parts, i)
-                    if r.__class__ is Fanout:
-                        out.extend(r)
-                    else:
-                        out.append(r)
-            return out if out else M
-        else:
-            return M
-    return v
-
-
-def field_getter(path: str, dates: bool = True) -> Callable[[dict], Any]:
-    """A function obj -> value at dotted ``path`` (MISSING when absent).
-
-    With ``dates``, createdAt/updatedAt strings are returned as Date dicts.
-    """
-    if "." not in path:
-        if dates and path in DATE_FIELDS:
-            def get_date(o: dict, _f=path) -> Any:
-                v = o.get(_f, M)
-                return {"__type": "Date", "iso": v} if v.__class__ is str else v
-            return get_date
-
-        def get(o: dict, _f=path) -> Any:
-            return o.get(_f, M)
-        return get
-    parts = tuple(path.split("."))
-    if any(not p for p in parts):
-        raise _err(f"invalid field path {path!r}: empty segment")
-
-    def get_dotted(o: dict) -> Any:
-        return _walk(o, parts, 0)
-    return get_dotted
-
-
-def get_path(obj: dict, path: str) -> Any:
-    """The value at dotted ``path`` of ``obj`` (MISSING when absent)."""
-    return field_getter(path)(obj)
-
-
-# --------------------------------------------------------------------------- ordering
-
-def parse_order(order: Union[str, Sequence[str], None]) -> List[Tuple[str, bool]]:
-    """'-score,name' (or ['-score', 'name']) -> [('score', True), ('name', False)]."""
-    if not order:
-        return []
-    items = [order] if isinstance(order, str) else list(order)
-    out: List[Tuple[str, bool]] = []
-    for item in items:
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            desc = part.startswith("-")
-            name = part[1:].strip() if part[0] in "+-" else part
-            if not name:
-                raise _err(f"invalid order {item!r}: a field name is missing")
-            out.append((name, desc))
-    return out
-
-
-def sort_key(field: str, descending: bool = False) -> Callable[[dict], tuple]:
-    """Per-object key for ordering by ``field`` (sort with ``reverse=descending``).
-
-    Missing/null sort first ascending and last descending; an array sorts by
-    its smallest element ascending and its largest descending; [] before null.
-    """
-    date_field = field in DATE_FIELDS
-    get = field_getter(field, dates=False)
-    pick = max if descending else min
-
-    def key(o: dict) -> tuple:
-        v = get(o)
-        c = v.__class__
-        if c is str:
-            if not date_field:
-                return (3, v)
-            if len(v) == 24 and v[23] == "Z" and v[10] == "T" and v[19] == ".":
-                return (9, v)
-            return _date_key(v)
-        if c is int or c is float:
-            return (2, v)
-        if c is list or c is Fanout:
-            if not v:
-                return _EMPTY_ARRAY_KEY
-            keys = []
-            for e in v:
-                if c is Fanout and e.__class__ is list:
-                    keys.extend(_key(x) for x in e)
-                    if not e:
-                        keys.append(_EMPTY_ARRAY_KEY)
-                else:
-                    keys.append(_key(e))
-            return pick(keys)
-        return _key(v)
-    return key
-
-
-def order_objects(objects: Iterable[dict], order: Union[str, Sequence[str], None]) -> List[dict]:
-    """A new list of ``objects`` sorted by ``order`` (MongoDB order, stable)."""
-    out = list(objects)
-    keys = parse_order(order)
-    # One stable pass per run of keys with the same direction, last run first.
-    runs: List[Tuple[bool, List[str]]] = []
-    for field, desc in keys:
-        if runs and runs[-1][0] == desc:
-            runs[-1][1].append(field)
-        else:
-            runs.append((desc, [field]))
-    for desc, fields in reversed(runs):
-        if len(fields) == 1:
-            out.sort(key=sort_key(fields[0], desc), reverse=desc)
-        else:
-            fns = [sort_key(f, desc) for f in fields]
-            out.sort(key=lambda o: tuple([fn(o) for fn in fns]), reverse=desc)
-    return out
 
 
 # --------------------------------------------------------------------------- predicates
