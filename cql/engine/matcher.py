@@ -6,7 +6,9 @@ and the REST backend runs it on the client for what Parse Server on Postgres
 cannot evaluate. Objects are REST JSON dicts (``{"__type": "Date", "iso": ...}``
 dates, pointers, GeoPoints; ``createdAt``/``updatedAt`` plain ISO strings).
 
-Public API (stable)
+Public API (stable; everything below is importable from this module, though
+keys and paths live in ``values.py``, ordering in ``ordering.py``, spherical
+geometry in ``geo.py``)
 -------------------
 ``compile_where(where, lookup=None, class_name=None) -> Callable[[dict], bool]``
     Compile once into closures; call the result per object. Subqueries
