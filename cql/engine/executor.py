@@ -16,6 +16,7 @@ Decided here (LeanCloud behaviour where it has one):
 """
 from __future__ import annotations
 
+import marshal
 import os
 import random
 import threading
@@ -103,6 +104,18 @@ def _clone(value: Any) -> Any:
 
 
 _CONTAINERS = (dict, list)
+
+
+def _deep_copy(rows: List[dict]) -> List[dict]:
+    """A private deep copy of a page of rows, so callers cannot change the store
+    through a result. marshal copies JSON-shaped data in C, several times faster
+    than a Python walk (it also shares repeated key strings)."""
+    if not rows:
+        return rows
+    try:
+        return marshal.loads(marshal.dumps(rows))
+    except ValueError:  # something marshal does not know: copy in Python
+        return [_clone(r) for r in rows]
 
 
 def _plain(row: dict) -> bool:
@@ -227,18 +240,19 @@ class EngineBackend(Backend):
             raise errors.CQLError(f"skip must not be negative, got {plan.skip}", 102)
         sel = self._select(plan.class_name, plan.where, parse_order(plan.order),
                            plan.skip or 0, limit, plan.count)
-        rows = [self._row(o, plan.keys, plan.include) for o in sel.objects]
+        rows = _deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
         return Result("select", plan.class_name, rows, count=sel.count,
                       selected=plan.columns, truncated=plan.limit is None and sel.more,
                       count_only=plan.count_only, info={"index": sel.index})
 
     def _row(self, obj: dict, keys: Optional[Tuple[str, ...]], include: Tuple[str, ...]) -> dict:
+        """A shallow row (nested values still shared with the store; the caller
+        deep-copies the whole page once)."""
         if keys is None:
-            row = _clone(obj)
+            row = dict(obj)
         else:
             wanted = {k.split(".", 1)[0] for k in keys}
-            row = {k: (v if v.__class__ not in _CONTAINERS else _clone(v))
-                   for k, v in obj.items() if k in wanted or k in SYSTEM_FIELDS}
+            row = {k: v for k, v in obj.items() if k in wanted or k in SYSTEM_FIELDS}
         if include:
             tree: Dict[str, Any] = {}
             for path in include:
@@ -249,6 +263,7 @@ class EngineBackend(Backend):
         return row
 
     def _include(self, obj: dict, tree: Dict[str, Any]) -> None:
+        """Replace pointers in ``obj`` (a fresh dict) by their objects."""
         for key, sub in tree.items():
             if key in obj:
                 obj[key] = self._resolve(obj[key], sub)
@@ -262,7 +277,7 @@ class EngineBackend(Backend):
             if target is None:
                 return value  # a dangling pointer stays a pointer
             out = {"__type": "Object", "className": cls}
-            out.update(_clone(target))
+            out.update(target)
             if sub:
                 self._include(out, sub)
             return out
@@ -305,21 +320,21 @@ class EngineBackend(Backend):
                 pending: Dict[Tuple[str, str], str] = {}
                 bucket = self.store.classes.get(plan.class_name) or {}
                 now = now_iso()
-                for row in plan.rows:
+                copies = _deep_copy(list(plan.rows))  # the store keeps its own values
+                for row, copy in zip(plan.rows, copies):
                     self._check_body(row, "insert")
                     oid = new_id()
                     while oid in bucket:
                         oid = new_id()
-                    if _plain(row):  # the common case: plain values, copied
+                    if _plain(row):  # the common case: plain values
                         obj = {"objectId": oid}
-                        for k, v in row.items():
-                            obj[k] = v if v.__class__ not in _CONTAINERS else _clone(v)
+                        obj.update(copy)
                     else:
                         obj = {"objectId": oid, **ops.apply_update({}, row)}
+                        self._relations(plan.class_name, oid, row, batch)
                     obj["createdAt"] = now
                     obj["updatedAt"] = now
                     self._check_types(plan.class_name, obj, pending, batch)
-                    self._relations(plan.class_name, oid, row, batch)
                     batch.insert(plan.class_name, oid, obj)
                     out.append({"objectId": oid, "createdAt": now})
             return Result("insert", plan.class_name, out)
