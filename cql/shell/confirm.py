@@ -33,17 +33,23 @@ def ask(question: str, stdin: Optional[TextIO] = None, stderr: Optional[TextIO] 
     except (ValueError, OSError, AttributeError):
         pass
     try:
-        tty = open("/dev/tty", "r+", encoding="utf-8", errors="replace")
+        # Two streams: a text "r+" stream on a tty is refused (not seekable).
+        tty_in = open("/dev/tty", "r", encoding="utf-8", errors="replace")
     except OSError:
         return None
-    with tty:
+    try:
+        tty_out = open("/dev/tty", "w", encoding="utf-8")
+    except OSError:
+        tty_in.close()
+        return None
+    with tty_in, tty_out:
         try:
-            tty.write(question)
-            tty.flush()
-            line = tty.readline()
+            tty_out.write(question)
+            tty_out.flush()
+            line = tty_in.readline()
         except KeyboardInterrupt:
-            tty.write("\n")
+            tty_out.write("\n")
             return False
         if not line:
-            tty.write("\n")
+            tty_out.write("\n")
         return _answer_yes(line)

@@ -145,3 +145,13 @@ def test_explain_shows_the_request(run_cql):
     assert r.returncode == 0, r.stderr
     req = json.loads(r.stdout)
     assert "T" in json.dumps(req) and "$gt" in json.dumps(req)
+
+
+def test_open_and_output_commands(run_cql, tmp_path):
+    r = run_cql("-e", ".open other.db", "-e", "insert into T (k) values (7)", "-e", ".output out.csv",
+                "-e", ".format csv", "-e", "select k from T", "-e", ".output stdout", "-e", "select count(*) from T")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out.csv").read_text().splitlines()[0] == "objectId,k,createdAt,updatedAt"
+    assert r.stdout.splitlines()[-2:] == ["count", "1"]
+    r = run_cql("--format", "csv", "-e", "select k from T", str(tmp_path / "other.db"))
+    assert r.stdout.splitlines()[1].split(",")[1] == "7"

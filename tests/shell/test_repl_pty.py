@@ -259,3 +259,31 @@ def test_output_taller_than_the_screen_goes_through_the_pager(shell):
     out = s.expect(r"PAGED: 60 rows")
     assert re.search(r"PAGED: \| [0-9a-f]{24} +\| 59 ", out), out[-500:]
     assert s.quit() == 0
+
+
+def test_piped_script_asks_on_the_terminal(tmp_path, todo_db):
+    """stdin is a pipe but a terminal exists: the question goes to /dev/tty."""
+    env = cql_env(tmp_path, TERM="xterm")
+    child = pexpect.spawn("/bin/sh", ["-c", f"echo 'delete from Todo where n > 0;' | {sys.executable} -m cql {todo_db}"],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30)
+    child.expect(r"This will delete 2 objects in Todo\. Continue\? \[y/N\]")
+    child.sendline("n")
+    child.expect("cancelled; nothing changed")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    again = pexpect.spawn(sys.executable, ["-m", "cql", "--yes", "-e", "delete from Todo where n > 0", str(todo_db)],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30)
+    again.expect("2 objects deleted")  # --yes: no question
+    again.expect(pexpect.EOF)
+
+
+def test_long_batch_script_shows_progress_on_a_terminal(tmp_path):
+    (tmp_path / "long.cql").write_text("".join(f"insert into L (i) values ({i});\n" for i in range(8000)))
+    env = cql_env(tmp_path, TERM="xterm")
+    child = pexpect.spawn(sys.executable, ["-m", "cql", "--format", "json", "-f", "long.cql", str(tmp_path / "l.db")],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=120)
+    child.expect(r"\] \d+/8000 statements")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
