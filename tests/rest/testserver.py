@@ -8,7 +8,9 @@ processes get SIGTERM, then SIGKILL after ~10 s, so nothing is left behind.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -73,6 +75,7 @@ class TestServer:
         return f"{self.root}/parse"
 
     def start(self) -> "TestServer":
+        atexit.register(self.stop)
         try:
             self._check_installed()
             self._start_postgres()
@@ -87,7 +90,10 @@ class TestServer:
         assert self.dir is not None
         if not self.port:
             self.port = free_port()
-        env = dict(os.environ, PORT=str(self.port), APP_ID=APP_ID, MASTER_KEY=MASTER_KEY,
+        stop_pg = " ".join(shlex.quote(a) for a in _as_postgres(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "pgdata"), "-m", "immediate", "-w", "stop"]))
+        orphan = f"{stop_pg}; rm -rf {shlex.quote(str(self.dir))}"
+        env = dict(os.environ, WATCH_PID=str(os.getpid()), ON_ORPHAN=orphan, PORT=str(self.port), APP_ID=APP_ID, MASTER_KEY=MASTER_KEY,
                    REST_KEY=REST_KEY, NODE_NO_WARNINGS="1", LOGS_FOLDER=str(self.dir / "parse-logs"),
                    DATABASE_URI=f"postgres://postgres@127.0.0.1:{self.pg_port}/parse")
         log = open(self.dir / "parse.log", "ab")

@@ -129,6 +129,28 @@ async function main() {
   process.on('SIGINT', stop);
 }
 
+// If the process that started us dies without stopping us (SIGKILL of the test
+// runner), clean up: run ON_ORPHAN (stops PostgreSQL, removes the temp dir), exit.
+function watchParent() {
+  const pid = parseInt(process.env.WATCH_PID || '0', 10);
+  if (!pid) return;
+  setInterval(() => {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if (process.env.ON_ORPHAN) {
+        try {
+          require('child_process').execSync(process.env.ON_ORPHAN, { stdio: 'ignore', timeout: 20000 });
+        } catch (e2) {
+          /* nothing more to do */
+        }
+      }
+      process.exit(0);
+    }
+  }, 1000).unref();
+}
+
+watchParent();
 main().catch((err) => {
   console.error('server.js failed to start:', err && err.stack ? err.stack : err);
   process.exit(1);
