@@ -334,16 +334,20 @@ class Finder:
         s: SortedIndex = self.indexes(class_name).sorted_index(field, objects)
         if not s.usable:
             return None
-        walk_iter = _ties_by_id(s.items.irange(reverse=desc), desc)
+        walk_iter = s.items.irange(reverse=desc)
         note = f"{field} (sorted)"
         rest = order[1:]
         out: List[dict] = []
         run: List[dict] = []
         run_key: Any = _NOKEY
+        # Entries with one key form a run; a run comes out in objectId order
+        # (a descending walk meets it backwards), then by the other ORDER BY keys.
         for entry in walk_iter:
             k = entry[:-1]
             if k != run_key:
                 if run:
+                    if desc:
+                        run.reverse()
                     out.extend(sort_objects(run, rest) if rest and len(run) > 1 else run)
                     run = []
                     if len(out) >= want:
@@ -354,6 +358,8 @@ class Finder:
                 run.append(obj)
         else:
             if run:
+                if desc:
+                    run.reverse()
                 out.extend(sort_objects(run, rest) if rest and len(run) > 1 else run)
         end = skip + limit
         return Selection(out[skip:end], None, len(out) > end, note)
@@ -363,24 +369,6 @@ _DEG = 3.141592653589793 / 180.0
 
 
 _NOKEY = object()
-
-
-def _ties_by_id(items: Iterable[tuple], desc: bool) -> Iterable[tuple]:
-    """Descending walks reverse the index, which would reverse ties too; put
-    each run of equal keys back in ascending objectId order."""
-    if not desc:
-        return items
-    return _reorder_runs(items)
-
-
-def _reorder_runs(items: Iterable[tuple]) -> Iterable[tuple]:
-    run: List[tuple] = []
-    for item in items:
-        if run and item[:-1] != run[0][:-1]:
-            yield from reversed(run)
-            run = []
-        run.append(item)
-    yield from reversed(run)
 
 
 def _by_id(obj: dict) -> str:

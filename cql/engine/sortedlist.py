@@ -9,6 +9,7 @@ indexes need: add, discard, and ordered iteration from a bound).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from itertools import islice
 from typing import Any, Iterable, Iterator, List
 
 LOAD = 1000
@@ -81,10 +82,7 @@ class SortedList:
             return 0
         if bi == ei:
             return eo - bo
-        total = len(self._blocks[bi]) - bo + eo
-        for k in range(bi + 1, ei):
-            total += len(self._blocks[k])
-        return total
+        return len(self._blocks[bi]) - bo + eo + sum(map(len, self._blocks[bi + 1:ei]))
 
     def irange(self, lo: Any = None, lo_incl: bool = True, hi: Any = None,
                hi_incl: bool = True, reverse: bool = False) -> Iterator[Any]:
@@ -92,12 +90,14 @@ class SortedList:
         bi, bo = (0, 0) if lo is None else self._locate(lo, right=not lo_incl)
         ei, eo = (len(self._blocks), 0) if hi is None else self._locate(hi, right=hi_incl)
         blocks = self._blocks
+        # islice over the block (not a slice copy): a walk that stops after a
+        # few items must not copy a thousand.
         if not reverse:
             k, off = bi, bo
             while (k, off) < (ei, eo) and k < len(blocks):
                 block = blocks[k]
                 stop = eo if k == ei else len(block)
-                yield from block[off:stop]
+                yield from islice(block, off, stop)
                 k, off = k + 1, 0
         else:
             k = ei if eo > 0 else ei - 1
@@ -109,7 +109,8 @@ class SortedList:
                 start = bo if k == bi else 0
                 stop = eo if k == ei else len(block)
                 if stop > start:
-                    yield from reversed(block[start:stop])
+                    n = len(block)
+                    yield from islice(reversed(block), n - stop, n - start)
                 k -= 1
 
     def __iter__(self) -> Iterator[Any]:
