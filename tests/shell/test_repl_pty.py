@@ -287,3 +287,32 @@ def test_long_batch_script_shows_progress_on_a_terminal(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_history_suggestion_is_accepted_with_the_right_arrow(shell, todo_db):
+    first = shell(str(todo_db))
+    first.type("select title from Todo where n = 2;\r")
+    first.expect(r"1 row")
+    assert first.quit() == 0
+    second = shell(str(todo_db))
+    second.type("select title fr")
+    time.sleep(0.3)
+    second.child.send("\x1b[C")  # Right arrow takes the grey suggestion from history
+    time.sleep(0.3)
+    second.child.send("\r")
+    out = second.expect(r"\d+ rows?\b|error")
+    assert out.rstrip().endswith("1 row") and "| b " in out, out
+    assert second.quit() == 0
+
+
+def test_vi_key_bindings(shell, todo_db):
+    s = shell("--vi", str(todo_db))
+    s.type("select count(*) from Todo;\r")
+    s.expect(r"count: 2")
+    s.child.send("\x1b")  # normal mode
+    time.sleep(0.3)
+    s.type("k")           # previous history entry
+    time.sleep(0.3)
+    s.child.send("\r")
+    s.expect(r"count: 2")
+    assert s.quit() == 0
