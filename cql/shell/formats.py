@@ -200,14 +200,11 @@ def render_vertical(result: Result) -> str:
     return "\n".join(out)
 
 
-def _machine_objects(result: Result) -> List[dict]:
-    return result.objects
-
-
 def render_json(result: Result) -> str:
     """Selects: the REST JSON objects (a list); ``{"count": n}`` for a count;
-    ``{"count": n, "results": [...]}`` for both. Inserts/updates: the objects
-    the server answered; deletes: ``{"deleted": n}``."""
+    ``{"count": n, "results": [...]}`` for both. (The session prints machine
+    formats for selects only; writes would give their REST answers, or
+    ``{"deleted": n}``.)"""
     return json.dumps(_json_value(result), ensure_ascii=False, indent=2)
 
 

@@ -21,10 +21,6 @@ YELLOW = "\x1b[33m"
 RESET = "\x1b[0m"
 
 
-class Interrupted(Exception):
-    """Raised inside a script run when the user declined to go on."""
-
-
 def debug() -> bool:
     """CQL_DEBUG=1: let unexpected exceptions through (tests use it)."""
     return os.environ.get("CQL_DEBUG", "") not in ("", "0")
