@@ -8,7 +8,6 @@ Every failure is a CQLError; Lark's exceptions never leak.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -497,16 +496,57 @@ _lark: Any = None
 _lark_lock = threading.Lock()
 
 
-def _cache_file(text: str) -> Optional[str]:
-    base = os.environ.get("CQL_CACHE_DIR") or os.path.join(
+def _digest(text: str) -> str:
+    """A cache key for a text (zlib, not hashlib: hashlib's OpenSSL load costs ~2 ms)."""
+    import zlib
+    data = text.encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}{len(data):x}"
+
+
+def _cache_dir() -> str:
+    return os.environ.get("CQL_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cql")
+
+
+def _cache_file(text: str) -> Optional[str]:
+    """Lark's own cache of the analysed grammar (used by the full parser)."""
     try:
         import lark
-        digest = hashlib.sha256((text + lark.__version__ + sys.version).encode()).hexdigest()[:16]
-        os.makedirs(base, exist_ok=True)
-        return os.path.join(base, f"grammar-{digest}.lark-cache")
+        digest = _digest(text + lark.__version__ + sys.version)
+        os.makedirs(_cache_dir(), exist_ok=True)
+        return os.path.join(_cache_dir(), f"grammar-{digest}.lark-cache")
     except Exception:
         return None
+
+
+def _load_fast() -> _Fast:
+    """The fast parser: tables from the user cache (no Lark import), else from Lark
+    (then saved, atomically, for the next process)."""
+    import marshal
+    text = grammar_text()
+    digest = _digest(f"{_TABLE_FORMAT}:{text}")
+    path = os.path.join(_cache_dir(), f"tables-{digest}.marshal")
+    try:
+        with open(path, "rb") as f:
+            data = marshal.load(f)
+        if data.get("format") == _TABLE_FORMAT:
+            return _Fast(data)
+    except Exception:
+        pass
+    data = tables_from_lark(get_parser())
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        blob = marshal.dumps(data)
+        os.makedirs(_cache_dir(), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except Exception:  # a read-only home, a full disk: parse anyway
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+    return _Fast(data)
 
 
 def get_parser() -> Any:
@@ -564,26 +604,117 @@ class _Tok(str):
     column: int
 
 
+_TABLE_FORMAT = 1
+
+
+def tables_from_lark(lark_parser: Any) -> Dict[str, Any]:
+    """The LALR tables of a built Lark parser as plain data (dicts, tuples, str, int).
+
+    Rules carry what Lark's parse-tree builder would do with their children
+    (drop filtered tokens, splice ``_rule`` children, insert ``[x]`` placeholders,
+    inline ``?rule`` with one child), so parsing needs no Lark import at all.
+    """
+    from lark.parsers.lalr_analysis import Shift
+    table = lark_parser.parser.parser.parser.parse_table
+    rule_index: Dict[Any, int] = {}
+    rules: List[Any] = []
+    states: Dict[int, Dict[str, Tuple[bool, int]]] = {}
+    for state, row in table.states.items():
+        out: Dict[str, Tuple[bool, int]] = {}
+        for term, (action, arg) in row.items():
+            if action is Shift:
+                out[str(term)] = (True, int(arg))
+                continue
+            if arg not in rule_index:
+                rule_index[arg] = len(rules)
+                rules.append(arg)
+            out[str(term)] = (False, rule_index[arg])
+        states[int(state)] = out
+    specs = []
+    for rule in rules:
+        opts = rule.options
+        expansion = rule.expansion
+        empty = list(opts.empty_indices or ())
+        if empty:
+            bits = "".join(str(int(b)) for b in empty)
+            nones = [len(ones) for ones in bits.split("0")]
+        else:
+            nones = [0] * (len(expansion) + 1)
+        include, pending = [], 0
+        for i, sym in enumerate(expansion):
+            pending += nones[i]
+            if opts.keep_all_tokens or not (sym.is_term and sym.filter_out):
+                include.append((i, bool((not sym.is_term) and sym.name.startswith("_")), pending))
+                pending = 0
+        pending += nones[len(expansion)]
+        filtered = bool(empty) or len(include) < len(expansion) or any(x for _, x, _ in include)
+        specs.append((str(rule.origin.name), len(expansion),
+                      str(rule.alias or opts.template_source or rule.origin.name),
+                      bool(opts.expand1 and not rule.alias),
+                      (tuple(include), pending) if filtered else None))
+    keywords: Dict[str, str] = {}
+    for term in lark_parser.terminals:
+        if term.priority == 2:  # keywords: word\b or (a|b)\b, case-insensitive
+            body = term.pattern.value.replace("\\b", "").strip("()")
+            for word in body.split("|"):
+                keywords[str(word)] = str(term.name)
+    return {"format": _TABLE_FORMAT, "states": states, "rules": specs,
+            "start": int(table.start_states["start"]), "end": int(table.end_states["start"]),
+            "keywords": keywords}
+
+
+class _Children:
+    """What a ``_rule`` without a callback yields: children for the parent to splice."""
+    __slots__ = ("children",)
+
+    def __init__(self, children: list):
+        self.children = children
+
+
+def _rule_callback(builder: Any, spec: Tuple[Any, ...]) -> Any:
+    origin, size, name, expand1, child_filter = spec
+    method = getattr(builder, name, None)
+    if method is None:
+        method = _Children
+    if expand1:  # innermost, as Lark does: sees the children after filtering
+        single = method
+
+        def method(children: list, _inner: Any = single) -> Any:
+            return children[0] if len(children) == 1 else _inner(children)
+    if child_filter is not None:
+        include, append_none = child_filter
+        inner = method
+
+        def method(children: list, _inner: Any = inner) -> Any:
+            out: list = []
+            for i, to_expand, add_none in include:
+                if add_none:
+                    out += [None] * add_none
+                if to_expand:
+                    if out:
+                        out += children[i].children
+                    else:  # left recursion: take the list over, no copying
+                        out = children[i].children
+                else:
+                    out.append(children[i])
+            if append_none:
+                out += [None] * append_none
+            return _inner(out)
+    return method
+
+
 class _Fast:
-    def __init__(self, lark_parser: Any):
-        from lark.parsers.lalr_analysis import Shift
-        inner = lark_parser.parser.parser.parser
-        table = inner.parse_table
-        callbacks = inner.callbacks
+    def __init__(self, data: Dict[str, Any]):
+        builder = _Builder()
+        rules = [(_rule_callback(builder, spec), spec[1], spec[0]) for spec in data["rules"]]
         # state -> terminal -> (True, next state) | (False, (callback, size, rule origin))
         self.states: Dict[Any, Dict[str, Tuple[bool, Any]]] = {
-            state: {term: (True, arg) if action is Shift
-                    else (False, (callbacks[arg], len(arg.expansion), arg.origin.name))
-                    for term, (action, arg) in row.items()}
-            for state, row in table.states.items()}
-        self.start_state = table.start_states["start"]
-        self.end_state = table.end_states["start"]
-        self.keywords: Dict[str, str] = {}
-        for term in lark_parser.terminals:
-            if term.priority == 2:  # keywords: word\b or (a|b)\b, case-insensitive
-                body = term.pattern.value.replace("\\b", "").strip("()")
-                for word in body.split("|"):
-                    self.keywords[word] = term.name
+            state: {term: (True, arg) if is_shift else (False, rules[arg])
+                    for term, (is_shift, arg) in row.items()}
+            for state, row in data["states"].items()}
+        self.start_state = data["start"]
+        self.end_state = data["end"]
+        self.keywords: Dict[str, str] = dict(data["keywords"])
 
     def parse(self, text: str) -> Optional[List[ast.Statement]]:
         """The statements, or None to let Lark parse (and report errors)."""
@@ -835,6 +966,22 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def _lark_parse(text: str) -> List[ast.Statement]:
+    """Lark's own LALR parser: the reference, and the source of syntax errors."""
+    from lark.exceptions import LarkError
+    parser = get_parser()
+    _state.reset(text)
+    try:
+        return parser.parse(text)
+    except CQLError:
+        raise
+    except LarkError as exc:
+        inner = getattr(exc, "orig_exc", None)
+        if isinstance(inner, CQLError):
+            raise inner from None
+        raise _convert(exc, text) from None
+
+
 def parse(text: str) -> List[ast.Statement]:
     """Parse CQL text (one statement or a ;-separated script) into statements.
 
@@ -847,25 +994,20 @@ def parse(text: str) -> List[ast.Statement]:
     if cached is not None:
         return list(cached)
     global _fast
-    parser = get_parser()
-    if _fast is None:
-        _fast = _Fast(parser)
-    from lark.exceptions import LarkError
     try:
         statements = None
         if FAST_PATH:
+            if _fast is None:
+                _fast = _load_fast()
             _state.reset(text)
-            statements = _fast.parse(text)
+            try:
+                statements = _fast.parse(text)
+            except (CQLError, RecursionError):
+                raise
+            except Exception:  # defensive: never let the fast path decide on a surprise
+                statements = None
         if statements is None:
-            _state.reset(text)
-            statements = parser.parse(text)
-    except CQLError:
-        raise
-    except LarkError as exc:
-        inner = getattr(exc, "orig_exc", None)
-        if isinstance(inner, CQLError):
-            raise inner from None
-        raise _convert(exc, text) from None
+            statements = _lark_parse(text)
     except RecursionError:
         raise _syntax("the statement is nested too deeply", None) from None
     finally:

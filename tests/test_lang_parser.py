@@ -178,14 +178,14 @@ def test_statement_cache_skips_parsing(monkeypatch):
     text = "select * from CacheProbe where a = ?"
     first = cql.parse(text)
     calls = []
-    real = parser.get_parser()
-    monkeypatch.setattr(parser, "_lark", None)
-    monkeypatch.setattr(parser, "get_parser", lambda: calls.append(1) or real)
+    real_fast, real_lark = parser._Fast.parse, parser._lark_parse
+    monkeypatch.setattr(parser._Fast, "parse", lambda self, t: calls.append("fast") or real_fast(self, t))
+    monkeypatch.setattr(parser, "_lark_parse", lambda t: calls.append("lark") or real_lark(t))
     assert cql.parse(text) == first
     assert calls == []
     parser.clear_cache()
     assert cql.parse(text) == first
-    assert calls
+    assert calls == ["fast"]
 
 
 def test_cache_returns_fresh_lists():
@@ -231,3 +231,38 @@ def test_examples_parse_and_plan(path):
     assert stmts
     for s in stmts:
         plan(s, ())
+
+
+# ---- start-up: tables cached per user, no Lark import on the fast path ---------------------------------
+PROBE = ("import sys, cql; cql.explain(\"select * from C where a = 1 and b in (1, 2) order by -a\"); "
+         "print('lark' in sys.modules)")
+
+
+def run_probe(cache_dir):
+    import subprocess
+    import sys
+    env = dict(os.environ, CQL_CACHE_DIR=str(cache_dir), PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_second_process_parses_without_importing_lark(tmp_path):
+    assert run_probe(tmp_path) == "True"      # first run: Lark analyses the grammar, tables saved
+    assert any(p.name.startswith("tables-") for p in tmp_path.iterdir())
+    assert run_probe(tmp_path) == "False"     # then: tables loaded, Lark not imported
+
+
+def test_corrupt_table_cache_is_rebuilt(tmp_path):
+    run_probe(tmp_path)
+    for p in tmp_path.iterdir():
+        p.write_bytes(b"garbage")
+    assert run_probe(tmp_path) == "True"
+    assert run_probe(tmp_path) == "False"
+
+
+def test_unwritable_cache_dir_still_parses(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert run_probe(blocker / "sub") in ("True", "False")
