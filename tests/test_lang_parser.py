@@ -266,3 +266,18 @@ def test_unwritable_cache_dir_still_parses(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert run_probe(blocker / "sub") in ("True", "False")
+
+
+def test_parsing_from_many_threads():
+    from concurrent.futures import ThreadPoolExecutor
+    texts = [f"select * from C{i} where a = ? and b in (?, {i}); delete from D where x = ?" for i in range(200)]
+    expected = []
+    for t in texts:
+        parser.clear_cache()
+        expected.append([(s.class_name, s.param_count, s.text) for s in cql.parse(t)])
+    parser.clear_cache()
+
+    def work(t):
+        return [(s.class_name, s.param_count, s.text) for s in cql.parse(t)]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(work, texts * 3)) == expected * 3
