@@ -162,7 +162,8 @@ class Cursor:
             self.description = [_describe(c, i, result) for i, c in enumerate(cols)]
         if result.kind == "insert" and result.objects:
             self.lastrowid = result.objects[-1].get("objectId")
-        self.rowcount = result.rowcount
+        # A select's rowcount is the rows it gives (a count-only select gives one).
+        self.rowcount = len(self._rows) if result.kind == "select" else result.rowcount
         return self
 
     def executemany(self, statement: str, seq_of_params: Iterable[Sequence[Any]]) -> "Cursor":

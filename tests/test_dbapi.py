@@ -108,6 +108,7 @@ def test_executemany(con):
     cur.executemany("insert into Todo (name, n) values (?, ?)", [("x", 10), ("y", 11), ("z", 12)])
     assert cur.rowcount == 3
     cur.execute("select count(*) from Todo where n >= 10")
+    assert cur.rowcount == 1
     assert cur.fetchall() == [(3,)]
     assert [d[0] for d in cur.description] == ["count"] and cur.description[0][1] == cql.NUMBER
 
