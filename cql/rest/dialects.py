@@ -330,9 +330,10 @@ class ParsePostgresDialect(Dialect):
             return {op: value} if isinstance(value, bool) else None
         if op == "$regex":
             options = cond.get("$options", "")
-            if kind == "String" and isinstance(value, str) and _safe_regex(value, options):
-                return {op: value, "$options": options} if options else {op: value}
-            return None
+            sent = server_regex(value, options) if kind == "String" and isinstance(value, str) else None
+            if sent is None:
+                return None
+            return {op: sent, "$options": options} if options else {op: sent}
         if op == "$all":
             if kind == "Array" and isinstance(value, list) and value and all(_scalar(v) for v in value):
                 return {op: value}
@@ -378,27 +379,49 @@ _SAFE_ESCAPES = set(r".\^$|?*+()[]{}/-")
 _SAFE_CHARS = re.compile(r"[A-Za-z0-9 _.^$|?*+()\[\]{}\\,:;!@#%&='\"<>~`/-]*\Z")
 
 
-def _safe_regex(pattern: str, options: str) -> bool:
-    """Patterns whose meaning is the same in PCRE, Python and Postgres ARE:
-    ASCII literals, ``. * + ? ^ $ | ( ) [...] {m,n}`` and escaped punctuation."""
+def server_regex(pattern: str, options: str) -> Optional[str]:
+    """The pattern to send Postgres so that it matches exactly what PCRE/Python
+    match, or None when that cannot be promised. Only ASCII literals,
+    ``. * + ? ^ $ | ( ) [...] {m,n}`` and escaped punctuation are accepted;
+    ``.`` becomes ``[^\\n]`` (Postgres' dot matches a newline) and ``$``
+    becomes ``\\n?$`` (PCRE's ``$`` also matches before a final newline)."""
     if options not in ("", "i"):
-        return False  # Postgres ignores m and s
-    if not _SAFE_CHARS.match(pattern):
-        return False
-    if "(?" in pattern or "[[" in pattern or "[^]" in pattern or "[]" in pattern:
-        return False
-    i = 0
-    while i < len(pattern):
-        if pattern[i] == "\\":
-            if i + 1 >= len(pattern) or pattern[i + 1] not in _SAFE_ESCAPES:
-                return False
+        return None  # Postgres ignores m and s
+    if not _SAFE_CHARS.match(pattern) or "(?" in pattern or "[[" in pattern:
+        return None
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 >= n or pattern[i + 1] not in _SAFE_ESCAPES:
+                return None
+            out.append(pattern[i:i + 2])
             i += 2
-            continue
-        if pattern[i] == "$" and i != len(pattern) - 1:
-            return False
-        i += 1
-    # Python's $ also matches before a final newline; Postgres' does not.
-    return not pattern.endswith("$")
+        elif ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                return None  # a leading ] is read differently by the engines
+            while j < n and pattern[j] != "]":
+                if pattern[j] == "\\":
+                    return None
+                j += 1
+            if j >= n:
+                return None
+            out.append(pattern[i:j + 1])
+            i = j + 1
+        elif ch == ".":
+            out.append("[^\\n]")
+            i += 1
+        elif ch == "$":
+            out.append("\\n?$")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
 
 
 def _max_radians(cond: dict) -> Optional[float]:

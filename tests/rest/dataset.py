@@ -65,7 +65,8 @@ def generate(seed: int = 20261121) -> Dict[str, List[dict]]:
         if rng.random() < 0.93:
             row["price"] = round(rng.uniform(0, 500), 2) if rng.random() < 0.7 else rng.randrange(0, 500)
         if rng.random() < 0.4:
-            row["note"] = rng.choice(["fragile", "Fragile", "gift", "见面", "sale!", "a\\b", "50% off"])
+            row["note"] = rng.choice(["fragile", "Fragile", "gift", "见面", "sale!", "a\\b", "50% off",
+                                      "gift\n", "two\nlines", "\ngift"])
         if rng.random() < 0.1:
             row["misc"] = [1, None, "a"]
         if rng.random() < 0.3:
