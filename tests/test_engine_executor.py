@@ -365,3 +365,13 @@ def test_ids_increase_even_when_the_counter_wraps():
     ids = [gen.next() for _ in range(10)]
     assert ids == sorted(ids) and len(set(ids)) == 10
     assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
+
+
+def test_nan_is_refused(db, tmp_path):
+    with pytest.raises(errors.InvalidJSON):
+        db.run(Create("T", ({"x": float("nan")},)))
+    file_db = EngineBackend(str(tmp_path / "nan.db"))
+    with pytest.raises(errors.InvalidJSON):
+        file_db.run(Create("T", ({"x": [float("inf")]},)))
+    assert file_db.run(Find("T")).objects == []
+    file_db.close()

@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
+from math import isfinite
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .. import errors
@@ -298,6 +299,8 @@ class EngineBackend(Backend):
             t = type_name(value)
             if t is None:
                 continue
+            if value.__class__ is float and not isfinite(value):
+                raise errors.InvalidJSON(f"{cls}.{key}: {value} is not a number JSON can hold")
             expected = known.get(key) or pending.get((cls, key))
             if expected is None:
                 pending[(cls, key)] = t

@@ -28,7 +28,7 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
-from ..errors import StorageError
+from ..errors import InvalidJSON, StorageError
 
 FORMAT = "cql-embedded-1"
 LOG_KEEP = 50_000  # log rows kept; a reader further behind reloads everything
@@ -280,8 +280,8 @@ class Store:
             if hi % 1000 < len(touched) and hi > LOG_KEEP:
                 db.execute("DELETE FROM log WHERE seq <= ?", (hi - LOG_KEEP,))
             self._seq = hi
-        except sqlite3.IntegrityError as exc:
-            raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
+        except (ValueError, TypeError) as exc:  # e.g. NaN nested in a value: not JSON
+            raise InvalidJSON(f"cannot store this value: {exc}") from None
         except sqlite3.Error as exc:
             raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
 
