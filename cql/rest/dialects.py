@@ -277,7 +277,7 @@ class ParsePostgresDialect(Dialect):
         if value is None:
             # Postgres keeps no explicit null: IS NULL is MongoDB's "null or missing"
             # (but an array holding null would also match in MongoDB).
-            return (None, True) if kind != "Array" else (_DROP, False)
+            return (None, True) if kind not in ("Array", "Relation") else (_DROP, False)
         if kind == "Array":
             if _scalar(value):
                 return {"$all": [value]}, True  # {"tags": x} gives HTTP 500 on Postgres
@@ -309,7 +309,7 @@ class ParsePostgresDialect(Dialect):
         scalar_kind = kind in ("String", "Number", "Boolean")
         if op == "$ne":
             if value is None:
-                return {op: None} if kind != "Array" else None
+                return {op: None} if kind not in ("Array", "Relation") else None
             if scalar_kind and self._value_fits(cls, field, kind, value, target_of):
                 return {op: value}  # sent as (f <> v OR f IS NULL): MongoDB's meaning
             return None
@@ -327,7 +327,8 @@ class ParsePostgresDialect(Dialect):
                 return {op: value}
             return None
         if op == "$exists":
-            return {op: value} if isinstance(value, bool) else None
+            # a Relation is no column on Postgres ($exists on it is an SQL error)
+            return {op: value} if isinstance(value, bool) and kind != "Relation" else None
         if op == "$regex":
             options = cond.get("$options", "")
             sent = server_regex(value, options) if kind == "String" and isinstance(value, str) else None
