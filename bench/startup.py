@@ -20,33 +20,48 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 PY = sys.executable
 SQLITE = "sqlite3 DB 'select ...'"
 
 
-def timed(cmd: List[str], runs: int, env: Optional[dict] = None) -> float:
-    """Median wall time in seconds over ``runs`` runs (after one warm-up)."""
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
-    return statistics.median(times)
+def timed_all(commands: Dict[str, List[str]], runs: int, env: dict) -> Dict[str, float]:
+    """Median wall time (seconds) per command. Runs go round-robin (one of each
+    per round, after one warm-up round that also compiles byte-code), so load
+    from elsewhere on the machine falls on every contestant alike."""
+    times: Dict[str, List[float]] = {name: [] for name in commands}
+    for round_ in range(runs + 1):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+            if round_:
+                times[name].append(elapsed)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def cql_command() -> List[str]:
-    exe = shutil.which("cql")
-    return [exe] if exe else [PY, "-m", "cql"]
+    """``python -m cql`` (what the console script runs, minus any shim such as
+    pyenv's, which would add the same constant to every contestant)."""
+    return [PY, "-m", "cql"]
 
 
-def import_profile(cmd_args: List[str], top: int = 8) -> List[str]:
+def litecli_command() -> Optional[List[str]]:
+    try:
+        import importlib.util
+        if importlib.util.find_spec("litecli") is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    return [PY, "-m", "litecli.main"]
+
+
+def import_profile(cmd_args: List[str], env: dict, top: int = 8) -> List[str]:
     """The slowest cumulative imports (python -X importtime) of ``cql`` args."""
-    proc = subprocess.run([PY, "-X", "importtime", "-m", "cql", *cmd_args], capture_output=True, text=True)
+    proc = subprocess.run([PY, "-X", "importtime", "-m", "cql", *cmd_args], capture_output=True, text=True, env=env)
     rows = []
     for line in proc.stderr.splitlines():
         parts = line.split("|")
@@ -62,6 +77,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        # Byte-code as an installed program has it: compiled once (the warm-up
+        # run), into a cache of this run's own, for every contestant alike.
+        env = dict(os.environ, PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         db = os.path.join(tmp, "bench.db")
         values = ", ".join(f"('t{i}', {i})" for i in range(20))
         subprocess.run(cql_command() + ["-e", f"insert into Todo (title, n) values {values}", db], check=True,
@@ -74,16 +93,19 @@ def main() -> None:
         con.close()
 
         query = "select count(*) from Todo"
-        results = {}
-        results["python -c 'import json'"] = timed([PY, "-c", "import json"], args.runs)
-        results["python -c 'import sqlite3'"] = timed([PY, "-c", "import sqlite3"], args.runs)
+        commands = {
+            "python -c 'import json'": [PY, "-c", "import json"],
+            "python -c 'import sqlite3'": [PY, "-c", "import sqlite3"],
+        }
         if shutil.which("sqlite3"):
-            results[SQLITE] = timed(["sqlite3", lite, query], args.runs)
-        results["cql -e (embedded)"] = timed(cql_command() + ["-e", query, db], args.runs)
-        results["cql -e (transient)"] = timed(cql_command() + ["-e", "select count(*) from Todo"], args.runs)
-        litecli = shutil.which("litecli")
+            commands[SQLITE] = ["sqlite3", lite, query]
+        commands["cql -e (embedded)"] = cql_command() + ["-e", query, db]
+        commands["cql -e (transient)"] = cql_command() + ["-e", query]
+        litecli = litecli_command()
         if litecli:
-            results["litecli -e"] = timed([litecli, "-e", query, lite], args.runs)
+            commands["litecli -e"] = litecli + ["-e", query, lite]
+        results = timed_all(commands, args.runs, env)
+        profile = import_profile(["-e", query, db], env)
 
     width = max(len(k) for k in results)
     print(f"median wall time of {args.runs} runs")
@@ -100,7 +122,7 @@ def main() -> None:
     else:
         print("  litecli not installed (pip install litecli) - no litecli ratio")
     print("slowest imports of cql -e (cumulative, python -X importtime)")
-    for line in import_profile(["-e", "select count(*) from Todo"]):
+    for line in profile:
         print("  " + line)
 
 
