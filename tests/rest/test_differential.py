@@ -193,6 +193,22 @@ STATEMENTS: List[Tuple[str, tuple, str]] = [
     S("select k from Author where k in (select k from Country where rank > 2) limit 1000"),
     S("select k from Author where k not in (select k from Country where rank > 2) limit 1000"),
     S("select k from Author where k = (select rank from Country where rank = 3) limit 1000"),
+    S("select k from Item where owner in (select * from Author where email not like '%a.com') limit 1000"),
+    S("select k from Item where owner not in (select * from Author where age is not exists) limit 1000"),
+    S("select k from Item where owner in (select * from Author where size(name) = 1 or age < 20) "
+      "order by -k limit 30", mode=O),
+    S("select k from Author where country in (select * from Country where code not in ('C01')) "
+      "and verified = true limit 1000"),
+    S("select count(objectId) from Item where active = false"),
+    S("select * from Item where qty > ? order by +k limit ?, ?", 10, 5, 40, mode=O),
+    S("select k from Item where size(tags) = 1 order by +k limit 20, 30", mode=O),
+    S("select k from Item where size(tags) = 1 limit 20, 30", mode=N),
+    S("select count(*), k from Item where size(tags) = 1 or qty = 3 order by +note, -k limit 3, 9", mode=O),
+    S("select include owner, name from Item where size(scores) = 0 and owner != ? order by -k limit 12",
+      Ref("Author", 1), mode=O),
+    S("select k from Item order by -active, -price, +k limit 60", mode=O),
+    S("select k from Item where active = true order by +released, +k limit 20, 40", mode=O),
+    S("select k from Author order by +verified, +email, -k limit 1000", mode=O),
     # --- relations ------------------------------------------------------------------------
     *[S("select k from Author where related fans to ? limit 1000", Ref("Item", k))
       for k in (0, 5, 10, 50, 100, 200, 300)],
@@ -297,13 +313,15 @@ def _key(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
 
 
-@pytest.fixture(scope="module", params=["parse", "leancloud"])
+@pytest.fixture(scope="module", params=["parse", "leancloud", "parse-paged"])
 def pair(request, server):
     """(engine connection, ids), (REST connection, ids) holding the same data.
-    Both flavors reach the same database (two mounts), so it is emptied first."""
+    Both flavors reach the same database (two mounts), so it is emptied first.
+    "parse-paged" uses pages of 37 objects, so every paging path is exercised."""
     data = generate()
     engine = cql.connect()
-    rest = connect(server, request.param, dialect="parse-postgres")
+    flavor, _, paged = request.param.partition("-")
+    rest = connect(server, flavor, dialect="parse-postgres", page_size=37 if paged else None)
     for cls in data:
         rest.execute(f"delete from {cls}")
     engine_ids = load(engine.backend, data)
