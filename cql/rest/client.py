@@ -296,16 +296,14 @@ def _timed_out(exc: Exception) -> bool:
 
 
 def _reason(exc: Exception) -> str:
-    """A short reason without URLs' query strings (where JSON can be long)."""
+    """A short reason, without the long URLs (and where JSON) urllib3 quotes."""
     text = str(exc)
-    for marker in ("Failed to establish a new connection: ", "Connection refused", "Max retries exceeded"):
-        if marker in text:
-            if "Connection refused" in text:
-                return "connection refused"
-            if "Name or service not known" in text or "nodename nor servname" in text:
-                return "unknown host"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "unknown host"
     if "timed out" in text.lower():
         return "timed out"
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "Connection reset" in text:
         return "the connection was closed by the server"
     return text.split(" (Caused by")[0][:200]

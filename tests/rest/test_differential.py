@@ -227,7 +227,12 @@ STATEMENTS: List[Tuple[str, tuple, str]] = [
     S("select k from Item where location near [2.35, 48.85] and size(tags) = 1 limit 15", mode=O),
     S("select k from Item where location near [2.35, 48.85] max 1000 kilometers order by -qty, +k "
       "limit 1000", mode=O),
+    S("select count(*) from Item where location near [2.35, 48.85] max 500 kilometers"),
+    S("select count(*), k from Item where location near [2.35, 48.85] max 900 kilometers limit 5", mode=O),
+    S("select k from Item where location near [2.35, 48.85] limit 5, 10", mode=O),
+    S("select k from Item where location near [-74, 40.7] max 2 limit 300", mode=O),
     S("select k from Item where location within [0, 46] and [6, 50] limit 1000"),
+    S("select k from Item where location within [170, -10] and [-170, 10] limit 1000"),
     S("select k from Item where location within [130, 30] and [150, 40] and active = true limit 1000"),
     S("select k from Event where place within [-80, 35] and [-70, 45] limit 1000"),
     S("select count(*) from Item where location within [0, 46] and [6, 50]"),
