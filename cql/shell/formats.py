@@ -166,10 +166,22 @@ def render_table(result: Result) -> str:
     if not cols:
         return ""
     cells = [[display_cell(v) for v in row] for row in rows]
-    return psql_table(cols, cells)
+    return psql_table(cols, cells, numeric_columns(rows, len(cols)))
 
 
-def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+def numeric_columns(rows: Sequence[Sequence[Any]], n: int) -> List[bool]:
+    """Columns whose present values are all numbers (not booleans): these
+    are right-aligned, as psql does."""
+    out = []
+    for i in range(n):
+        values = [row[i] for row in rows if row[i] is not _MISSING and row[i] is not None]
+        out.append(bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values))
+    return out
+
+
+def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]],
+               right: Optional[Sequence[bool]] = None) -> str:
+    right = list(right) if right is not None else [False] * len(headers)
     widths = [width(h) + 2 for h in headers]  # tabulate's MIN_PADDING for headers
     for row in cells:
         for i, c in enumerate(row):
@@ -177,8 +189,12 @@ def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
             if w > widths[i]:
                 widths[i] = w
 
+    def pad(c: str, w: int, r: bool) -> str:
+        space = " " * (w - width(c))
+        return space + c if r else c + space
+
     def line(items: Sequence[str]) -> str:
-        return "| " + " | ".join(c + " " * (w - width(c)) for c, w in zip(items, widths)) + " |"
+        return "| " + " | ".join(pad(c, w, r) for c, w, r in zip(items, widths, right)) + " |"
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     out = [rule, line(headers), "|" + "+".join("-" * (w + 2) for w in widths) + "|"]
     out.extend(line(row) for row in cells)

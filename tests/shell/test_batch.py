@@ -120,7 +120,7 @@ def test_truncation_is_noted_on_stderr_for_machine_formats(run_cql, tmp_path):
 
 def test_import_and_export_round_trip(run_cql, tmp_path):
     db = str(tmp_path / "x.db")
-    rows = [{"name": f"p{i}", "score": i, "tags": ["a", "b"]} for i in range(250)]
+    rows = [{"name": f"p{i}", "score": i, "tags": ["a", "b"]} for i in range(2100)]  # > 2 export pages
     (tmp_path / "in.json").write_text(json.dumps(rows))
     (tmp_path / "in.csv").write_text("name,score\nx,1\ny,2.5\n")
     r = run_cql("-e", ".import in.json Player", "-e", ".import in.csv Other", "-e", ".export Player out.jsonl",

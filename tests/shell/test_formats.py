@@ -9,10 +9,10 @@ from cql.result import Result
 from cql.shell import formats
 
 OBJECTS = [
-    {"objectId": "a1", "title": "买牛奶", "n": None, "createdAt": "2020-01-01T00:00:00.000Z",
+    {"objectId": "a1", "title": "买牛奶", "n": None, "score": 7, "createdAt": "2020-01-01T00:00:00.000Z",
      "loc": {"__type": "GeoPoint", "latitude": 39.9, "longitude": 116.4},
      "when": {"__type": "Date", "iso": "2021-02-03T04:05:06.007Z"}},
-    {"objectId": "b2", "title": "abc", "tags": [1, 2, "x"], "ok": True,
+    {"objectId": "b2", "title": "abc", "tags": [1, 2, "x"], "ok": True, "score": 1234.5,
      "p": {"__type": "Pointer", "className": "Post", "objectId": "51e3a359"}},
 ]
 
@@ -86,7 +86,14 @@ def test_table_is_tabulates_psql_layout():
     r = select()
     cols, rows = formats.table_data(r)
     cells = [[formats.display_cell(v) for v in row] for row in rows]
-    assert formats.render(r, "table") == tabulate(cells, headers=cols, tablefmt="psql", disable_numparse=True)
+    align = ["right" if num else "left" for num in formats.numeric_columns(rows, len(cols))]
+    assert formats.render(r, "table") == tabulate(cells, headers=cols, tablefmt="psql", disable_numparse=True,
+                                                  colalign=align)
     one = Result("select", "T", [{"objectId": "x"}])
     assert formats.render(one, "table") == tabulate([["x"]], headers=["objectId"], tablefmt="psql",
                                                      disable_numparse=True)
+
+
+def test_numbers_are_right_aligned():
+    lines = formats.render(select(), "table").splitlines()
+    assert "|       7 |" in lines[3] and "|  1234.5 |" in lines[4]
