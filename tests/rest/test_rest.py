@@ -272,3 +272,23 @@ def test_dbapi_cursor_over_rest(conn, cls):
     cur.execute(f"insert into {cls} (k) values (?), (?)", (1, 2))
     cur.execute(f"select k from {cls} where k > ? order by -k", (0,))
     assert [row[1] for row in cur.fetchall()] == [2, 1]
+
+
+def test_very_long_query_goes_as_post(conn, cls):
+    seed(conn, cls, 20)
+    conn.schema()
+    ids = [o["objectId"] for o in conn.execute(f"select k from {cls} where k < 5").objects]
+    fillers = [f"no-such-id-{i:05d}" for i in range(600)]
+    marks = ", ".join("?" * 1 for _ in ids + fillers)
+    http = conn.backend.http
+    methods = []
+    original = http.request
+
+    def spy(method, path, *args, **kwargs):
+        methods.append((method, path))
+        return original(method, path, *args, **kwargs)
+
+    http.request = spy
+    result = conn.execute(f"select count(*), k from {cls} where objectId in ({marks})", *(ids + fillers))
+    assert methods == [("POST", f"/classes/{cls}")]  # "_method": "GET" in the body
+    assert result.count == 5 and sorted(o["k"] for o in result.objects) == [0, 1, 2, 3, 4]
