@@ -61,8 +61,15 @@ def grammar_path() -> str:
 
 
 def grammar_text() -> str:
-    with open(grammar_path(), encoding="utf-8") as f:
-        return f.read()
+    path = grammar_path()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if "\n" not in text.strip() and text.strip().endswith(".lark"):
+        # cql/grammar/cql.lark is a symlink to grammar/cql.lark; a checkout without
+        # symlink support (Windows) leaves the link's target path as the file's text.
+        with open(os.path.join(os.path.dirname(path), text.strip()), encoding="utf-8") as f:
+            text = f.read()
+    return text
 
 
 # ---- per-parse state (thread-local: one Lark parser serves every thread) ----------
