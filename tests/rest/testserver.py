@@ -95,6 +95,7 @@ class TestServer:
         orphan = f"{stop_pg}; rm -rf {shlex.quote(str(self.dir))}"
         env = dict(os.environ, WATCH_PID=str(os.getpid()), ON_ORPHAN=orphan, PORT=str(self.port), APP_ID=APP_ID, MASTER_KEY=MASTER_KEY,
                    REST_KEY=REST_KEY, NODE_NO_WARNINGS="1", LOGS_FOLDER=str(self.dir / "parse-logs"),
+                   PARSE_SERVER_LOGS_FOLDER=str(self.dir / "parse-logs"),
                    DATABASE_URI=f"postgres://postgres@127.0.0.1:{self.pg_port}/parse")
         log = open(self.dir / "parse.log", "ab")
         self.node = subprocess.Popen(["node", str(SERVER_DIR / "server.js")], cwd=str(SERVER_DIR),
