@@ -118,7 +118,7 @@ class _Binder:
         if isinstance(node, ast.Array):
             return [self.value(v) for v in node.items]
         if isinstance(node, ast.Object):
-            return {k: self.value(v, allow_op) for k, v in node.items}
+            return {k: self.value(v) for k, v in node.items}
         if isinstance(node, ast.Func):
             return self.func(node, allow_op)
         raise self.fail(CQLSyntaxError, f"not a value: {node!r}", node)  # pragma: no cover
