@@ -107,6 +107,8 @@ class RestBackend(Backend):
         """(objects, count or None, truncated by the default limit)."""
         lowered = self.dialect.lower(find.class_name, find.where, self.type_of, self.target_of)
         mode, check = self.dialect.order_mode(find.class_name, find.order, lowered, self.type_of)
+        if find.count_only:
+            mode = "server"  # no rows: their order does not matter
         if mode == "check":
             mode = "server" if self._none_missing(find.class_name, lowered.server, check) else "client"
         implicit = find.limit is None and default_limit
