@@ -8,6 +8,7 @@ import pytest
 import cql
 from cql import ast, parser
 from cql.keywords import FUNCTIONS, KEYWORDS
+from cql.lalr import FastParser
 from cql.planner import plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,8 +179,8 @@ def test_statement_cache_skips_parsing(monkeypatch):
     text = "select * from CacheProbe where a = ?"
     first = cql.parse(text)
     calls = []
-    real_fast, real_lark = parser._Fast.parse, parser._lark_parse
-    monkeypatch.setattr(parser._Fast, "parse", lambda self, t: calls.append("fast") or real_fast(self, t))
+    real_fast, real_lark = FastParser.parse, parser._lark_parse
+    monkeypatch.setattr(FastParser, "parse", lambda self, t: calls.append("fast") or real_fast(self, t))
     monkeypatch.setattr(parser, "_lark_parse", lambda t: calls.append("lark") or real_lark(t))
     assert cql.parse(text) == first
     assert calls == []

@@ -1,0 +1,455 @@
+"""Parse callbacks: Lark's LALR reductions -> AST nodes, with positions and checks.
+
+The callbacks run *during* the parse (no intermediate Lark tree). Name rules
+(codes 103/105), literal decoding (quotes, escapes, numbers) and the
+unsupported-SQL checks that need a whole construct (``max(x)``, ``count(name)``,
+``size(f) > 2``, a second field in a subquery) live here.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import ast
+from .errors import CQLError, CQLSyntaxError, InvalidClassName, InvalidKey, UnsupportedError
+
+VALUE_FUNCTIONS: Dict[str, Tuple[int, int]] = {
+    "date": (1, 1), "pointer": (2, 2), "geopoint": (2, 2), "file": (1, 1),
+    "base64": (1, 1), "current_timestamp": (0, 0), "op": (1, 2),
+}
+_AGGREGATES = {"max", "min", "sum", "avg", "group_concat", "stddev"}
+_UNITS = {
+    "km": "kilometers", "kilometer": "kilometers", "kilometers": "kilometers",
+    "mi": "miles", "mile": "miles", "miles": "miles",
+    "rad": "radians", "radian": "radians", "radians": "radians",
+}
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_CLASS_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+# ---- per-parse state (thread-local: one Lark parser serves every thread) ----------
+class _State(threading.local):
+    source = ""
+    qmarks = 0          # ? seen so far in the current statement
+    counts: List[int]   # ? per statement, one entry per ';'-separated segment
+    semis: List[int]    # offsets of the ';' separators
+
+    def reset(self, source: str) -> None:
+        self.source = source
+        self.qmarks = 0
+        self.counts = []
+        self.semis = []
+
+
+_state = _State()
+
+
+def _on_qmark(tok: Any) -> Any:
+    """Number each ? at lex time, per statement, so parameters bind left to right."""
+    index = _state.qmarks
+    _state.qmarks += 1
+    return tok.update(value=str(index))
+
+
+def _on_semi(tok: Any) -> Any:
+    _state.counts.append(_state.qmarks)
+    _state.semis.append(tok.start_pos)
+    _state.qmarks = 0
+    return tok
+
+
+def _pos(tok: Any) -> ast.Pos:
+    return ast.Pos(tok.line, tok.column, tok.start_pos)
+
+
+class _Named:
+    """A name with its position (internal; the AST keeps plain strings)."""
+    __slots__ = ("name", "pos")
+
+    def __init__(self, name: str, pos: ast.Pos):
+        self.name, self.pos = name, pos
+
+
+def _syntax(message: str, pos: Optional[ast.Pos], cls: type = CQLSyntaxError) -> CQLError:
+    err = cls(message)
+    if pos is not None:
+        err.line, err.column = pos.line, pos.column
+    err.source = _state.source
+    return err
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\s\S])|''|\"\"")
+_SIMPLE_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
+
+
+def unquote(raw: str) -> str:
+    """The text of a string literal: doubled quotes and backslash escapes resolved;
+    an unknown ``\\x`` stays as both characters (so ``regexp '\\d+'`` works)."""
+    quote, body = raw[0], raw[1:-1]
+    if "\\" not in body and quote * 2 not in body:
+        return body
+
+    def repl(m: "re.Match[str]") -> str:
+        text = m.group(0)
+        esc = m.group(1)
+        if esc is None:  # a doubled quote: only the string's own quote collapses
+            return quote if text[0] == quote else text
+        if len(esc) == 5:
+            return chr(int(esc[1:], 16))
+        return _SIMPLE_ESCAPES.get(esc, text)
+
+    return _ESCAPE.sub(repl, body)
+
+
+def _number(tok: Any) -> Any:
+    text = str(tok)
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits[:2] in ("0x", "0X"):
+        return sign * int(digits[2:], 16)
+    if any(c in digits for c in ".eE"):
+        return float(text)
+    return int(text)
+
+
+def _key_name(tok: Any) -> str:
+    """One segment of a field name, checked (code 105)."""
+    text = str(tok)
+    quoted = text.startswith("`")
+    name = text[1:-1] if quoted else text
+    if not _NAME_RE.match(name):
+        if not name:
+            msg = "empty field name ``"
+        elif not name.isascii():
+            msg = f"invalid field name '{name}': field names must be ASCII letters, digits and '_'"
+        elif name[0] == "_":
+            msg = f"invalid field name '{name}': field names must start with a letter ('_' is only for class names)"
+        else:
+            msg = f"invalid field name '{name}': field names must start with a letter and use only letters, digits and '_'"
+        raise _syntax(msg, _pos(tok), InvalidKey)
+    return name
+
+
+class _Builder:
+    """LALR callbacks: each returns an AST node (or an internal piece of one)."""
+
+    # -- names ---------------------------------------------------------------
+    def class_name(self, c: list) -> _Named:
+        tok = c[0]
+        text = str(tok)
+        name = text[1:-1] if text.startswith("`") else text
+        if not _CLASS_RE.match(name):
+            if not name.isascii():
+                msg = f"invalid class name '{name}': class names must be ASCII letters, digits and '_'"
+            else:
+                msg = f"invalid class name '{name}': class names start with a letter or '_' and use only letters, digits and '_'"
+            raise _syntax(msg, _pos(tok), InvalidClassName)
+        return _Named(name, _pos(tok))
+
+    def path(self, c: list) -> _Named:
+        if len(c) == 1:
+            return _Named(_key_name(c[0]), _pos(c[0]))
+        return _Named(".".join(_key_name(t) for t in c), _pos(c[0]))
+
+    # -- values ----------------------------------------------------------------
+    def string(self, c: list) -> ast.Literal:
+        return ast.Literal(unquote(str(c[0])), _pos(c[0]))
+
+    def number(self, c: list) -> ast.Literal:
+        return ast.Literal(_number(c[0]), _pos(c[0]))
+
+    def true(self, c: list) -> ast.Literal:
+        return ast.Literal(True, _pos(c[0]))
+
+    def false(self, c: list) -> ast.Literal:
+        return ast.Literal(False, _pos(c[0]))
+
+    def null(self, c: list) -> ast.Literal:
+        return ast.Literal(None, _pos(c[0]))
+
+    def param(self, c: list) -> ast.Param:
+        return ast.Param(int(c[0]), _pos(c[0]))
+
+    def array(self, c: list) -> ast.Array:
+        items = tuple(v for v in c if v is not None)
+        return ast.Array(items, items[0].pos if items else ast.NOPOS)
+
+    def pair(self, c: list) -> Tuple[str, Any]:
+        key = c[0]
+        text = str(key)
+        if key.type == "STRING":
+            text = unquote(text)
+        elif key.type == "QUOTED_NAME":
+            text = text[1:-1]
+        return (text, c[1])
+
+    def object(self, c: list) -> ast.Object:
+        items = tuple(p for p in c if p is not None)
+        return ast.Object(items, items[0][1].pos if items else ast.NOPOS)
+
+    def func(self, c: list) -> ast.Func:
+        tok = c[0]
+        name = str(tok).lower()
+        args = tuple(v for v in c[1:] if v is not None)
+        if name not in VALUE_FUNCTIONS:
+            if name in _AGGREGATES or name in ("count", "size"):
+                raise _syntax(f"{name}() cannot stand where a value is expected", _pos(tok), UnsupportedError)
+            known = ", ".join(f"{f}()" for f in VALUE_FUNCTIONS)
+            raise _syntax(f"unknown function {tok}(): CQL has {known}", _pos(tok), UnsupportedError)
+        lo, hi = VALUE_FUNCTIONS[name]
+        if not lo <= len(args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} or {hi}"
+            raise _syntax(f"{name}() takes {want} argument{'s' if hi != 1 else ''}, got {len(args)}", _pos(tok))
+        return ast.Func(name, args, _pos(tok))
+
+    def value_list(self, c: list) -> Tuple[Any, ...]:
+        return tuple(v for v in c if v is not None)
+
+    # -- conditions --------------------------------------------------------------
+    def comp_op(self, c: list) -> str:
+        op = str(c[0])
+        return "!=" if op == "<>" else op
+
+    def compare(self, c: list) -> ast.Compare:
+        return ast.Compare(c[0].name, c[1], c[2], c[0].pos)
+
+    def compare_query(self, c: list) -> ast.InQuery:
+        path, op, query = c
+        if op not in ("=", "!="):
+            raise _syntax(f"a subquery can only be compared with = or !=, not {op}", path.pos, UnsupportedError)
+        self._check_subquery(query, path.pos)
+        return ast.InQuery(path.name, query, op == "!=", "=", path.pos)
+
+    def in_(self, c: list) -> ast.In:
+        return ast.In(c[0].name, c[1], False, c[0].pos)
+
+    def not_in(self, c: list) -> ast.In:
+        return ast.In(c[0].name, c[1], True, c[0].pos)
+
+    def in_query(self, c: list) -> ast.InQuery:
+        self._check_subquery(c[1], c[0].pos)
+        return ast.InQuery(c[0].name, c[1], False, "in", c[0].pos)
+
+    def not_in_query(self, c: list) -> ast.InQuery:
+        self._check_subquery(c[1], c[0].pos)
+        return ast.InQuery(c[0].name, c[1], True, "in", c[0].pos)
+
+    @staticmethod
+    def _check_subquery(query: ast.Select, pos: ast.Pos) -> None:
+        fields = [i for i in query.items if isinstance(i, ast.Column)]
+        others = [i for i in query.items if not isinstance(i, (ast.Column, ast.Star))]
+        if others:
+            what = "count()" if isinstance(others[0], ast.Count) else "include"
+            raise _syntax(f"{what} in a subquery is not supported: select * or one field", others[0].pos, UnsupportedError)
+        if len(fields) > 1 or (fields and len(query.items) > 1):
+            raise _syntax("a second field in a subquery is not supported: select * or one field",
+                          query.items[1].pos, UnsupportedError)
+
+    def exists(self, c: list) -> ast.Exists:
+        return ast.Exists(c[0].name, True, c[0].pos)
+
+    def not_exists(self, c: list) -> ast.Exists:
+        return ast.Exists(c[0].name, False, c[0].pos)
+
+    def is_null(self, c: list) -> ast.Compare:
+        return ast.Compare(c[0].name, "=", ast.Literal(None, _pos(c[1])), c[0].pos)
+
+    def is_not_null(self, c: list) -> ast.Compare:
+        return ast.Compare(c[0].name, "!=", ast.Literal(None, _pos(c[1])), c[0].pos)
+
+    def like(self, c: list) -> ast.Match:
+        return ast.Match(c[0].name, "like", c[1], False, c[0].pos)
+
+    def not_like(self, c: list) -> ast.Match:
+        return ast.Match(c[0].name, "like", c[1], True, c[0].pos)
+
+    def regexp(self, c: list) -> ast.Match:
+        return ast.Match(c[0].name, "regexp", c[1], False, c[0].pos)
+
+    def not_regexp(self, c: list) -> ast.Match:
+        return ast.Match(c[0].name, "regexp", c[1], True, c[0].pos)
+
+    def all_(self, c: list) -> ast.All:
+        return ast.All(c[0].name, c[1], c[0].pos)
+
+    def func_cond(self, c: list) -> ast.Size:
+        tok, path, op, value = c
+        name = str(tok).lower()
+        if name != "size":
+            raise _syntax(f"{tok}() in a condition is not supported (only size(field) = n)", _pos(tok), UnsupportedError)
+        if op != "=":
+            raise _syntax(f"size({path.name}) {op} ... is not supported: only size(field) = n", _pos(tok), UnsupportedError)
+        return ast.Size(path.name, value, _pos(tok))
+
+    def distance(self, c: list) -> ast.Distance:
+        value, unit = c
+        if not isinstance(value, ast.Param):
+            value = ast.Literal(_number(value), _pos(value))
+        if unit is None:
+            return ast.Distance(value, "radians", value.pos)
+        name = _UNITS.get(str(unit).lower())
+        if name is None:
+            raise _syntax(f"unknown distance unit '{unit}': use km, miles or radians", _pos(unit))
+        return ast.Distance(value, name, value.pos)
+
+    def near(self, c: list) -> ast.Near:
+        return ast.Near(c[0].name, c[1], c[2], c[3], c[0].pos)
+
+    def within(self, c: list) -> ast.Within:
+        return ast.Within(c[0].name, c[1], c[2], c[0].pos)
+
+    def related(self, c: list) -> ast.Related:
+        return ast.Related(c[0].name, c[1], c[0].pos)
+
+    def or_(self, c: list) -> Any:
+        if len(c) == 1:
+            return c[0]
+        items: List[Any] = []
+        for x in c:
+            items.extend(x.items if isinstance(x, ast.Or) else (x,))
+        return ast.Or(tuple(items), items[0].pos)
+
+    def and_(self, c: list) -> Any:
+        if len(c) == 1:
+            return c[0]
+        items: List[Any] = []
+        for x in c:
+            items.extend(x.items if isinstance(x, ast.And) else (x,))
+        return ast.And(tuple(items), items[0].pos)
+
+    def where(self, c: list) -> Tuple[str, Any]:
+        return ("where", c[0])
+
+    def subquery(self, c: list) -> ast.Select:
+        return c[0]
+
+    # -- select ------------------------------------------------------------------
+    def star(self, c: list) -> ast.Star:
+        return ast.Star(_pos(c[0]))
+
+    def column(self, c: list) -> ast.Column:
+        return ast.Column(c[0].name, c[0].pos)
+
+    def include(self, c: list) -> ast.Include:
+        return ast.Include(c[0].name, c[0].pos)
+
+    def item_func(self, c: list) -> ast.Count:
+        tok = c[0]
+        name = str(tok).lower()
+        args = [a for a in c[1:] if a is not None]
+        if name == "count":
+            if len(args) == 1 and (getattr(args[0], "type", None) == "STAR"
+                                   or getattr(args[0], "name", None) == "objectId"):
+                return ast.Count(_pos(tok))
+            shown = ", ".join(a.name if isinstance(a, _Named) else str(a) for a in args)
+            raise _syntax(f"count({shown}) is not supported: only count(*) or count(objectId)",
+                          _pos(tok), UnsupportedError)
+        if name in _AGGREGATES:
+            raise _syntax(f"aggregate function {name}() is not supported (CQL has only count(*))",
+                          _pos(tok), UnsupportedError)
+        raise _syntax(f"function {tok}() in the select list is not supported "
+                      "(CQL has only count(*) there)", _pos(tok), UnsupportedError)
+
+    def limit(self, c: list) -> Tuple[str, Any, Any]:
+        first, second = (self._int_arg(a) if a is not None else None for a in c)
+        return ("limit", second, first) if second is not None else ("limit", first, None)
+
+    @staticmethod
+    def _int_arg(a: Any) -> Any:
+        if isinstance(a, ast.Param):
+            return a
+        value = _number(a)
+        if not isinstance(value, int) or value < 0:
+            raise _syntax(f"LIMIT takes whole numbers, found '{a}'", _pos(a))
+        return ast.Literal(value, _pos(a))
+
+    def order_item(self, c: list) -> Tuple[Optional[str], _Named, Optional[str]]:
+        sign, path, direction = c
+        return (str(sign) if sign is not None else None, path,
+                str(direction).lower() if direction is not None else None)
+
+    def order(self, c: list) -> Tuple[str, Tuple[ast.OrderItem, ...]]:
+        # Decided: with a direction only after the last field, it applies to every
+        # unsigned field (`order by a, b desc` = -a,-b, as SPEC); directions written
+        # after earlier fields apply to their own field; a sign always wins.
+        per_field = any(d is not None for _, _, d in c[:-1])
+        trailing = c[-1][2]
+        out = []
+        for sign, path, direction in c:
+            if sign is not None:
+                desc = sign == "-"
+            elif per_field:
+                desc = direction == "desc"
+            else:
+                desc = trailing == "desc"
+            out.append(ast.OrderItem(path.name, desc, path.pos))
+        return ("order", tuple(out))
+
+    def select(self, c: list) -> ast.Select:
+        items: List[Any] = []
+        cls: Optional[_Named] = None
+        where = limit = skip = None
+        order: Tuple[ast.OrderItem, ...] = ()
+        for x in c[1:]:
+            if x is None:
+                continue
+            if isinstance(x, _Named):
+                cls = x
+            elif isinstance(x, tuple):
+                if x[0] == "where":
+                    where = x[1]
+                elif x[0] == "limit":
+                    limit, skip = x[1], x[2]
+                else:
+                    order = x[1]
+            else:
+                items.append(x)
+        assert cls is not None
+        return ast.Select(cls.name, tuple(items), where, limit, skip, order, pos=_pos(c[0]))
+
+    # -- writes --------------------------------------------------------------------
+    def row(self, c: list) -> Tuple[Any, ...]:
+        return tuple(v for v in c if v is not None)
+
+    def insert(self, c: list) -> ast.Insert:
+        cls = c[1]
+        columns = [x for x in c[2:] if isinstance(x, _Named)]
+        rows = tuple(x for x in c[2:] if isinstance(x, tuple))
+        names = [x.name for x in columns]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _syntax(f"column '{name}' is listed twice", columns[i].pos)
+        return ast.Insert(cls.name, tuple(names), rows, pos=_pos(c[0]))
+
+    def assignment(self, c: list) -> Tuple[_Named, Any]:
+        return (c[0], c[2])
+
+    def update(self, c: list) -> ast.Update:
+        cls = c[1]
+        assigns = [x for x in c[2:] if isinstance(x, tuple) and isinstance(x[0], _Named)]
+        where = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "where"), None)
+        seen: set = set()
+        for target, _ in assigns:
+            if target.name in seen:
+                raise _syntax(f"field '{target.name}' is set twice", target.pos)
+            seen.add(target.name)
+        return ast.Update(cls.name, tuple((t.name, v) for t, v in assigns), where, pos=_pos(c[0]))
+
+    def delete(self, c: list) -> ast.Delete:
+        tok, cls, where = c
+        return ast.Delete(cls.name, where[1] if where else None, pos=_pos(tok))
+
+    def start(self, c: list) -> List[ast.Statement]:
+        counts = _state.counts + [_state.qmarks]
+        bounds = _state.semis + [len(_state.source)]
+        out = []
+        for stmt, count, end in zip(c, counts, bounds):
+            if stmt is None:
+                continue
+            object.__setattr__(stmt, "param_count", count)
+            object.__setattr__(stmt, "source", _state.source)
+            object.__setattr__(stmt, "end", end)
+            out.append(stmt)
+        return out
+

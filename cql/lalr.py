@@ -1,0 +1,232 @@
+"""The fast parse path: one regex lexer and a tight LALR loop over plain tables.
+
+Lark's lexer and parser loop cost ~2/3 of a parse, and importing Lark costs
+~20 ms of start-up. This path needs neither: ``tables_from_lark`` turns the
+tables of Lark's analysis into plain data (cached per user by cql.parser), and
+``FastParser`` runs them with the same callbacks (cql.ast_builder), shaping
+children exactly as Lark's parse-tree builder would. Keywords are recognised
+as Lark's contextual lexer does: only where the parser state accepts them. On
+anything unusual (a character it cannot lex, a token the table rejects) it
+returns None and Lark's own parser runs, so errors come from one place and the
+two cannot diverge (tests/test_lang_fuzz.py checks that they agree).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import ast
+from .ast_builder import _Builder, _state
+
+__all__ = ["FastParser", "tables_from_lark", "TABLE_FORMAT"]
+
+_LEX = re.compile(r"""
+(?:\s+|--[^\n]*|//[^\n]*|/\*[\s\S]*?\*/)*     # whitespace and comments, skipped
+(?:(?P<STRING>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+|(?P<QUOTED_NAME>`[^`\n]*`)
+|(?P<NUMBER>[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.]))
+|(?P<word>[^\W\d]\w*)
+|(?P<op><=|>=|!=|<>|[-+*?=<>;,.:()\[\]{}])
+|(?P<end>\Z)
+|(?P<bad>[\s\S]))          # always matches: the skip above never backtracks
+""", re.X | re.S)
+_OPS = {
+    "=": "EQ", "!=": "NE", "<>": "NE", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE",
+    ";": "_SEMI", ",": "_COMMA", ".": "_DOT", ":": "_COLON", "(": "_LPAR", ")": "_RPAR",
+    "[": "_LBRACK", "]": "_RBRACK", "{": "_LBRACE", "}": "_RBRACE", "*": "STAR",
+    "?": "QMARK", "+": "SIGN", "-": "SIGN",
+}
+
+
+class _Tok(str):
+    """A token for the callbacks: the text plus type and position (like lark.Token)."""
+    type: str
+    start_pos: int
+    line: int
+    column: int
+
+
+TABLE_FORMAT = 1  # bump when tables_from_lark or _rule_callback change meaning
+
+
+def tables_from_lark(lark_parser: Any) -> Dict[str, Any]:
+    """The LALR tables of a built Lark parser as plain data (dicts, tuples, str, int).
+
+    Rules carry what Lark's parse-tree builder would do with their children
+    (drop filtered tokens, splice ``_rule`` children, insert ``[x]`` placeholders,
+    inline ``?rule`` with one child), so parsing needs no Lark import at all.
+    """
+    from lark.parsers.lalr_analysis import Shift
+    table = lark_parser.parser.parser.parser.parse_table
+    rule_index: Dict[Any, int] = {}
+    rules: List[Any] = []
+    states: Dict[int, Dict[str, Tuple[bool, int]]] = {}
+    for state, row in table.states.items():
+        out: Dict[str, Tuple[bool, int]] = {}
+        for term, (action, arg) in row.items():
+            if action is Shift:
+                out[str(term)] = (True, int(arg))
+                continue
+            if arg not in rule_index:
+                rule_index[arg] = len(rules)
+                rules.append(arg)
+            out[str(term)] = (False, rule_index[arg])
+        states[int(state)] = out
+    specs = []
+    for rule in rules:
+        opts = rule.options
+        expansion = rule.expansion
+        empty = list(opts.empty_indices or ())
+        if empty:
+            bits = "".join(str(int(b)) for b in empty)
+            nones = [len(ones) for ones in bits.split("0")]
+        else:
+            nones = [0] * (len(expansion) + 1)
+        include, pending = [], 0
+        for i, sym in enumerate(expansion):
+            pending += nones[i]
+            if opts.keep_all_tokens or not (sym.is_term and sym.filter_out):
+                include.append((i, bool((not sym.is_term) and sym.name.startswith("_")), pending))
+                pending = 0
+        pending += nones[len(expansion)]
+        filtered = bool(empty) or len(include) < len(expansion) or any(x for _, x, _ in include)
+        specs.append((str(rule.origin.name), len(expansion),
+                      str(rule.alias or opts.template_source or rule.origin.name),
+                      bool(opts.expand1 and not rule.alias),
+                      (tuple(include), pending) if filtered else None))
+    keywords: Dict[str, str] = {}
+    for term in lark_parser.terminals:
+        if term.priority == 2:  # keywords: word\b or (a|b)\b, case-insensitive
+            body = term.pattern.value.replace("\\b", "").strip("()")
+            for word in body.split("|"):
+                keywords[str(word)] = str(term.name)
+    return {"format": TABLE_FORMAT, "states": states, "rules": specs,
+            "start": int(table.start_states["start"]), "end": int(table.end_states["start"]),
+            "keywords": keywords}
+
+
+class _Children:
+    """What a ``_rule`` without a callback yields: children for the parent to splice."""
+    __slots__ = ("children",)
+
+    def __init__(self, children: list):
+        self.children = children
+
+
+def _rule_callback(builder: Any, spec: Tuple[Any, ...]) -> Any:
+    origin, size, name, expand1, child_filter = spec
+    method = getattr(builder, name, None)
+    if method is None:
+        method = _Children
+    if expand1:  # innermost, as Lark does: sees the children after filtering
+        single = method
+
+        def method(children: list, _inner: Any = single) -> Any:
+            return children[0] if len(children) == 1 else _inner(children)
+    if child_filter is not None:
+        include, append_none = child_filter
+        inner = method
+
+        def method(children: list, _inner: Any = inner) -> Any:
+            out: list = []
+            for i, to_expand, add_none in include:
+                if add_none:
+                    out += [None] * add_none
+                if to_expand:
+                    if out:
+                        out += children[i].children
+                    else:  # left recursion: take the list over, no copying
+                        out = children[i].children
+                else:
+                    out.append(children[i])
+            if append_none:
+                out += [None] * append_none
+            return _inner(out)
+    return method
+
+
+class FastParser:
+    def __init__(self, data: Dict[str, Any]):
+        builder = _Builder()
+        rules = [(_rule_callback(builder, spec), spec[1], spec[0]) for spec in data["rules"]]
+        # state -> terminal -> (True, next state) | (False, (callback, size, rule origin))
+        self.states: Dict[Any, Dict[str, Tuple[bool, Any]]] = {
+            state: {term: (True, arg) if is_shift else (False, rules[arg])
+                    for term, (is_shift, arg) in row.items()}
+            for state, row in data["states"].items()}
+        self.start_state = data["start"]
+        self.end_state = data["end"]
+        self.keywords: Dict[str, str] = dict(data["keywords"])
+
+    def parse(self, text: str) -> Optional[List[ast.Statement]]:
+        """The statements, or None to let Lark parse (and report errors)."""
+        states, keywords = self.states, self.keywords
+        match = _LEX.match
+        end_state = self.end_state
+        state_stack = [self.start_state]
+        value_stack: List[Any] = []
+        pos, line, line_start = 0, 1, 0
+        st = _state
+        while True:
+            m = match(text, pos)
+            kind = m.lastgroup
+            if kind == "bad":
+                return None
+            start = m.start(kind)
+            if start != pos:  # skipped whitespace/comments: keep line numbers right
+                nl = text.count("\n", pos, start)
+                if nl:
+                    line += nl
+                    line_start = text.rindex("\n", pos, start) + 1
+            if kind == "end":
+                ttype, tok, is_end = "$END", None, True
+            else:
+                is_end = False
+                value = m.group(kind)
+                if kind == "word":
+                    ttype = keywords.get(value.lower())
+                    if ttype is None or ttype not in states[state_stack[-1]]:
+                        ttype = "NAME"
+                elif kind == "op":
+                    ttype = _OPS[value]
+                    if ttype == "QMARK":
+                        value = str(st.qmarks)
+                        st.qmarks += 1
+                    elif ttype == "_SEMI":
+                        st.counts.append(st.qmarks)
+                        st.semis.append(start)
+                        st.qmarks = 0
+                else:
+                    ttype = kind
+                tok = _Tok(value)
+                tok.type, tok.start_pos, tok.line, tok.column = ttype, start, line, start - line_start + 1
+                pos = m.end()
+                if kind == "STRING":
+                    nl = value.count("\n")
+                    if nl:
+                        line += nl
+                        line_start = text.rindex("\n", start, pos) + 1
+            while True:
+                try:
+                    is_shift, arg = states[state_stack[-1]][ttype]
+                except KeyError:
+                    return None
+                if is_shift:
+                    if is_end:
+                        return None
+                    state_stack.append(arg)
+                    value_stack.append(tok)
+                    break
+                callback, size, origin = arg
+                if size:
+                    args = value_stack[-size:]
+                    del state_stack[-size:]
+                    del value_stack[-size:]
+                else:
+                    args = []
+                result = callback(args)
+                state_stack.append(states[state_stack[-1]][origin][1])
+                value_stack.append(result)
+                if is_end and state_stack[-1] == end_state:
+                    return result
+
