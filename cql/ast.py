@@ -264,7 +264,6 @@ class Insert(Statement):
     pos: Pos = _pos()
     source: str = _meta("")
     end: int = _meta(0)
-    row_pos: Tuple[Pos, ...] = _meta(())
 
 
 @dataclass(frozen=True)
