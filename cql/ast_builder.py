@@ -108,9 +108,13 @@ def _number(tok: Any) -> Any:
     digits = text.lstrip("+-")
     if digits[:2] in ("0x", "0X"):
         return sign * int(digits[2:], 16)
-    if any(c in digits for c in ".eE"):
-        return float(text)
-    return int(text)
+    try:
+        value = float(text) if any(c in digits for c in ".eE") else int(text)
+    except ValueError:  # e.g. more digits than Python converts (4300)
+        raise _syntax(f"number out of range: {text[:20]}...", _pos(tok)) from None
+    if value in (float("inf"), float("-inf")):
+        raise _syntax(f"number out of range: {text}", _pos(tok))
+    return value
 
 
 def _key_name(tok: Any) -> str:

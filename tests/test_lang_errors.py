@@ -180,3 +180,10 @@ def test_deep_nesting_is_a_cql_error_not_a_crash():
         pass
     long_or = "select * from C where " + " or ".join(f"a = {i}" for i in range(3000))
     assert len(cql.explain(long_or)[0]["params"]["where"]["$or"]) == 3000
+
+
+@pytest.mark.parametrize("number", ["9" * 5000, "1e999", "-1e999"])
+def test_numbers_out_of_range(number):
+    err = error(f"select * from C where a = {number}")
+    assert isinstance(err, CQLSyntaxError) and "out of range" in err.message
+    assert err.column == 27
