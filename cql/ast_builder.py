@@ -99,7 +99,21 @@ def unquote(raw: str) -> str:
             return chr(int(esc[1:], 16))
         return _SIMPLE_ESCAPES.get(esc, text)
 
-    return _ESCAPE.sub(repl, body)
+    text = _ESCAPE.sub(repl, body)
+    if "\\u" in body and any("\ud800" <= ch <= "\udfff" for ch in text):
+        # \ud83d\ude00 (JSON style) is one character; a lone half is not text
+        try:
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("a \\u escape is half of a surrogate pair") from None
+    return text
+
+
+def _string(tok: Any) -> str:
+    try:
+        return unquote(str(tok))
+    except ValueError as exc:
+        raise _syntax(f"invalid string: {exc}", _pos(tok)) from None
 
 
 def _number(tok: Any) -> Any:
@@ -158,7 +172,7 @@ class _Builder:
 
     # -- values ----------------------------------------------------------------
     def string(self, c: list) -> ast.Literal:
-        return ast.Literal(unquote(str(c[0])), _pos(c[0]))
+        return ast.Literal(_string(c[0]), _pos(c[0]))
 
     def number(self, c: list) -> ast.Literal:
         return ast.Literal(_number(c[0]), _pos(c[0]))
@@ -183,7 +197,7 @@ class _Builder:
         key = c[0]
         text = str(key)
         if key.type == "STRING":
-            text = unquote(text)
+            text = _string(key)
         elif key.type == "QUOTED_NAME":
             text = text[1:-1]
         return (text, c[1])

@@ -57,6 +57,7 @@ def test_syntax_error_on_a_later_line():
     ("select * from C limit -1", "-1", ["whole number"]),
     ("select * from C where loc near [1, 2] max 3 parsecs", "parsecs", ["unit", "km"]),
     ("select * from C where a = date()", "date", ["date() takes 1 argument"]),
+    ("select * from C where a = 'x\\ud83d'", "'x", ["surrogate"]),
     ("insert into C(a, a) values (1, 2)", "a)", ["listed twice"]),
     ("update C set a = 1, a = 2", "a = 2", ["set twice"]),
 ])
