@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from cql.engine import EngineBackend, matcher, sortedlist
+from cql.engine import EngineBackend, indexes, matcher, sortedlist
 from cql.engine.query import regex_prefix
 from cql.engine.sortedlist import SortedList
 from cql.plan import Create, Delete, Find, Update
@@ -25,7 +25,12 @@ def test_sorted_list_against_a_plain_list(monkeypatch):
                 assert s.discard(x) == (x in ref)
                 if x in ref:
                     ref.remove(x)
+        batch = [rnd.randint(0, 40) for _ in range(rnd.choice([0, 3, 30, 200]))]
+        s.update(batch)
+        ref = sorted(ref + batch)
         assert list(s) == ref and len(s) == len(ref)
+        assert all(len(b) <= 2 * sortedlist.LOAD for b in s._blocks)
+        assert s._maxes == [b[-1] for b in s._blocks]
         for _ in range(10):
             lo, hi = rnd.choice([None, rnd.randint(-1, 41)]), rnd.choice([None, rnd.randint(-1, 41)])
             li, hinc = rnd.random() < .5, rnd.random() < .5
@@ -99,11 +104,17 @@ def brute(objects, where, order, skip, limit):
 
 @pytest.mark.parametrize("mixed", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_engine_agrees_with_brute_force(seed, mixed):
+def test_engine_agrees_with_brute_force(seed, mixed, monkeypatch):
+    # Small blocks and a low bulk threshold so splits and bulk merges happen.
+    monkeypatch.setattr(sortedlist, "LOAD", 8)
+    monkeypatch.setattr(indexes, "_BULK", 5)
     rnd = random.Random(seed * 10 + mixed)
     engine = EngineBackend(None, strict_types=False)
     engine.run(Create("R", tuple(random_object(rnd, mixed) for _ in range(120))))
     for step in range(150):
+        if step in (60, 120):  # bulk inserts once indexes exist (merged into sorted blocks)
+            engine.run(Create("R", tuple(random_object(rnd, mixed) for _ in range(20))))
+            engine.run(Create("R", tuple(random_object(rnd, mixed) for _ in range(150))))
         if step % 10 == 9:
             ids = [o["objectId"] for o in engine.run(Find("R", limit=1000)).objects]
             if ids and rnd.random() < 0.5:
@@ -145,7 +156,10 @@ def test_near_with_limit_agrees_with_brute_force(seed):
             lat = rnd.choice([rnd.uniform(-90, 90), rnd.uniform(40, 50), 89.9, -90.0])
             row["loc"] = {"__type": "GeoPoint", "latitude": lat, "longitude": rnd.uniform(-180, 180)}
         rows.append(row)
-    engine.run(Create("P", tuple(rows)))
+    engine.run(Create("P", tuple(rows[:100])))
+    engine.run(Find("P", where={"loc": {"$nearSphere": {"__type": "GeoPoint", "latitude": 0, "longitude": 0}}},
+                    limit=1))  # builds the geo index; the next rows are merged into it in bulk
+    engine.run(Create("P", tuple(rows[100:])))
     every = engine.run(Find("P", limit=1000)).objects
     for _ in range(40):
         point = {"__type": "GeoPoint", "latitude": rnd.uniform(-90, 90), "longitude": rnd.uniform(-180, 180)}

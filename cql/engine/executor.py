@@ -157,10 +157,14 @@ class EngineBackend(Backend):
             idx = self._indexes[class_name] = ClassIndexes(matcher.value_key)
         return idx
 
-    def _on_change(self, cls: str, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        idx = self._indexes.get(cls)
-        if idx is not None:
-            idx.change(oid, old, new)
+    def _on_change(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:
+        """Keep the indexes of the changed classes current."""
+        by_class: Dict[str, list] = {}
+        for cls, oid, old, new in changes:
+            if cls in self._indexes:
+                by_class.setdefault(cls, []).append((oid, old, new))
+        for cls, items in by_class.items():
+            self._indexes[cls].change_many(items)
 
     def _check_open(self) -> None:
         if self.closed:

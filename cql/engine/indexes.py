@@ -23,6 +23,7 @@ DATE_FIELDS = ("createdAt", "updatedAt")
 _MISSING = object()
 
 KeyFn = Callable[[Any], Any]
+_BULK = 64  # inserts at least this many go into sorted structures as one merge
 
 
 def field_value(obj: dict, field: str) -> Any:
@@ -103,6 +104,10 @@ class HashIndex:
         if new is not None:
             self._add(oid, new)
 
+    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+        for oid, old, new in changes:
+            self.change(oid, old, new)
+
     def lookup(self, value: Any) -> Iterable[str]:
         """Ids whose field equals or contains ``value`` (a superset), in bucket order."""
         cur = self.buckets.get(self._key(query_value(self.field, value)))
@@ -163,6 +168,18 @@ class GeoIndex:
             if lat is not None:
                 self.items.add((lat, oid))
 
+    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+        if len(changes) < _BULK or any(old is not None for _, old, _new in changes):
+            for oid, old, new in changes:
+                self.change(oid, old, new)
+            return
+        entries = []
+        for oid, _old, new in changes:
+            lat = self._lat(new)
+            if lat is not None:
+                entries.append((lat, oid))
+        self.items.update(entries)
+
     def band(self, lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Iterator[Tuple[float, str]]:
         lo_b = (lo,) if lo_incl else (lo, _MAX)
         hi_b = (hi, _MAX) if hi_incl else (hi,)
@@ -217,6 +234,20 @@ class SortedIndex:
             self.arrays += kn[1]
             self.items.add(kn[0] + (oid,))
 
+    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+        """Inserts in bulk (one merge per block); anything else one by one."""
+        if len(changes) < _BULK or any(old is not None for _, old, _new in changes):
+            for oid, old, new in changes:
+                self.change(oid, old, new)
+            return
+        entries = []
+        key_of = self._key_of
+        for oid, _old, new in changes:
+            k, is_list = key_of(new)
+            self.arrays += is_list
+            entries.append(k + (oid,))
+        self.items.update(entries)
+
     def range(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool,
               reverse: bool = False) -> Iterator[tuple]:
         """Entries (key..., objectId) between two keys. An entry is the key tuple
@@ -246,12 +277,15 @@ class ClassIndexes:
         self.geo: Dict[str, GeoIndex] = {}
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        self.change_many([(oid, old, new)])
+
+    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
         for idx in self.hash.values():
-            idx.change(oid, old, new)
+            idx.change_many(changes)
         for sidx in self.sorted.values():
-            sidx.change(oid, old, new)
+            sidx.change_many(changes)
         for gidx in self.geo.values():
-            gidx.change(oid, old, new)
+            gidx.change_many(changes)
 
     def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
         idx = self.hash.get(field)

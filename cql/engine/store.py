@@ -37,7 +37,9 @@ LOG_KEEP = 50_000  # log rows kept; a reader further behind reloads everything
 Change = Tuple[str, str, Optional[dict]]
 # A relation change: (owner class, owner id, key, target class, target id, add?)
 RelChange = Tuple[str, str, str, str, str, bool]
-Listener = Callable[[str, str, Optional[dict], Optional[dict]], None]
+# Listeners get every applied change of a statement at once:
+# [(class, id, old object or None, new object or None), ...]
+Listener = Callable[[List[Tuple[str, str, Optional[dict], Optional[dict]]]], None]
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS objects (class TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL,
@@ -164,15 +166,17 @@ class Store:
                                           (self._seq,)))
         self._seq = hi
         self._load_schema(db)
+        applied = []
         for cls, oid in touched:
             row = db.execute("SELECT json FROM objects WHERE class = ? AND id = ?", (cls, oid)).fetchone()
             new = None if row is None else _loads(row[0])
-            self._set(cls, oid, new)
+            self._set(cls, oid, new, applied)
             self.relations.pop((cls, oid), None)
             for key, tc, ti in db.execute(
                     "SELECT key, target_class, target_id FROM relations WHERE class = ? AND id = ?",
                     (cls, oid)):
                 self.relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
+        self._notify(applied)
 
     def _load_schema(self, db: sqlite3.Connection) -> None:
         schema: Dict[str, Dict[str, str]] = {}
@@ -288,10 +292,12 @@ class Store:
     def _apply(self, batch: "Batch") -> None:
         for cls, fld, typ in batch.schema:
             self.schema.setdefault(cls, {})[fld] = typ
+        applied: list = []
         for cls, oid, new in batch.changes:
-            self._set(cls, oid, new)
+            self._set(cls, oid, new, applied)
             if new is None:
                 self.relations.pop((cls, oid), None)
+        self._notify(applied)
         for cls, oid, key, tc, ti, add in batch.relations:
             keys = self.relations.get((cls, oid))
             if add:
@@ -303,7 +309,7 @@ class Store:
                 if not keys[key]:
                     del keys[key]
 
-    def _set(self, cls: str, oid: str, new: Optional[dict]) -> None:
+    def _set(self, cls: str, oid: str, new: Optional[dict], applied: list) -> None:
         bucket = self.classes.get(cls)
         if bucket is None:
             if new is None:
@@ -316,8 +322,12 @@ class Store:
             del bucket[oid]
         else:
             bucket[oid] = new
-        for listener in self.listeners:
-            listener(cls, oid, old, new)
+        applied.append((cls, oid, old, new))
+
+    def _notify(self, applied: list) -> None:
+        if applied:
+            for listener in self.listeners:
+                listener(applied)
 
     # -- reading ----------------------------------------------------------------
     def related(self, cls: str, oid: str, key: str) -> Set[Tuple[str, str]]:
