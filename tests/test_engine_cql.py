@@ -179,3 +179,13 @@ def test_dates_compare_with_created_at(con):
     assert len(res.objects) == 1 and res.objects[0]["at"]["iso"] == "2021-01-02T00:00:00.000Z"
     assert con.execute("select count(*) from T where createdAt > date('2020-01-01T00:00:00Z')").count == 2
     assert con.execute("select count(*) from T where createdAt < date('2020-01-01T00:00:00Z')").count == 0
+
+
+def test_sub_keys_of_an_included_object(con):
+    p = con.execute("insert into Player (name, age) values ('x', 3)").objects[0]["objectId"]
+    con.execute("insert into GameScore (score, player) values (1, pointer('Player', ?))", p)
+    row = con.execute("select player.name, include player from GameScore").objects[0]
+    assert set(row["player"]) == {"__type", "className", "objectId", "name", "createdAt", "updatedAt"}
+    assert "score" not in row
+    row = con.execute("select score, include player from GameScore").objects[0]
+    assert row["player"]["age"] == 3 and row["score"] == 1

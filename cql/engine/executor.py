@@ -119,6 +119,27 @@ def _deep_copy(rows: List[dict]) -> List[dict]:
         return [_clone(r) for r in rows]
 
 
+def _project_included(row: dict, keys: Tuple[str, ...]) -> None:
+    """``keys=player.name`` with ``include=player``: the included player keeps
+    only name (and its system fields), as Parse does."""
+    subkeys: Dict[str, set] = {}
+    for k in keys:
+        head, dot, rest = k.partition(".")
+        if dot:
+            subkeys.setdefault(head, set()).add(rest.split(".", 1)[0])
+    for head, wanted in subkeys.items():
+        value = row.get(head)
+        items = value if value.__class__ is list else [value]
+        out = []
+        for v in items:
+            if v.__class__ is dict and v.get("__type") == "Object":
+                v = {k: x for k, x in v.items()
+                     if k in wanted or k in SYSTEM_FIELDS or k in ("__type", "className")}
+            out.append(v)
+        if head in row:
+            row[head] = out if value.__class__ is list else out[0]
+
+
 def _plain(row: dict) -> bool:
     """A row of plain values under plain keys (no ops, no dotted or $ keys)."""
     for k, v in row.items():
@@ -265,6 +286,8 @@ class EngineBackend(Backend):
                 for part in path.split("."):
                     node = node.setdefault(part, {})
             self._include(row, tree)
+            if keys is not None:
+                _project_included(row, keys)
         return row
 
     def _include(self, obj: dict, tree: Dict[str, Any]) -> None:
