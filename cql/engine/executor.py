@@ -318,10 +318,12 @@ class EngineBackend(Backend):
                 raise errors.InvalidKey(f"{key} is set by the database and cannot be written in an {what}")
 
     def _check_types(self, cls: str, obj: dict, pending: Dict[Tuple[str, str], str],
-                     batch: Batch) -> None:
+                     batch: Batch, fields: Optional[Set[str]] = None) -> None:
+        """Field types against the class schema (only ``fields`` when given:
+        an update checks what its body wrote)."""
         known = self.store.schema.get(cls, {})
         for key, value in obj.items():
-            if key in SYSTEM_FIELDS:
+            if key in SYSTEM_FIELDS or (fields is not None and key not in fields):
                 continue
             t = type_name(value)
             if t is None:
@@ -395,10 +397,11 @@ class EngineBackend(Backend):
                 targets = self._targets(plan)
                 pending: Dict[Tuple[str, str], str] = {}
                 now = now_iso()
+                written = {k.split(".", 1)[0] for k in plan.body}
                 for obj in targets:
                     new = ops.apply_update(obj, plan.body, now)
                     new["updatedAt"] = now
-                    self._check_types(plan.class_name, new, pending, batch)
+                    self._check_types(plan.class_name, new, pending, batch, written)
                     oid = obj["objectId"]
                     self._relations(plan.class_name, oid, plan.body, batch)
                     batch.update(plan.class_name, oid, new)

@@ -34,6 +34,18 @@ def field_value(obj: dict, field: str) -> Any:
     return value
 
 
+def unchanged(field: str, old: Optional[dict], new: Optional[dict]) -> bool:
+    """Did an update leave ``field`` as it was? (ops copy only what they change,
+    so an untouched value is the very same object.)"""
+    if old is None or new is None:
+        return False
+    a, b = old.get(field, _MISSING), new.get(field, _MISSING)
+    if a is b:
+        return True
+    c = a.__class__
+    return c is b.__class__ and (c is str or c is int or c is float) and a == b
+
+
 def query_value(field: str, value: Any) -> Any:
     """A where value as the index sees it (same rule as ``field_value``)."""
     if value.__class__ is str and field in DATE_FIELDS:
@@ -95,6 +107,8 @@ class HashIndex:
                     del buckets[k]
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if unchanged(self.field, old, new):
+            return
         if old is not None and new is not None:
             ko, kn = self._keys(old), self._keys(new)
             if ko == kn:
@@ -157,7 +171,8 @@ class GeoIndex:
         return self.arrays == 0
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        if old is not None and new is not None and old.get(self.field) == new.get(self.field):
+        if unchanged(self.field, old, new) or (
+                old is not None and new is not None and old.get(self.field) == new.get(self.field)):
             return
         if old is not None:
             lat = self._lat(old, -1)
@@ -223,6 +238,8 @@ class SortedIndex:
         return self.arrays == 0
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        if unchanged(self.field, old, new):
+            return
         ko = self._key_of(old) if old is not None else None
         kn = self._key_of(new) if new is not None else None
         if ko is not None and ko == kn:
