@@ -16,14 +16,16 @@ Decided here (LeanCloud behaviour where it has one):
 """
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import random
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from math import isfinite
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
@@ -105,6 +107,20 @@ def _clone(value: Any) -> Any:
 
 
 _CONTAINERS = (dict, list)
+
+
+@contextmanager
+def _gc_paused(pause: bool) -> Iterator[None]:
+    """Pause the cyclic GC during a big insert: the many new dicts would start
+    full collections over the whole store, and JSON data has no cycles."""
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _deep_copy(rows: List[dict]) -> List[dict]:
@@ -345,7 +361,7 @@ class EngineBackend(Backend):
                                         change.op == "add"))
 
     def _insert(self, plan: Create) -> Result:
-        with self._lock:
+        with self._lock, _gc_paused(len(plan.rows) >= 1000):
             self._check_open()
             out: List[dict] = []
             with self.store.write() as batch:
