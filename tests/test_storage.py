@@ -195,3 +195,14 @@ def test_two_writer_processes_serialize(tmp_path):
     for tag in "ab":
         assert sorted(r["i"] for r in rows if r["writer"] == tag) == list(range(1000))
     e.close()
+
+
+def test_damaged_row_is_a_storage_error(tmp_path):
+    path = str(tmp_path / "damaged.db")
+    EngineBackend(path).close()
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO objects VALUES ('T', 'x', '{not json')")
+    con.execute("INSERT INTO log (class, id) VALUES ('T', 'x')")
+    con.commit(), con.close()
+    with pytest.raises(errors.StorageError):
+        EngineBackend(path)

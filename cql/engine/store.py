@@ -143,13 +143,15 @@ class Store:
             if own:
                 db.execute("BEGIN")
             try:
-                self._data_version = version
                 self._catch_up(db)
             finally:
                 if own:
                     db.execute("COMMIT")
+            self._data_version = version  # only once caught up: a failure retries
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read {self.path!r}: {exc}") from None
+        except ValueError as exc:  # a row that is not JSON: not written by cql
+            raise StorageError(f"{self.path!r} holds a damaged object: {exc}") from None
 
     def _catch_up(self, db: sqlite3.Connection) -> None:
         lo, hi = db.execute("SELECT min(seq), max(seq) FROM log").fetchone()
