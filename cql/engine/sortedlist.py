@@ -49,8 +49,9 @@ class SortedList:
         self._len += 1
 
     def update(self, items: Iterable[Any]) -> None:
-        """Add many items: each block takes its share and is re-sorted once
-        (two sorted runs: linear for timsort), instead of one insort each."""
+        """Add many items: each block takes its share at once (inserted one by
+        one when small, else appended and re-sorted: two sorted runs, linear
+        for timsort), without a Python call per item."""
         new = sorted(items)
         if not new:
             return
@@ -66,8 +67,13 @@ class SortedList:
         blocks = self._blocks
         for i in sorted(shares, reverse=True):  # from the end: splits do not move pending blocks
             block = blocks[i]
-            block.extend(shares[i])
-            block.sort()
+            share = shares[i]
+            if len(share) * 8 < len(block):  # a few: binary insertion beats a re-sort
+                for item in share:
+                    insort(block, item)
+            else:
+                block.extend(share)
+                block.sort()
             if len(block) > 2 * LOAD:
                 parts = [block[j:j + LOAD] for j in range(0, len(block), LOAD)]
                 blocks[i:i + 1] = parts
