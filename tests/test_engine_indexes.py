@@ -177,3 +177,16 @@ def test_near_with_limit_agrees_with_brute_force(seed):
         assert [o["objectId"] for o in res.objects] == \
             [o["objectId"] for o in expected[skip:skip + limit]], (where, limit, skip)
         assert res.info["index"] == ("i (sorted)" if "i" in where else "loc (geo)")
+
+
+def test_sorted_list_bulk_update_paths(monkeypatch):
+    monkeypatch.setattr(sortedlist, "LOAD", 16)
+    rnd = random.Random(3)
+    for few in (5, 40, 120):  # a few per block (binary insertion), many (re-sort), splits
+        base = [rnd.randint(0, 10_000) for _ in range(600)]
+        s = SortedList(base)
+        batch = [rnd.randint(-5, 10_005) for _ in range(few)]
+        s.update(batch)
+        assert list(s) == sorted(base + batch)
+        assert s._maxes == [b[-1] for b in s._blocks]
+        assert all(b == sorted(b) and len(b) <= 32 for b in s._blocks)
