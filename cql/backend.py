@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Dict, List
 
-from .plan import Plan
+from .plan import Create, Delete, Find, Plan, Update
 from .result import Result
 
 
@@ -14,9 +14,30 @@ class Backend(ABC):
     #: a short phrase for the shell's banner, e.g. "transient in-memory database"
     description: str = ""
 
-    @abstractmethod
     def run(self, plan: Plan) -> Result:
         """Execute one plan; a returned write has been committed."""
+        if isinstance(plan, Find):
+            return self.find(plan)
+        if isinstance(plan, Create):
+            return self.insert(plan)
+        if isinstance(plan, Update):
+            return self.update(plan)
+        if isinstance(plan, Delete):
+            return self.delete(plan)
+        from .errors import InterfaceError
+        raise InterfaceError(f"not a plan: {plan!r}")
+
+    @abstractmethod
+    def find(self, plan: Find) -> Result: ...
+
+    @abstractmethod
+    def insert(self, plan: Create) -> Result: ...
+
+    @abstractmethod
+    def update(self, plan: Update) -> Result: ...
+
+    @abstractmethod
+    def delete(self, plan: Delete) -> Result: ...
 
     def explain(self, plan: Plan) -> List[dict]:
         """The requests this backend would make for ``plan`` (with its own notes,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Optional
 
+from .types import schema_type
+
 __all__ = ["STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp",
            "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary", "type_code", "schema_type"]
 
@@ -86,27 +88,3 @@ def type_code(column: str, value: Any) -> Optional[str]:
     return schema_type(value)
 
 
-def schema_type(value: Any) -> Optional[str]:
-    """The schema type name of a REST JSON value (None for null): String, Number,
-    Boolean, Array, Object, Date, Pointer<C>, Relation<C>, GeoPoint, File, Bytes."""
-    c = value.__class__
-    if value is None:
-        return None
-    if c is str:
-        return "String"
-    if c is bool:
-        return "Boolean"
-    if c is int or c is float:
-        return "Number"
-    if c is list:
-        return "Array"
-    if c is dict:
-        t = value.get("__type")
-        if t == "Pointer":
-            return f"Pointer<{value.get('className')}>"
-        if t == "Relation":
-            return f"Relation<{value.get('className')}>"
-        if t in ("Date", "GeoPoint", "File", "Bytes"):
-            return t
-        return "Object"
-    return type(value).__name__

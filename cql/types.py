@@ -14,7 +14,7 @@ from typing import Any, Optional
 from .errors import InvalidGeoPoint, InvalidJSON
 
 __all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "decode",
-           "format_date", "parse_date", "is_typed"]
+           "format_date", "parse_date", "is_typed", "schema_type"]
 
 
 @dataclass(frozen=True)
@@ -159,3 +159,29 @@ def decode(value: Any) -> Any:
         return Relation(value.get("className", ""))
     # Included objects ("__type": "Object") and plain objects: decode the fields.
     return {k: decode(v) for k, v in value.items()}
+
+
+def schema_type(value: Any) -> Optional[str]:
+    """The schema type name of a REST JSON value (None for null): String, Number,
+    Boolean, Array, Object, Date, Pointer<C>, Relation<C>, GeoPoint, File, Bytes."""
+    c = value.__class__
+    if value is None:
+        return None
+    if c is str:
+        return "String"
+    if c is bool:
+        return "Boolean"
+    if c is int or c is float:
+        return "Number"
+    if c is list:
+        return "Array"
+    if c is dict:
+        t = value.get("__type")
+        if t == "Pointer":
+            return f"Pointer<{value.get('className')}>"
+        if t == "Relation":
+            return f"Relation<{value.get('className')}>"
+        if t in ("Date", "GeoPoint", "File", "Bytes", "Polygon"):
+            return t
+        return "Object"
+    return type(value).__name__

@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
-from ..dbapi import schema_type as type_name
+from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update
 from ..result import Result
 from . import matcher, ops
@@ -219,14 +219,7 @@ class EngineBackend(Backend):
             self._check_open()
             if isinstance(plan, Find):
                 self.store.sync()
-                return self._find(plan)
-            if isinstance(plan, Create):
-                return self._insert(plan)
-            if isinstance(plan, Update):
-                return self._update(plan)
-            if isinstance(plan, Delete):
-                return self._delete(plan)
-            raise errors.InterfaceError(f"not a plan: {plan!r}")
+            return super().run(plan)
 
     def explain(self, plan: Plan) -> List[dict]:
         """The reference requests, each find annotated with the index it uses."""
@@ -274,7 +267,7 @@ class EngineBackend(Backend):
         return self.finder.find(class_name, where or {}, predicate, order=order, skip=skip,
                                 limit=limit, count=count)
 
-    def _find(self, plan: Find) -> Result:
+    def find(self, plan: Find) -> Result:
         limit = plan.effective_limit
         if limit < 0:
             raise errors.CQLError(f"limit must not be negative, got {limit}", 102)
@@ -360,7 +353,7 @@ class EngineBackend(Backend):
                 batch.relations.append((cls, oid, change.key, change.class_name, target_id,
                                         change.op == "add"))
 
-    def _insert(self, plan: Create) -> Result:
+    def insert(self, plan: Create) -> Result:
         with self._lock, _gc_paused(len(plan.rows) >= 1000):
             self._check_open()
             out: List[dict] = []
@@ -404,7 +397,7 @@ class EngineBackend(Backend):
             return [obj]
         return self._select(plan.class_name, plan.where, (), 0, None, False).objects
 
-    def _update(self, plan: Update) -> Result:
+    def update(self, plan: Update) -> Result:
         with self._lock:
             self._check_open()
             self._check_body(plan.body, "update")
@@ -424,7 +417,7 @@ class EngineBackend(Backend):
                     out.append({"objectId": oid, "updatedAt": now})
             return Result("update", plan.class_name, out)
 
-    def _delete(self, plan: Delete) -> Result:
+    def delete(self, plan: Delete) -> Result:
         with self._lock:
             self._check_open()
             with self.store.write() as batch:

@@ -40,6 +40,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import InvalidJSON, InvalidKey, TypeMismatch
+from ..types import schema_type
 from .matcher import MISSING, value_key
 
 __all__ = ["apply_update", "relation_changes", "RelationChange", "UPDATE_OPS", "type_name"]
@@ -58,23 +59,12 @@ class RelationChange(NamedTuple):
 
 
 def type_name(value: Any) -> str:
-    """The Parse/LeanCloud type name of a REST JSON value, for messages and schemas."""
+    """The Parse/LeanCloud type name of a REST JSON value, for messages."""
     if value is MISSING:
         return "missing"
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, (int, float)):
-        return "Number"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, dict):
-        t = value.get("__type")
-        return t if isinstance(t, str) else "Object"
-    return type(value).__name__
+    return schema_type(value).split("<", 1)[0]
 
 
 def _copy(value: Any) -> Any:

@@ -62,17 +62,6 @@ class RestBackend(Backend):
         return f"<RestBackend {self.description}>"
 
     # -- Backend ----------------------------------------------------------------------
-    def run(self, plan: Plan) -> Result:
-        if isinstance(plan, Find):
-            return self._select(plan)
-        if isinstance(plan, Create):
-            return self._insert(plan)
-        if isinstance(plan, Update):
-            return self._update(plan)
-        if isinstance(plan, Delete):
-            return self._delete(plan)
-        raise errors.InterfaceError(f"not a plan: {plan!r}")
-
     def explain(self, plan: Plan) -> List[dict]:
         return self.dialect.explain(plan, self.type_of, self.target_of)
 
@@ -98,7 +87,7 @@ class RestBackend(Backend):
         return self.schema_cache.target_class(class_name, field)
 
     # -- select -----------------------------------------------------------------------
-    def _select(self, find: Find) -> Result:
+    def find(self, find: Find) -> Result:
         objects, count, truncated = self.find_objects(find)
         return Result("select", find.class_name, [] if find.count_only else objects, count=count,
                       selected=find.columns, truncated=truncated, count_only=find.count_only)
@@ -268,7 +257,7 @@ class RestBackend(Backend):
                 if predicate is None or predicate(_match_view(obj))]
 
     # -- writes -----------------------------------------------------------------------
-    def _insert(self, plan: Create) -> Result:
+    def insert(self, plan: Create) -> Result:
         path = f"/classes/{plan.class_name}"
         try:
             if len(plan.rows) == 1:
@@ -332,7 +321,7 @@ class RestBackend(Backend):
             return True
         return known
 
-    def _update(self, plan: Update) -> Result:
+    def update(self, plan: Update) -> Result:
         try:
             if plan.pinned:
                 answer = self._pinned("PUT", plan, plan.body)
@@ -356,7 +345,7 @@ class RestBackend(Backend):
         finally:
             self.schema_cache.learn(plan.class_name, [plan.body])
 
-    def _delete(self, plan: Delete) -> Result:
+    def delete(self, plan: Delete) -> Result:
         if plan.pinned:
             if not plan.where and not self._class_exists(plan.class_name, plan.object_id):
                 # Parse answers DELETE on a class that does not exist with 200 {}

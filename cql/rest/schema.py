@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional
 
 from .. import errors
+from ..types import schema_type
 
 Schema = Dict[str, Dict[str, str]]
 SYSTEM_FIELDS = {"objectId": "String", "createdAt": "Date", "updatedAt": "Date"}
@@ -17,25 +18,12 @@ HIDDEN_FIELDS = {"ACL", "_rperm", "_wperm", "authData", "_hashed_password"}
 
 
 def type_of(value: Any) -> Optional[str]:
-    """The Parse type name of one REST JSON value (None for null)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, (int, float)):
-        return "Number"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, dict):
-        kind = value.get("__type")
-        if kind == "Object":
-            return "Pointer"  # an included pointer
-        if kind in ("Date", "Pointer", "GeoPoint", "File", "Bytes", "Relation", "Polygon"):
-            return kind
-        return "Object"
-    return None
+    """The Parse type name of one REST JSON value (None for null); an included
+    object counts as the Pointer it stands for."""
+    if isinstance(value, dict) and value.get("__type") == "Object":
+        return "Pointer"
+    kind = schema_type(value)
+    return None if kind is None else kind.split("<", 1)[0]
 
 
 class SchemaCache:
