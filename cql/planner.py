@@ -292,6 +292,7 @@ class _Binder:
         star = count = False
         columns: List[str] = []
         includes: List[str] = []
+        shown: List[str] = []  # display columns: fields and included pointers, as written
         for item in s.items:
             kind = type(item)
             if kind is ast.Star:
@@ -299,11 +300,13 @@ class _Binder:
             elif kind is ast.Column:
                 if item.path not in columns:
                     columns.append(item.path)
+                shown.append(item.path)
             elif kind is ast.Count:
                 count = True
             elif kind is ast.Include:
                 if item.path not in includes:
                     includes.append(item.path)
+                shown.append(item.path.split(".")[0])
         where = self.where(s.where)
         count_only = count and not (star or columns or includes)
         if count_only:
@@ -317,7 +320,7 @@ class _Binder:
             order=tuple(("-" if o.descending else "") + o.field for o in s.order),
             limit=self.int_arg(s.limit, "LIMIT") if s.limit is not None else None,
             skip=self.int_arg(s.skip, "LIMIT skip,") if s.skip is not None else None,
-            count=count, columns=tuple(columns) if columns and not star else None)
+            count=count, columns=tuple(dict.fromkeys(shown)) if columns and not star else None)
 
     def insert(self, s: ast.Insert) -> Create:
         rows = []
