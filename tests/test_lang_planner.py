@@ -16,7 +16,7 @@ def plan_of(text, *params):
 def test_find_fields():
     p = plan_of("select title, include author, count(*) from Post where a = ? order by -t limit 2, 3", 1)
     assert p == Find("Post", where={"a": 1}, keys=("title", "author"), include=("author",),
-                     order=("-t",), limit=3, skip=2, count=True, columns=("title",))
+                     order=("-t",), limit=3, skip=2, count=True, columns=("title", "author"))
     assert not p.count_only and p.effective_limit == 3
 
 
