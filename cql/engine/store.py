@@ -26,6 +26,7 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
+from itertools import repeat
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
@@ -295,10 +296,23 @@ class Store:
         for cls, fld, typ in batch.schema:
             self.schema.setdefault(cls, {})[fld] = typ
         applied: list = []
+        append = applied.append
+        classes = self.classes
+        bucket: Optional[Dict[str, dict]] = None
+        bucket_cls = None
         for cls, oid, new in batch.changes:
-            self._set(cls, oid, new, applied)
             if new is None:
+                self._set(cls, oid, new, applied)
                 self.relations.pop((cls, oid), None)
+                continue
+            if cls != bucket_cls:  # (_set inlined: a bulk insert applies many)
+                bucket = classes.get(cls)
+                if bucket is None:
+                    bucket = classes[cls] = {}
+                bucket_cls = cls
+            old = bucket.get(oid)  # type: ignore[union-attr]
+            bucket[oid] = new  # type: ignore[index]
+            append((cls, oid, old, new))
         self._notify(applied)
         for cls, oid, key, tc, ti, add in batch.relations:
             keys = self.relations.get((cls, oid))
@@ -350,6 +364,12 @@ class Batch:
     def insert(self, cls: str, oid: str, obj: dict) -> None:
         self.created.add((cls, oid))
         self.changes.append((cls, oid, obj))
+
+    def insert_many(self, cls: str, oids: List[str], objs: List[dict]) -> None:
+        """New objects of one class (``oids[i]`` is the id of ``objs[i]``)."""
+        names = repeat(cls)
+        self.created.update(zip(names, oids))
+        self.changes.extend(zip(repeat(cls), oids, objs))
 
     def update(self, cls: str, oid: str, obj: dict) -> None:
         self.changes.append((cls, oid, obj))
