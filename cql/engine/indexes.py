@@ -122,6 +122,43 @@ class HashIndex:
         for oid, old, new in changes:
             self.change(oid, old, new)
 
+    def add_many(self, items: List[Tuple[str, dict]]) -> None:
+        """New objects (a bulk insert): ``_add`` inlined for plain scalar values."""
+        if self.field in DATE_FIELDS:
+            for oid, obj in items:
+                self._add(oid, obj)
+            return
+        buckets = self.buckets
+        get = buckets.get
+        key = self._key
+        field = self.field
+        for oid, obj in items:
+            value = obj.get(field)
+            if value is None:  # missing or null: not indexed
+                continue
+            if value.__class__ is list:  # each element, and the whole array
+                keys = {key(v) for v in value if v is not None}
+                keys.add(key(value))
+                for k in keys:
+                    cur = get(k)
+                    if cur is None:
+                        buckets[k] = oid
+                    elif cur.__class__ is str:
+                        if cur != oid:
+                            buckets[k] = {cur: None, oid: None}
+                    else:
+                        cur[oid] = None
+                continue
+            k = key(value)
+            cur = get(k)
+            if cur is None:
+                buckets[k] = oid
+            elif cur.__class__ is str:
+                if cur != oid:
+                    buckets[k] = {cur: None, oid: None}
+            else:
+                cur[oid] = None
+
     def lookup(self, value: Any) -> Iterable[str]:
         """Ids whose field equals or contains ``value`` (a superset), in bucket order."""
         cur = self.buckets.get(self._key(query_value(self.field, value)))
@@ -184,15 +221,28 @@ class GeoIndex:
                 self.items.add((lat, oid))
 
     def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        if len(changes) < _BULK or any(old is not None for _, old, _new in changes):
-            for oid, old, new in changes:
-                self.change(oid, old, new)
+        for oid, old, new in changes:
+            self.change(oid, old, new)
+
+    def add_many(self, items: List[Tuple[str, dict]]) -> None:
+        """New objects (a bulk insert): one merge into the sorted list."""
+        if len(items) < _BULK:
+            for oid, obj in items:
+                self.change(oid, None, obj)
             return
         entries = []
-        for oid, _old, new in changes:
-            lat = self._lat(new)
-            if lat is not None:
-                entries.append((lat, oid))
+        field = self.field
+        for oid, obj in items:
+            value = obj.get(field)
+            if value.__class__ is dict:
+                if value.get("__type") == "GeoPoint":
+                    lat = value.get("latitude")
+                    if lat.__class__ is float:
+                        entries.append((lat, oid))
+                    elif lat.__class__ is int:
+                        entries.append((float(lat), oid))
+            elif value.__class__ is list:
+                self.arrays += 1
         self.items.update(entries)
 
     def band(self, lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Iterator[Tuple[float, str]]:
@@ -252,17 +302,37 @@ class SortedIndex:
             self.items.add(kn[0] + (oid,))
 
     def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        """Inserts in bulk (one merge per block); anything else one by one."""
-        if len(changes) < _BULK or any(old is not None for _, old, _new in changes):
-            for oid, old, new in changes:
-                self.change(oid, old, new)
+        for oid, old, new in changes:
+            self.change(oid, old, new)
+
+    def add_many(self, items: List[Tuple[str, dict]]) -> None:
+        """New objects (a bulk insert): one merge into the sorted list."""
+        if len(items) < _BULK:
+            for oid, obj in items:
+                self.change(oid, None, obj)
             return
         entries = []
-        key_of = self._key_of
-        for oid, _old, new in changes:
-            k, is_list = key_of(new)
-            self.arrays += is_list
-            entries.append(k + (oid,))
+        append = entries.append
+        if self.field in DATE_FIELDS:
+            key_of = self._key_of
+            for oid, obj in items:
+                k, is_list = key_of(obj)
+                self.arrays += is_list
+                append(k + (oid,))
+        else:
+            key = self._key
+            null = self._null
+            field = self.field
+            arrays = 0
+            for oid, obj in items:
+                value = obj.get(field)
+                if value is None:  # missing or null
+                    append(null + (oid,))
+                else:
+                    if value.__class__ is list:
+                        arrays += 1
+                    append(key(value) + (oid,))
+            self.arrays += arrays
         self.items.update(entries)
 
     def range(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool,
@@ -297,12 +367,17 @@ class ClassIndexes:
         self.change_many([(oid, old, new)])
 
     def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        for idx in self.hash.values():
-            idx.change_many(changes)
-        for sidx in self.sorted.values():
-            sidx.change_many(changes)
-        for gidx in self.geo.values():
-            gidx.change_many(changes)
+        """Apply a statement's changes; new objects only (an insert) go in bulk."""
+        if not (self.hash or self.sorted or self.geo):
+            return
+        indexes = [*self.hash.values(), *self.sorted.values(), *self.geo.values()]
+        if len(changes) > 1 and all(old is None and new is not None for _oid, old, new in changes):
+            added = [(oid, new) for oid, _old, new in changes]
+            for idx in indexes:
+                idx.add_many(added)  # type: ignore[arg-type]
+            return
+        for idx in indexes:
+            idx.change_many(changes)  # type: ignore[arg-type]
 
     def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
         idx = self.hash.get(field)
