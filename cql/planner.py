@@ -17,7 +17,7 @@ from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, ParameterError,
                      UnsupportedError)
 from .plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
-from .types import GeoPoint, format_date, parse_date
+from .types import GeoPoint, check_value, format_date, parse_date
 
 __all__ = ["plan", "requests_of", "explain", "like_to_regex", "OPS"]
 
@@ -122,6 +122,17 @@ class _Binder:
         if isinstance(node, ast.Func):
             return self.func(node, allow_op)
         raise self.fail(CQLSyntaxError, f"not a value: {node!r}", node)  # pragma: no cover
+
+    def written(self, node: Any, field: str, class_name: str, allow_op: bool = False) -> Any:
+        """A value an insert or update writes, checked so it can be read back."""
+        value = self.value(node, allow_op)
+        if value.__class__ in (dict, list):
+            try:
+                check_value(value, f"{class_name}.{field}")
+            except CQLError as exc:
+                raise exc.with_position(getattr(node, "line", None), getattr(node, "column", None),
+                                        self.stmt.source)
+        return value
 
     def string_arg(self, node: Any, what: str) -> str:
         value = self.value(node)
@@ -330,7 +341,7 @@ class _Binder:
                 raise self.fail(ParameterError, f"VALUES row {number} has {len(row)} value"
                                 f"{'s' if len(row) != 1 else ''} but {len(s.columns)} column"
                                 f"{'s' if len(s.columns) != 1 else ''} were listed", node)
-            rows.append({col: self.value(v) for col, v in zip(s.columns, row)})
+            rows.append({col: self.written(v, col, s.class_name) for col, v in zip(s.columns, row)})
         return Create(s.class_name, tuple(rows), tuple(s.columns))
 
     def pinned(self, cond: Optional[Any]) -> Tuple[Optional[str], dict]:
@@ -349,7 +360,7 @@ class _Binder:
         return None, self.where(cond)
 
     def update(self, s: ast.Update) -> Update:
-        body = {f: self.value(v, allow_op=True) for f, v in s.assignments}
+        body = {f: self.written(v, f, s.class_name, allow_op=True) for f, v in s.assignments}
         object_id, where = self.pinned(s.where)
         return Update(s.class_name, body, object_id, where)
 

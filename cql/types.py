@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, timedelta
 from typing import Any, Optional
 
-from .errors import InvalidGeoPoint, InvalidJSON
+from .errors import InvalidGeoPoint, InvalidJSON, InvalidKey
 
-__all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "decode",
+__all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "decode", "check_value",
            "format_date", "parse_date", "is_typed", "schema_type"]
 
 
@@ -111,7 +111,10 @@ def format_date(value: datetime) -> str:
     """UTC ISO time with milliseconds: 2015-06-21T18:02:52.249Z."""
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # by hand: strftime("%Y") does not pad years before 1000 ("1-01-01"), which
+    # would be stored and then fail to parse on every read
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
+            f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z")
 
 
 def is_typed(value: Any, type_name: str) -> bool:
@@ -137,6 +140,66 @@ def encode(value: Any) -> Any:
     raise InvalidJSON(f"cannot use a value of type {type(value).__name__} in CQL: {value!r}")
 
 
+_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WRITABLE_TYPES = ("Date", "Pointer", "GeoPoint", "File", "Bytes", "Relation", "Object", "Polygon")
+
+
+def check_value(value: Any, where: str = "value") -> None:
+    """Raise a CQLError when a value about to be written holds a typed REST JSON
+    dict that is malformed (a Date that does not parse, a GeoPoint out of range,
+    a Pointer without an objectId, bad base64, an unknown ``__type``) or an
+    object key with '.' or a leading '$'. Why: such a value would be stored and
+    then make every read of its class fail (or be unreachable by queries)."""
+    c = value.__class__
+    if c is list:
+        for item in value:
+            check_value(item, where)
+        return
+    if c is not dict:
+        return
+    kind = value.get("__type")
+    if kind is None:
+        for key, item in value.items():
+            if key == "__op":
+                continue
+            if not isinstance(key, str) or "." in key or key.startswith("$"):
+                raise InvalidKey(f"invalid key {key!r} in the object of {where}: keys of nested objects "
+                                 "must not contain '.' or start with '$'")
+            check_value(item, where)
+        return
+    bad = f"invalid {kind} in {where}: {value!r}"
+    if kind == "Date":
+        iso = value.get("iso")
+        if not isinstance(iso, str):
+            raise InvalidJSON(f"{bad}: a Date needs an 'iso' string such as '2011-08-20T02:06:57.931Z'")
+        try:
+            parse_date(iso)
+        except InvalidJSON as exc:
+            raise InvalidJSON(f"invalid Date in {where}: {exc.message}") from None
+    elif kind in ("Pointer", "Relation"):
+        cls = value.get("className")
+        if not isinstance(cls, str) or not _CLASS_NAME.match(cls):
+            raise InvalidJSON(f"{bad}: className must be a class name")
+        oid = value.get("objectId")
+        if kind == "Pointer" and (not isinstance(oid, str) or not oid):
+            raise InvalidJSON(f"{bad}: a Pointer needs a non-empty objectId string")
+    elif kind == "GeoPoint":
+        lat, lng = value.get("latitude"), value.get("longitude")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lng)):
+            raise InvalidGeoPoint(f"{bad}: latitude and longitude must be numbers")
+        GeoPoint(latitude=lat, longitude=lng)  # range check
+    elif kind == "Bytes":
+        try:
+            base64.b64decode(value.get("base64"), validate=True)
+        except (TypeError, ValueError):
+            raise InvalidJSON(f"{bad}: 'base64' must be base64 text") from None
+    elif kind == "File":
+        if not any(isinstance(value.get(k), str) and value.get(k) for k in ("id", "objectId", "name", "url")):
+            raise InvalidJSON(f"{bad}: a File needs an id (or name or url)")
+    elif kind not in _WRITABLE_TYPES:
+        raise InvalidJSON(f"unknown __type {kind!r} in {where}: use one of {', '.join(_WRITABLE_TYPES[:6])}")
+
+
 def decode(value: Any) -> Any:
     """REST JSON → Python value (dates, pointers, GeoPoints, files, bytes, relations)."""
     if isinstance(value, list):
@@ -145,16 +208,25 @@ def decode(value: Any) -> Any:
         return value
     kind = value.get("__type")
     if kind == "Date" and "iso" in value:
-        return parse_date(value["iso"])
+        try:
+            return parse_date(value["iso"])
+        except InvalidJSON:  # stored by an older version or another client: show it as is
+            return dict(value)
     if kind == "Pointer":
         return Pointer(value.get("className", ""), value.get("objectId", ""))
     if kind == "GeoPoint":
-        return GeoPoint(latitude=value.get("latitude", 0), longitude=value.get("longitude", 0))
+        try:
+            return GeoPoint(latitude=value.get("latitude", 0), longitude=value.get("longitude", 0))
+        except InvalidGeoPoint:  # out of range: show it as is rather than fail the read
+            return dict(value)
     if kind == "File":
         return File(value.get("id") or value.get("objectId") or value.get("name", ""),
                     value.get("name"), value.get("url"))
     if kind == "Bytes":
-        return base64.b64decode(value.get("base64", ""))
+        try:
+            return base64.b64decode(value.get("base64", ""))
+        except (TypeError, ValueError):  # not base64: show it as is rather than fail the read
+            return dict(value)
     if kind == "Relation":
         return Relation(value.get("className", ""))
     # Included objects ("__type": "Object") and plain objects: decode the fields.

@@ -1,0 +1,80 @@
+"""Robustness through the Python API: bad input is a CQLError, and nothing that
+was accepted becomes unreadable later."""
+from datetime import datetime, timezone
+
+import pytest
+
+import cql
+from cql.types import check_value, decode, format_date
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = cql.connect(str(tmp_path / "r.db"))
+    yield c
+    c.close()
+
+
+def test_year_before_1000_round_trips(con):
+    early = datetime(1, 1, 1, tzinfo=timezone.utc)
+    assert format_date(early) == "0001-01-01T00:00:00.000Z"
+    con.execute("insert into D (d) values (?)", early)
+    con.execute("insert into D (d) values (?)", datetime(999, 12, 31, 23, 59, 59, tzinfo=timezone.utc))
+    got = sorted(o["d"] for o in con.execute("select * from D").results)
+    assert got[0] == early and got[1].year == 999
+
+
+@pytest.mark.parametrize("value", [
+    {"__type": "Date", "iso": "2026-02-30T00:00:00Z"},
+    {"__type": "Date", "iso": "nope"},
+    {"__type": "Date"},
+    {"__type": "GeoPoint", "latitude": 200, "longitude": 1},
+    {"__type": "GeoPoint", "latitude": "a", "longitude": 1},
+    {"__type": "Pointer", "className": "X"},
+    {"__type": "Pointer", "className": "a b", "objectId": "x"},
+    cql.Pointer("C", ""),
+    {"__type": "Bytes", "base64": "abc"},
+    {"__type": "File"},
+    {"__type": "Bogus", "x": 1},
+    {"a.b": 1},
+    {"$gt": 1},
+    [{"__type": "Date", "iso": "2026-13-01T00:00:00Z"}],
+    {"inner": {"when": {"__type": "Date", "iso": "x"}}},
+])
+def test_malformed_typed_values_are_refused_and_the_class_stays_readable(con, value):
+    con.execute("insert into T (n) values (1)")
+    with pytest.raises(cql.CQLError) as info:
+        con.execute("insert into T (v) values (?)", value)
+    assert info.value.code in (105, 107, 302)
+    with pytest.raises(cql.CQLError):
+        con.execute("update T set v = ? where n = 1", value)
+    assert [o["n"] for o in con.execute("select * from T").results] == [1]
+
+
+def test_malformed_value_in_an_op_is_refused(con):
+    con.execute("insert into T (tags) values (?)", [])
+    with pytest.raises(cql.CQLError) as info:
+        con.execute("update T set tags = op('Add', {'objects': [?]})", {"__type": "Date", "iso": "x"})
+    assert info.value.code == 107
+    assert con.execute("select * from T").results[0]["tags"] == []
+
+
+def test_malformed_literal_object_has_a_position(con):
+    with pytest.raises(cql.CQLError) as info:
+        con.execute("insert into T (v) values ({'__type': 'Date', 'iso': 'soon'})")
+    assert info.value.code == 107 and info.value.line == 1 and info.value.column
+
+
+def test_well_formed_typed_values_pass():
+    for v in [{"__type": "Date", "iso": "2026-02-28T00:00:00.000Z"}, cql.Pointer("_User", "a1").to_json(),
+              cql.GeoPoint(latitude=1, longitude=2).to_json(), {"__type": "Bytes", "base64": "AAE="},
+              {"__type": "File", "id": "f1"}, {"__type": "Relation", "className": "Post"},
+              {"nested": {"_x": 1, "__op": "kept as data"}}, [1, "a", None]]:
+        check_value(v)
+
+
+def test_decode_never_fails_on_stored_garbage():
+    bad = {"__type": "Bytes", "base64": "abc"}
+    assert decode(bad) == bad
+    assert decode({"__type": "Date", "iso": "1-01-01T00:00:00.000Z"})["iso"] == "1-01-01T00:00:00.000Z"
+    assert decode({"__type": "GeoPoint", "latitude": 200, "longitude": 0})["latitude"] == 200
