@@ -110,26 +110,42 @@ def _use_color(args: argparse.Namespace) -> bool:
 def _read_scripts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Optional[List[tuple]]:
     """The (name, text) scripts to run in batch mode; None for the REPL."""
     from .shell.batch import EXPR_NAME, STDIN_NAME
+    from .shell.session import CommandError, decode_text
     scripts = []
-    for kind, value in args.scripts:
-        if kind == "expr":
-            scripts.append((EXPR_NAME, value))
-        elif value == "-":
-            scripts.append((STDIN_NAME, sys.stdin.read()))
-        else:
-            try:
-                with open(value, encoding="utf-8") as f:
-                    scripts.append((value, f.read()))
-            except (OSError, UnicodeDecodeError) as exc:
-                parser.exit(EXIT_USAGE, f"cql: error: cannot read {value}: {getattr(exc, 'strerror', None) or exc}\n")
-    if scripts:
-        return scripts
     try:
-        if sys.stdin.isatty():
-            return None
-    except (ValueError, AttributeError):
-        pass
-    return [(STDIN_NAME, sys.stdin.read())]
+        for kind, value in args.scripts:
+            if kind == "expr":
+                scripts.append((EXPR_NAME, value))
+            elif value == "-":
+                scripts.append((STDIN_NAME, _read_stdin(STDIN_NAME)))
+            else:
+                try:
+                    with open(value, "rb") as f:
+                        data = f.read()
+                except OSError as exc:
+                    parser.exit(EXIT_USAGE, f"cql: error: cannot read {value}: {exc.strerror or exc}\n")
+                scripts.append((value, decode_text(data, value)))
+        if scripts:
+            return scripts
+        try:
+            if sys.stdin.isatty():
+                return None
+        except (ValueError, AttributeError):
+            pass
+        return [(STDIN_NAME, _read_stdin(STDIN_NAME))]
+    except CommandError as exc:
+        parser.exit(EXIT_FAILED, f"cql: error: {exc}\n")
+    return None  # pragma: no cover (parser.exit raised)
+
+
+def _read_stdin(name: str) -> str:
+    """All of stdin, decoded strictly (see decode_text)."""
+    from .shell.session import decode_text
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream put in place by a caller (tests)
+        text = sys.stdin.read()
+        return text[1:] if text.startswith("\ufeff") else text
+    return decode_text(buffer.read(), name)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

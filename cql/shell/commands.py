@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shlex
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from .session import CommandError, Session
+from .session import CommandError, Session, decode_text
 
 Handler = Callable[[Session, str], None]
 
@@ -199,10 +200,19 @@ def _read(session: Session, arg: str) -> None:
     words = _words(arg)
     if len(words) != 1:
         raise CommandError("usage: .read FILE")
-    with open(words[0], encoding="utf-8") as f:
-        text = f.read()
-    if not session.run_script(text, words[0]):
-        raise CommandError(f"{words[0]} stopped at an error")
+    path = words[0]
+    key = os.path.realpath(path)
+    if key in session.reading:
+        raise CommandError(f".read {path}: the file is already being read (a .read loop); not read again")
+    with open(path, "rb") as f:
+        text = decode_text(f.read(), path)
+    session.reading.append(key)
+    try:
+        ok = session.run_script(text, path)
+    finally:
+        session.reading.pop()
+    if not ok:
+        raise CommandError(f"{path} stopped at an error")
 
 
 @command(".output", aliases=(".o",), args="[FILE|stdout]", complete=("file",),

@@ -48,6 +48,8 @@ class Session:
         self._out_file: Optional[TextIO] = None
         self.conn = None
         self.quit_requested = False
+        #: real paths of the files .read is running (to refuse a .read loop)
+        self.reading: List[str] = []
         #: called after anything that may change the schema (completion refresh)
         self.on_schema_change: Optional[Callable[[], None]] = None
         self.ask: Callable[[str], Optional[bool]] = self._ask_terminal
@@ -236,6 +238,21 @@ class Session:
 
 class CommandError(Exception):
     """A dot command used wrongly (unknown name, bad argument)."""
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """A script or data file as text: strict UTF-8 (a byte that is not UTF-8 is
+    an error at its line and column, never a silently altered value), a leading
+    byte-order mark dropped (Windows editors write one)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start:exc.start].decode("utf-8", "replace")) + 1
+        raise CommandError(f"{name}:{line}:{column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                           "convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def _terminal_size():

@@ -15,7 +15,7 @@ import json
 import os
 from typing import Any, Iterator, List
 
-from .session import CommandError, Session
+from .session import CommandError, Session, decode_text
 
 BATCH = 50
 PAGE = 1000
@@ -25,8 +25,9 @@ PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
 
 def read_objects(path: str) -> List[dict]:
     """The objects of a JSON array, JSON lines, or CSV file (by content)."""
-    with open(path, encoding="utf-8-sig") as f:
-        text = f.read()
+    with open(path, "rb") as f:
+        data = f.read()
+    text = decode_text(data, path)
     head = text.lstrip()[:1]
     if head == "[":
         try:
@@ -49,6 +50,8 @@ def read_objects(path: str) -> List[dict]:
                 raise CommandError(f"{path}:{n}: expected a JSON object per line")
             out.append(obj)
         return out
+    if head in ('"', "]") or head.isdigit():
+        raise CommandError(f"{path}: expected a JSON array of objects, JSON lines or CSV with a header line")
     return [_csv_row(row) for row in csv.DictReader(text.splitlines())]
 
 
@@ -68,10 +71,32 @@ def _csv_row(row: dict) -> dict:
     return {k: _csv_value(v) for k, v in row.items() if k is not None and v not in (None, "")}
 
 
+def check_objects(objects: List[dict], path: str, class_name: str) -> None:
+    """Field names and values as INSERT would accept them (codes 105, 107, ...),
+    so nothing is imported that cannot be queried or read back."""
+    from ..ast_builder import _NAME_RE
+    from ..errors import CQLError
+    from ..types import check_value
+    for n, obj in enumerate(objects, 1):
+        for key, value in obj.items():
+            if not _NAME_RE.match(key):
+                raise CommandError(f"{path}: object {n}: invalid field name {key!r}: field names start with "
+                                   "an ASCII letter and use only ASCII letters, digits and '_'; nothing imported")
+            try:
+                check_value(value, f"{class_name}.{key}")
+            except CQLError as exc:
+                raise CommandError(f"{path}: object {n}: {exc.message}; nothing imported") from None
+
+
 def import_file(session: Session, path: str, class_name: str) -> int:
     """Insert every object of ``path`` into ``class_name``; the number inserted."""
     from ..plan import Create
+    from ..ast_builder import _CLASS_RE
+    if not _CLASS_RE.match(class_name):
+        raise CommandError(f"invalid class name {class_name!r}: class names start with an ASCII letter "
+                           "or '_' and use only ASCII letters, digits and '_'")
     objects = [{k: v for k, v in o.items() if k not in SYSTEM} for o in read_objects(path)]
+    check_objects(objects, path, class_name)
     backend = session.connection().backend
     batches = [objects[i:i + BATCH] for i in range(0, len(objects), BATCH)]
     bar = None

@@ -1,0 +1,97 @@
+"""Robustness of the `cql` program: odd files and bytes get a clear one-line
+error with a position (never a traceback, never silently altered data)."""
+import json
+import subprocess
+import sys
+
+from .conftest import cql_env
+
+
+def run_bytes(tmp_path, *args, input=b""):
+    return subprocess.run([sys.executable, "-m", "cql", *args], input=input, capture_output=True,
+                          cwd=tmp_path, env=cql_env(tmp_path), timeout=60, start_new_session=True)
+
+
+def test_script_with_bom_and_crlf_runs(tmp_path, run_cql):
+    (tmp_path / "w.cql").write_bytes(b"\xef\xbb\xbfinsert into A (x) values (1);\r\n"
+                                     b"select x from A\r\n  where x = 1;\r\n")
+    r = run_cql("--format", "jsonl", "-f", "w.cql")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["x"] == 1
+
+
+def test_stdin_with_bom_runs(tmp_path):
+    r = run_bytes(tmp_path, "--format", "jsonl", input=b"\xef\xbb\xbfselect count(*) from A;")
+    assert r.returncode == 0, r.stderr
+
+
+def test_non_utf8_stdin_is_an_error_with_position_and_nothing_runs(tmp_path):
+    db = str(tmp_path / "x.db")
+    r = run_bytes(tmp_path, db, input=b"insert into A (x) values ('ok');\ninsert into A (x) values ('\xff');\n")
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert "<stdin>:2:28" in err and "UTF-8" in err and "Traceback" not in err
+    r = run_bytes(tmp_path, "--format", "jsonl", "-e", "select count(*) from A", db)
+    assert r.stdout.strip() == b'{"count": 0}' or b"0" in r.stdout
+
+
+def test_non_utf8_script_file_is_an_error_with_position(tmp_path):
+    (tmp_path / "latin.cql").write_bytes(b"select * from A\nwhere x = 'caf\xe9';")
+    r = run_bytes(tmp_path, "-f", "latin.cql")
+    assert r.returncode == 1
+    assert "latin.cql:2:15: not UTF-8 text (byte 0xe9)" in r.stderr.decode()
+
+
+def test_read_of_a_binary_file_is_a_plain_error(tmp_path):
+    (tmp_path / "bin.cql").write_bytes(b"\x8a\x00\xff" * 50)
+    r = run_bytes(tmp_path, "-e", ".read bin.cql")
+    err = r.stderr.decode()
+    assert r.returncode == 1
+    assert "bin.cql:1:1: not UTF-8 text" in err and "internal error" not in err
+
+
+def test_read_loop_is_refused_once(tmp_path, run_cql):
+    (tmp_path / "a.cql").write_text(".read b.cql\n")
+    (tmp_path / "b.cql").write_text("insert into A (x) values (1);\n.read a.cql\n")
+    r = run_cql("-e", ".read a.cql", "x.db")
+    assert r.returncode == 1
+    assert "already being read" in r.stderr
+    assert r.stderr.count("\n") < 6, r.stderr
+    assert "Recursion" not in r.stderr
+
+
+def test_import_checks_class_names(tmp_path, run_cql):
+    (tmp_path / "p.csv").write_text("name\nbob\n")
+    r = run_cql("-e", ".import p.csv 表", "x.db")
+    assert r.returncode == 1 and "invalid class name" in r.stderr
+    r = run_cql("-e", ".import p.csv 'a b'", "x.db")
+    assert r.returncode == 1 and "invalid class name" in r.stderr
+
+
+def test_import_checks_field_names_and_values_before_inserting(tmp_path, run_cql):
+    (tmp_path / "bad.jsonl").write_text('{"a": 1}\n{"b.c": 2}\n')
+    r = run_cql("-e", ".import bad.jsonl A", "x.db")
+    assert r.returncode == 1 and "object 2: invalid field name 'b.c'" in r.stderr
+    (tmp_path / "cjk.csv").write_text("姓名\n张三\n", encoding="utf-8")
+    r = run_cql("-e", ".import cjk.csv A", "x.db")
+    assert r.returncode == 1 and "invalid field name" in r.stderr
+    (tmp_path / "date.jsonl").write_text('{"a": 1}\n{"d": {"__type": "Date", "iso": "2026-02-30"}}\n')
+    r = run_cql("-e", ".import date.jsonl A", "x.db")
+    assert r.returncode == 1 and "invalid Date" in r.stderr
+    r = run_cql("--format", "jsonl", "-e", "select count(*) from A; select * from A", "x.db")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[0]) == {"count": 0}
+
+
+def test_import_of_json_that_is_not_objects(tmp_path, run_cql):
+    (tmp_path / "s.json").write_text('"just a string"\n')
+    r = run_cql("-e", ".import s.json A", "x.db")
+    assert r.returncode == 1 and "expected a JSON array of objects" in r.stderr
+
+
+def test_import_csv_with_bom_and_cjk_values(tmp_path, run_cql):
+    (tmp_path / "p.csv").write_bytes("\ufeffname,score\n张三,1\n".encode("utf-8"))
+    r = run_cql("--format", "jsonl", "-e", ".import p.csv P", "-e", "select name, score from P", "x.db")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["name"] == "张三" and row["score"] == 1
