@@ -28,8 +28,26 @@ def open_backend(target: Optional[str] = None, **options: Any) -> Backend:
     if _is_url(target):
         from .rest import RestBackend
         return RestBackend(target, **options)
+    _check_path(target)
     from .engine import EngineBackend
     return EngineBackend(target, **options)
+
+
+def _check_path(path: str) -> None:
+    """Say plainly what is wrong with a database path before SQLite does
+    ("unable to open database file")."""
+    if not path.strip():
+        raise errors.StorageError("the database path is empty: give a file name, or None (or ':memory:') "
+                                  "for a transient database")
+    if os.path.isdir(path):
+        raise errors.StorageError(f"cannot open {path!r}: it is a directory; give a database file "
+                                  f"such as {os.path.join(path, 'app.db')!r}")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.exists(path) and not os.path.isdir(parent):
+        raise errors.StorageError(f"cannot create {path!r}: the directory {os.path.dirname(path) or parent!r} "
+                                  "does not exist; create it first")
+    if not os.path.exists(path) and not os.access(parent, os.W_OK):
+        raise errors.StorageError(f"cannot create {path!r}: the directory is not writable")
 
 
 class Connection:

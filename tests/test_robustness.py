@@ -78,3 +78,42 @@ def test_decode_never_fails_on_stored_garbage():
     assert decode(bad) == bad
     assert decode({"__type": "Date", "iso": "1-01-01T00:00:00.000Z"})["iso"] == "1-01-01T00:00:00.000Z"
     assert decode({"__type": "GeoPoint", "latitude": 200, "longitude": 0})["latitude"] == 200
+
+
+# -- storage paths ------------------------------------------------------------------
+
+def test_database_path_problems_are_storage_errors_that_say_what_to_do(tmp_path):
+    cases = [("", "empty"), (str(tmp_path), "it is a directory"),
+             (str(tmp_path / "missing" / "x.db"), "does not exist; create it first")]
+    for path, words in cases:
+        with pytest.raises(cql.StorageError) as info:
+            cql.connect(path)
+        assert words in str(info.value)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_another_applications_sqlite_file_is_refused_untouched(tmp_path):
+    import sqlite3
+    path = str(tmp_path / "other.db")
+    db = sqlite3.connect(path)
+    db.execute("create table foo (x)")
+    db.execute("insert into foo values (1)")
+    db.commit()
+    db.close()
+    with pytest.raises(cql.StorageError) as info:
+        cql.connect(path)
+    assert "another application" in str(info.value) and "foo" in str(info.value)
+    db = sqlite3.connect(path)
+    tables = {r[0] for r in db.execute("select name from sqlite_master where type = 'table'")}
+    assert tables == {"foo"}
+    assert db.execute("pragma journal_mode").fetchone()[0] == "delete"
+    db.close()
+
+
+def test_empty_file_and_cql_file_still_open(tmp_path):
+    empty = tmp_path / "zero.db"
+    empty.write_bytes(b"")
+    with cql.connect(str(empty)) as c:
+        c.execute("insert into A (x) values (1)")
+    with cql.connect(str(empty)) as c:
+        assert c.execute("select count(*) from A").count == 1

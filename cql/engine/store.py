@@ -91,6 +91,14 @@ class Store:
         self._db = db
         try:
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # Another application's SQLite file: refuse before changing anything
+            # in it (its journal mode, cql's tables beside its own).
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            foreign = sorted(tables - {"objects", "relations", "schema", "log", "meta", "sqlite_sequence"})
+            if foreign and "meta" not in tables:
+                raise StorageError(f"{path!r} is an SQLite database of another application (tables: "
+                                   f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
+                                   "cql keeps its data in a file of its own: open a new file")
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
