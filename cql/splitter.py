@@ -97,8 +97,9 @@ def _scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, s
         if tok == "/*":
             e = text.find("*/", j + 2)
             if e < 0:
-                if start >= 0:
-                    spans.append((start, last, ""))
+                # Unclosed: the piece runs to the end, so the parser reports
+                # "unterminated comment" instead of the rest vanishing silently.
+                spans.append((start if start >= 0 else j, n, ""))
                 return spans, "/*"
             i = e + 2
             continue

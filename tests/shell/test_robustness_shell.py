@@ -95,3 +95,12 @@ def test_import_csv_with_bom_and_cjk_values(tmp_path, run_cql):
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout)
     assert row["name"] == "张三" and row["score"] == 1
+
+
+def test_unclosed_block_comment_at_the_end_is_an_error_not_silence(tmp_path, run_cql):
+    (tmp_path / "c.cql").write_text("insert into A (x) values (1);\n/* insert into A (x) values (2);\n")
+    r = run_cql("-f", "c.cql", "x.db")
+    assert r.returncode == 1
+    assert "c.cql:2:1: error 300: unterminated comment" in r.stderr
+    r = run_cql("-e", "select * from A /* where x = 2", "x.db")
+    assert r.returncode == 1 and "unterminated comment" in r.stderr
