@@ -91,9 +91,20 @@ new_id = _ids.next
 new_ids = _ids.many
 
 
+_second: Tuple[int, str] = (-1, "")  # (epoch second, its ISO text up to the '.')
+
+
 def now_iso() -> str:
-    now = datetime.now(timezone.utc)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    """The current UTC time, ISO with milliseconds. The text of the second is
+    formatted once per second (every write statement asks for the time)."""
+    global _second
+    sec, ms = divmod(time.time_ns() // 1_000_000, 1000)
+    cached, head = _second
+    if sec != cached:
+        now = datetime.fromtimestamp(sec, timezone.utc)
+        head = now.strftime("%Y-%m-%dT%H:%M:%S.")
+        _second = (sec, head)
+    return f"{head}{ms:03d}Z"
 
 
 # -- the lookup the matcher uses for subqueries -----------------------------------
@@ -257,6 +268,12 @@ class EngineBackend(Backend):
 
     def _on_change(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:
         """Keep the indexes of the changed classes current."""
+        if len(changes) == 1:  # e.g. an update by objectId
+            cls, oid, old, new = changes[0]
+            idx = self._indexes.get(cls)
+            if idx is not None:
+                idx.change(oid, old, new)
+            return
         by_class: Dict[str, list] = {}
         for cls, oid, old, new in changes:
             if cls in self._indexes:
@@ -278,8 +295,12 @@ class EngineBackend(Backend):
     def run(self, plan: Plan) -> Result:
         with self._lock:
             self._check_open()
-            if isinstance(plan, Find):
+            c = plan.__class__  # exact classes first: a run per statement
+            if c is Update:
+                return self.update(plan)  # type: ignore[arg-type]
+            if c is Find or isinstance(plan, Find):
                 self.store.sync()
+                return self.find(plan)  # type: ignore[arg-type]
             return super().run(plan)
 
     def explain(self, plan: Plan) -> List[dict]:
@@ -452,18 +473,23 @@ class EngineBackend(Backend):
             self._check_open()
             self._check_body(plan.body, "update")
             out: List[dict] = []
+            cls = plan.class_name
+            body = plan.body
             with self.store.write() as batch:
                 targets = self._targets(plan)
-                check = self._schema_check(plan.class_name, batch).check
+                check = self._schema_check(cls, batch).check
                 now = now_iso()
-                written = {k.split(".", 1)[0] for k in plan.body}
+                written = {k.split(".", 1)[0] for k in body}
+                # relation ops are dict values: without any, _relations has nothing to do
+                relations = isinstance(body, dict) and any(isinstance(v, dict) for v in body.values())
                 for obj in targets:
-                    new = ops.apply_update(obj, plan.body, now)
+                    new = ops.apply_update(obj, body, now)
                     new["updatedAt"] = now
                     check(new, written)
                     oid = obj["objectId"]
-                    self._relations(plan.class_name, oid, plan.body, batch)
-                    batch.update(plan.class_name, oid, new)
+                    if relations:
+                        self._relations(cls, oid, body, batch)
+                    batch.update(cls, oid, new)
                     out.append({"objectId": oid, "updatedAt": now})
             return Result("update", plan.class_name, out)
 

@@ -364,7 +364,13 @@ class ClassIndexes:
         self.geo: Dict[str, GeoIndex] = {}
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        self.change_many([(oid, old, new)])
+        """One object changed: only the indexes of fields it changed are touched."""
+        for group in (self.hash, self.sorted, self.geo):
+            for field, idx in group.items():
+                if old is not None and new is not None and \
+                        old.get(field, _MISSING) is new.get(field, _MISSING):
+                    continue  # ops copy only what they change: same value, same entry
+                idx.change(oid, old, new)
 
     def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
         """Apply a statement's changes; new objects only (an insert) go in bulk."""

@@ -25,9 +25,8 @@ import gc
 import json
 import os
 import sqlite3
-from contextlib import contextmanager
 from itertools import repeat
-from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
 
@@ -226,38 +225,13 @@ class Store:
             reset()
 
     # -- writing ----------------------------------------------------------------
-    @contextmanager
-    def write(self) -> Iterator["Batch"]:
+    def write(self) -> "_Write":
         """One write statement: lock the file, catch up, collect changes, commit.
 
-        The caller reads memory (up to date under the lock), puts every change
-        into the Batch, and returns; an exception discards the batch."""
-        db = self._db
-        batch = Batch()
-        if db is None:
-            yield batch
-            self._apply(batch)
-            return
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot lock {self.path!r} for writing: {exc}") from None
-        self._in_write = True
-        try:
-            self.sync()
-            yield batch
-            self._persist(db, batch)
-            db.execute("COMMIT")
-        except BaseException:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            self._in_write = False
-            raise
-        self._in_write = False
-        # Our own commit does not change data_version for this connection.
-        self._apply(batch)
+        ``with store.write() as batch``: the caller reads memory (up to date
+        under the lock), puts every change into the Batch, and returns; an
+        exception discards the batch."""
+        return _Write(self)
 
     def _persist(self, db: sqlite3.Connection, batch: "Batch") -> None:
         try:
@@ -356,6 +330,62 @@ class Store:
     # -- reading ----------------------------------------------------------------
     def related(self, cls: str, oid: str, key: str) -> Set[Tuple[str, str]]:
         return self.relations.get((cls, oid), {}).get(key, set())
+
+
+class _Write:
+    """The context manager of ``Store.write`` (a class, not a generator: one
+    per statement, so its cost is per-statement overhead)."""
+
+    __slots__ = ("store", "db", "batch")
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.db = store._db
+        self.batch = Batch()
+
+    def __enter__(self) -> "Batch":
+        db = self.db
+        if db is not None:
+            store = self.store
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot lock {store.path!r} for writing: {exc}") from None
+            store._in_write = True
+            try:
+                store.sync()
+            except BaseException:
+                self._rollback()
+                raise
+        return self.batch
+
+    def _rollback(self) -> None:
+        try:
+            self.db.execute("ROLLBACK")  # type: ignore[union-attr]
+        except sqlite3.Error:
+            pass
+        self.store._in_write = False
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        db = self.db
+        store = self.store
+        if db is None:
+            if exc_type is None:
+                store._apply(self.batch)
+            return False
+        if exc_type is not None:
+            self._rollback()
+            return False
+        try:
+            store._persist(db, self.batch)
+            db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        store._in_write = False
+        # Our own commit does not change data_version for this connection.
+        store._apply(self.batch)
+        return False
 
 
 class Batch:
