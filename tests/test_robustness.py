@@ -117,3 +117,42 @@ def test_empty_file_and_cql_file_still_open(tmp_path):
         c.execute("insert into A (x) values (1)")
     with cql.connect(str(empty)) as c:
         assert c.execute("select count(*) from A").count == 1
+
+
+# -- REST targets that are not a Parse Server -------------------------------------------
+
+@pytest.fixture
+def plain_http(tmp_path):
+    """A plain static HTTP server (python -m http.server) on a folder."""
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    (tmp_path / "classes").mkdir()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("content", ['{"results": "no"}', "[1, 2]", '{"results": [], "count": "x"}',
+                                     '{"results": [1]}', "<html>hi</html>"])
+def test_json_that_is_not_a_parse_answer_is_a_clear_error(plain_http, content):
+    folder, url = plain_http
+    (folder / "classes" / "R").write_text(content)
+    con = cql.connect(url, app_id="a", master_key="SECRETMASTER", retries=0)
+    for statement in ("select * from R", "select count(*) from R"):
+        with pytest.raises(cql.CQLError) as info:
+            con.execute(statement)
+        assert "is the URL the API root" in str(info.value)
+        assert "SECRETMASTER" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999/parse", "http://:80/parse"])
+def test_malformed_urls_are_interface_errors(url):
+    with pytest.raises(cql.InterfaceError) as info:
+        cql.connect(url, app_id="a", master_key="SECRETMASTER")
+    assert "URL" in str(info.value) and "SECRETMASTER" not in str(info.value)

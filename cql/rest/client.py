@@ -122,9 +122,13 @@ class RestClient:
                  retries: int = 3, backoff: float = 0.2, session_token: Optional[str] = None):
         if flavor not in ("parse", "leancloud"):
             raise errors.ProgrammingError(f"unknown flavor {flavor!r}: use 'parse' or 'leancloud'")
-        parts = urlsplit(url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise errors.InterfaceError(f"not an http(s) URL: {url!r}")
+        try:
+            parts = urlsplit(url.rstrip("/"))
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise errors.InterfaceError(f"not a valid URL: {url!r} ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise errors.InterfaceError(f"not an http(s) URL with a host: {url!r}")
         path = parts.path.rstrip("/")
         if flavor == "leancloud" and not path.endswith("/1.1"):
             path = path + "/1.1"
@@ -220,9 +224,21 @@ class RestClient:
         encoded = {k: (json.dumps(v, separators=(",", ":"), ensure_ascii=False) if k == "where" else v)
                    for k, v in params.items() if v is not None}
         if sum(len(str(v)) for v in encoded.values()) <= MAX_URL_QUERY:
-            return self.request("GET", path, encoded)
+            return self._query_answer(self.request("GET", path, encoded), path)
         body = dict(encoded, _method="GET")
-        return self._post_retrying(path, body)
+        return self._query_answer(self._post_retrying(path, body), path)
+
+    def _query_answer(self, answer: Any, path: str) -> dict:
+        """A query's answer, checked to have Parse's shape ({"results": [{...}],
+        "count": n}), so another JSON API is a clear error, not a crash later."""
+        results = answer.get("results", []) if isinstance(answer, dict) else None
+        count = answer.get("count", 0) if isinstance(answer, dict) else None
+        if not (isinstance(results, list) and all(isinstance(o, dict) for o in results)
+                and isinstance(count, int) and not isinstance(count, bool)):
+            raise errors.ServerError(
+                f"the server at {self.base} answered GET {path} with JSON that is not a Parse query "
+                "answer (is the URL the API root, e.g. http://host:1337/parse?)", 1)
+        return answer
 
     def _post_retrying(self, path: str, body: dict) -> Any:
         """POST used as a query: safe to repeat, so retried by hand."""
