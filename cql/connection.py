@@ -169,6 +169,11 @@ class Cursor:
             raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
         if isinstance(params, (str, bytes)):
             raise errors.ProgrammingError("parameters must be a sequence such as a tuple or list, not a string")
+        if params is None:
+            params = ()
+        elif not hasattr(params, "__iter__"):
+            raise errors.ProgrammingError(f"parameters must be a sequence such as a tuple or list, "
+                                          f"not {type(params).__name__} (write ({params!r},) for one)")
         self.description = None
         self.rowcount = -1
         self._rows, self._pos = [], 0

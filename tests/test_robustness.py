@@ -156,3 +156,12 @@ def test_malformed_urls_are_interface_errors(url):
     with pytest.raises(cql.InterfaceError) as info:
         cql.connect(url, app_id="a", master_key="SECRETMASTER")
     assert "URL" in str(info.value) and "SECRETMASTER" not in str(info.value)
+
+
+def test_cursor_parameters_that_are_not_a_sequence():
+    cur = cql.connect().cursor()
+    with pytest.raises(cql.ProgrammingError) as info:
+        cur.execute("insert into T (a) values (?)", 5)
+    assert "(5,)" in str(info.value)
+    cur.execute("select * from T", None)
+    assert cur.fetchall() == []
