@@ -112,11 +112,18 @@ def import_file(session: Session, path: str, class_name: str) -> int:
             result = backend.run(Create(class_name, rows=tuple(batch), columns=columns))
             done += result.rowcount
 
-    if bar is not None:
-        with bar as pb:
-            run_all(pb(batches, total=len(batches)))
-    else:
-        run_all(iter(batches))
+    try:
+        if bar is not None:
+            with bar as pb:
+                run_all(pb(batches, total=len(batches)))
+        else:
+            run_all(iter(batches))
+    except BaseException as exc:
+        # Batches already inserted stay (each committed): say how far it got.
+        if done:
+            session.warn(f"{done} of {len(objects)} objects were imported into {class_name} before "
+                         f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
+        raise
     return done
 
 

@@ -104,3 +104,17 @@ def test_unclosed_block_comment_at_the_end_is_an_error_not_silence(tmp_path, run
     assert "c.cql:2:1: error 300: unterminated comment" in r.stderr
     r = run_cql("-e", "select * from A /* where x = 2", "x.db")
     assert r.returncode == 1 and "unterminated comment" in r.stderr
+
+
+def test_import_that_fails_part_way_says_how_much_was_imported(tmp_path, monkeypatch):
+    import io
+    from cql.shell import transfer
+    from cql.shell.session import Session
+    monkeypatch.setattr(transfer, "BATCH", 1)
+    (tmp_path / "mixed.jsonl").write_text('{"a": 1}\n{"a": 2}\n{"a": "x"}\n')
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(None, stdout=out, stderr=err)
+    assert not session.run_script(f".import {tmp_path / 'mixed.jsonl'} M", "s.cql")
+    assert "2 of 3 objects were imported into M before this error" in err.getvalue()
+    assert "error 111" in err.getvalue()
+    session.close()
