@@ -375,3 +375,23 @@ def test_nan_is_refused(db, tmp_path):
         file_db.run(Create("T", ({"x": [float("inf")]},)))
     assert file_db.run(Find("T")).objects == []
     file_db.close()
+
+
+def test_ids_made_in_bulk_match_one_by_one_and_survive_a_wrap():
+    gen = executor_mod._Ids()
+    first = gen.many(5)
+    assert len(set(first)) == 5 and first == sorted(first)
+    assert gen.next() > first[-1]
+    gen._counter = (1 << 24) - 3  # the batch would wrap: falls back to one by one
+    ids = gen.many(10)
+    assert ids == sorted(ids) and len(set(ids)) == 10 and ids[0] > first[-1]
+    assert all(re.fullmatch(r"[0-9a-f]{24}", i) for i in ids)
+    assert gen.many(0) == []
+
+
+def test_now_iso_is_utc_with_milliseconds():
+    from datetime import datetime, timezone
+    text = executor_mod.now_iso()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
+    parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs((datetime.now(timezone.utc) - parsed).total_seconds()) < 2

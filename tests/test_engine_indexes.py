@@ -190,3 +190,43 @@ def test_sorted_list_bulk_update_paths(monkeypatch):
         assert list(s) == sorted(base + batch)
         assert s._maxes == [b[-1] for b in s._blocks]
         assert all(b == sorted(b) and len(b) <= 32 for b in s._blocks)
+
+
+def test_estimated_counts_pick_paths_but_counts_stay_exact(monkeypatch):
+    monkeypatch.setattr(sortedlist, "LOAD", 4)
+    rnd = random.Random(5)
+    s = SortedList(rnd.randint(0, 5000) for _ in range(3000))
+    ref = sorted(s)
+    for lo, hi in [(0, 5000), (100, 4900), (2000, 2010), (None, None)]:
+        exact = sum(1 for v in ref if (lo is None or v >= lo) and (hi is None or v < hi))
+        assert s.count_between(lo, True, hi, False) == exact
+        estimate = s.count_between(lo, True, hi, False, exact=False)
+        assert abs(estimate - exact) <= exact * 0.35 + 8
+    engine = EngineBackend(None)
+    engine.run(Create("N", tuple({"v": rnd.randint(0, 5000)} for _ in range(3000))))
+    for lo, hi in [(10, 4990), (0, 5001), (2500, 2600)]:
+        res = engine.run(Find("N", where={"v": {"$gte": lo, "$lt": hi}}, count=True, limit=0))
+        assert res.count == sum(1 for v in engine.store.classes["N"].values() if lo <= v["v"] < hi)
+
+
+@pytest.mark.parametrize("op,bound,desc", [("$lt", 30, True), ("$gt", 970, False), ("$lte", 30, True),
+                                           ("$gte", 500, True), ("$lt", 500, False)])
+def test_ordered_walk_stays_inside_the_range_on_its_field(op, bound, desc):
+    engine = EngineBackend(None)
+    engine.run(Create("W", tuple({"score": i, "other": i % 3} for i in range(1000))))
+    where = {"score": {op: bound}}
+    order = (("score", desc),)
+    engine.run(Find("W", where=where, order=("-score" if desc else "score",), limit=5))  # builds the index
+    pred = matcher.compile_where(where)
+    calls = []
+
+    def counting(obj):
+        calls.append(obj)
+        return pred(obj)
+
+    sel = engine.finder.find("W", where, counting, order=order, limit=5)
+    every = sorted((o for o in engine.store.classes["W"].values() if pred(o)),
+                   key=lambda o: o["score"], reverse=desc)
+    assert [o["score"] for o in sel.objects] == [o["score"] for o in every[:5]]
+    assert sel.index == "score (sorted)"
+    assert len(calls) <= 10  # the walk starts inside the range, not at the other end

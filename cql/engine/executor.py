@@ -215,17 +215,25 @@ class _SchemaCheck:
         """Check ``obj``'s fields (only ``fields`` when given: an update checks
         what its body wrote); system fields are skipped."""
         expected = self.expected
-        for key, value in obj.items():
+        items: Any
+        if fields is None:
+            items = obj.items()
+        elif len(fields) == 1:  # e.g. set score = ?
+            key = next(iter(fields))
+            items = ((key, obj[key]),) if key in obj else ()
+        else:
+            items = [(k, v) for k, v in obj.items() if k in fields]
+        for key, value in items:
             t = _SCALAR_TYPES.get(value.__class__)
             if t is None:
                 if value is None:
                     continue
                 t = type_name(value)
             elif value.__class__ is float and not isfinite(value):
-                if key in SYSTEM_FIELDS or (fields is not None and key not in fields):
+                if key in SYSTEM_FIELDS:
                     continue
                 raise errors.InvalidJSON(f"{self.cls}.{key}: {value} is not a number JSON can hold")
-            if key in SYSTEM_FIELDS or (fields is not None and key not in fields):
+            if key in SYSTEM_FIELDS:
                 continue
             e = expected.get(key)
             if e is None:

@@ -344,10 +344,11 @@ class SortedIndex:
         hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
         return self.items.irange(lo_b, True, hi_b, False, reverse)
 
-    def count(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool) -> int:
+    def count(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool, exact: bool = True) -> int:
+        """Entries between two keys (``exact=False``: an estimate, see SortedList)."""
         lo_b = None if lo is None else (lo if lo_incl else lo + (_MAX,))
         hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
-        return self.items.count_between(lo_b, True, hi_b, False)
+        return self.items.count_between(lo_b, True, hi_b, False, exact)
 
 
 # Greater than every objectId: (key, _MAX) sorts after every entry of key.

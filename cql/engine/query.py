@@ -101,14 +101,19 @@ class Access:
     many, a note for explain, and whether the ids are exactly the matches of
     that conjunct (so a count can be read off the index)."""
 
-    __slots__ = ("ids", "size", "note", "exact")
+    __slots__ = ("ids", "size", "note", "exact", "counter")
 
     def __init__(self, ids: Optional[Callable[[], Iterable[str]]], size: int, note: str,
-                 exact: bool = False):
+                 exact: bool = False, counter: Optional[Callable[[], int]] = None):
         self.ids = ids
-        self.size = size
+        self.size = size  # may be an estimate when ``counter`` gives the exact figure
         self.note = note
         self.exact = exact
+        self.counter = counter
+
+    def count(self) -> int:
+        """The exact number of candidates."""
+        return self.size if self.counter is None else self.counter()
 
 
 class Finder:
@@ -181,10 +186,11 @@ class Finder:
             if not s.usable:
                 return None
             lo, lo_incl, hi, hi_incl = bounds
-            n = s.count(lo, lo_incl, hi, hi_incl)
+            n = s.count(lo, lo_incl, hi, hi_incl, exact=False)  # enough to pick a path
             exact = all(op in _RANGE_OPS for op in cond)
             return Access(lambda: (e[-1] for e in s.range(lo, lo_incl, hi, hi_incl)), n,
-                          f"{field} (sorted)", exact)
+                          f"{field} (sorted)", exact,
+                          lambda: s.count(lo, lo_incl, hi, hi_incl))
         return None
 
     def _bounds(self, field: str, cond: dict) -> Optional[Tuple[Any, bool, Any, bool]]:
@@ -246,12 +252,12 @@ class Finder:
             if limit == 0:
                 return Selection([], total, False, note)
         elif count and acc.exact and len(where) == 1 and not next(iter(where)).startswith("$"):
-            total = acc.size  # the index answers the whole where exactly
+            total = acc.count()  # the index answers the whole where exactly
             if limit == 0:
                 return Selection([], total, False, note)
         if order and limit is not None and (not count or total is not None) \
                 and "." not in order[0][0] and order[0][0] != "objectId":
-            walked = self._walk(class_name, objects, predicate, order, skip, limit,
+            walked = self._walk(class_name, objects, where, predicate, order, skip, limit,
                                 acc.size, len(objects))
             if walked is not None:
                 walked.count = total
@@ -321,20 +327,35 @@ class Finder:
         best = heapq.nsmallest(want, found)
         return [objects[oid] for _d, oid in best]
 
-    def _walk(self, class_name: str, objects: Dict[str, dict], predicate: Predicate,
-              order: Sequence[Tuple[str, bool]], skip: int, limit: int,
+    def _walk(self, class_name: str, objects: Dict[str, dict], where: dict,
+              predicate: Predicate, order: Sequence[Tuple[str, bool]], skip: int, limit: int,
               matches_estimate: int, total: int) -> Optional[Selection]:
-        """Walk the first ORDER BY key's sorted index, stopping after the page."""
+        """Walk the first ORDER BY key's sorted index, stopping after the page.
+        A range (or prefix) on that field bounds the walk: every match is inside it."""
         field, desc = order[0]
         want = skip + limit + 1
+        indexes = self.indexes(class_name)
+        bounds = None
+        span = total  # entries the walk may pass
+        if field in indexes.sorted:  # (a range on the field has built it)
+            for f, cond in conjuncts(where):
+                if f == field and _is_operator(cond):
+                    bounds = self._bounds(field, cond)
+                    if bounds is not None:
+                        break
+            if bounds is not None and indexes.sorted[field].usable:
+                span = indexes.sorted[field].count(*bounds, exact=False)
         # Expected steps of the walk versus sorting every candidate.
-        steps = want * total / max(matches_estimate, 1)
+        steps = want * span / max(matches_estimate, 1)
         if steps * _SORT_FACTOR > matches_estimate and matches_estimate < total:
             return None
-        s: SortedIndex = self.indexes(class_name).sorted_index(field, objects)
+        s: SortedIndex = indexes.sorted_index(field, objects)
         if not s.usable:
             return None
-        walk_iter = s.items.irange(reverse=desc)
+        if bounds is not None:
+            walk_iter = s.range(*bounds, reverse=desc)
+        else:
+            walk_iter = s.items.irange(reverse=desc)
         note = f"{field} (sorted)"
         rest = order[1:]
         out: List[dict] = []
