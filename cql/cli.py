@@ -184,7 +184,9 @@ def _run_batch(target, options, scripts, args, color) -> int:
         session.connect(target)
     except errors.Error as exc:
         msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
-        sys.stderr.write(f"cql: error: cannot open {target or 'a transient database'}: {msg}\n")
+        if not (target and repr(target) in msg):  # the message names the file already
+            msg = f"cannot open {target or 'a transient database'}: {msg}"
+        sys.stderr.write(f"cql: error: {msg}\n")
         return EXIT_FAILED
     except Exception as exc:
         if debug():

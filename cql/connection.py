@@ -46,8 +46,17 @@ def _check_path(path: str) -> None:
     if not os.path.exists(path) and not os.path.isdir(parent):
         raise errors.StorageError(f"cannot create {path!r}: the directory {os.path.dirname(path) or parent!r} "
                                   "does not exist; create it first")
-    if not os.path.exists(path) and not os.access(parent, os.W_OK):
-        raise errors.StorageError(f"cannot create {path!r}: the directory is not writable")
+    if not os.path.exists(path):
+        if not os.access(parent, os.W_OK):
+            raise errors.StorageError(f"cannot create {path!r}: the directory is not writable")
+        return
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise errors.StorageError(f"cannot open {path!r}: the file is read-only for you (cql opens a database "
+                                  f"for reading and writing); make it writable (chmod u+w) or work on a copy")
+    if not os.access(parent, os.W_OK) and not all(os.path.exists(path + x) for x in ("-wal", "-shm")):
+        raise errors.StorageError(f"cannot open {path!r}: its directory is not writable, and SQLite needs to "
+                                  f"create {os.path.basename(path)}-wal and -shm beside it; move the file to a "
+                                  "writable directory")
 
 
 class Connection:

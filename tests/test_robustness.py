@@ -165,3 +165,22 @@ def test_cursor_parameters_that_are_not_a_sequence():
     assert "(5,)" in str(info.value)
     cur.execute("select * from T", None)
     assert cur.fetchall() == []
+
+
+def test_read_only_file_or_directory_says_what_to_do(tmp_path, monkeypatch):
+    import os
+    from cql import connection
+    path = tmp_path / "ro.db"
+    cql.connect(str(path)).close()
+    real_access = os.access
+
+    def no_write(p, mode):  # as a user without write permission (tests may run as root)
+        return False if mode & os.W_OK else real_access(p, mode)
+    monkeypatch.setattr(connection.os, "access", no_write)
+    with pytest.raises(cql.StorageError) as info:
+        cql.connect(str(path))
+    assert "read-only" in str(info.value) and "chmod u+w" in str(info.value)
+    with pytest.raises(cql.StorageError) as info:
+        cql.connect(str(tmp_path / "new.db"))
+    assert "directory is not writable" in str(info.value)
+    assert not (tmp_path / "new.db").exists()
