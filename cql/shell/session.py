@@ -77,7 +77,10 @@ class Session:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
-        self.set_output(None)
+        try:
+            self.set_output(None)
+        except OSError as exc:
+            self.echo(self.paint(f"error: {exc.strerror}"), err=True)
 
     def schema_changed(self) -> None:
         if self.on_schema_change is not None:
@@ -86,14 +89,18 @@ class Session:
     # -- output --------------------------------------------------------------------
     def set_output(self, path: Optional[str]) -> None:
         """Send results to ``path`` (None or "stdout": back to the terminal)."""
-        if self._out_file is not None:
-            self._out_file.close()
-            self._out_file = None
-        if path in (None, "stdout", "-"):
-            self.out = self.stdout
-        else:
+        old, self._out_file, self.out = self._out_file, None, self.stdout
+        failed: Optional[OSError] = None
+        if old is not None:
+            try:
+                old.close()
+            except OSError as exc:  # the last buffered results did not reach the file
+                failed = OSError(exc.errno, f"could not finish writing {old.name}: {exc.strerror}")
+        if path not in (None, "stdout", "-"):
             self._out_file = open(path, "w", encoding="utf-8")
             self.out = self._out_file
+        if failed is not None:
+            raise failed
 
     def echo(self, text: str, *, err: bool = False) -> None:
         stream = self.stderr if err else self.out

@@ -118,3 +118,13 @@ def test_import_that_fails_part_way_says_how_much_was_imported(tmp_path, monkeyp
     assert "2 of 3 objects were imported into M before this error" in err.getvalue()
     assert "error 111" in err.getvalue()
     session.close()
+
+
+def test_output_to_a_full_device_is_reported_and_the_shell_recovers(tmp_path, run_cql):
+    r = run_cql("--continue-on-error", "-e", "insert into A (x) values (1)", "-e", ".output /dev/full",
+                "-e", "select * from A", "-e", ".output stdout", "-e", "select count(*) from A", "x.db",
+                CQL_DEBUG="")
+    assert r.returncode == 1
+    assert "No space left on device" in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert "count: 1" in r.stdout
