@@ -142,11 +142,33 @@ def iter_class(session: Session, class_name: str) -> Iterator[dict]:
 
 
 def export_class(session: Session, class_name: str, path: str) -> int:
-    """Write every object of ``class_name`` to ``path``; the number written."""
+    """Write every object of ``class_name`` to ``path``; the number written.
+    A regular file is written beside it and renamed into place at the end, so
+    a failed export (server error, Ctrl-C, full disk) leaves the old file whole."""
+    # Only a plain file (or a new one) is replaced by rename; a symlink
+    # (/dev/stdout), a FIFO or a device is written in place.
+    special = os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path))
+    if special:
+        return _export_to(session, class_name, path, path)
+    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{os.getpid()}.part")
+    try:
+        n = _export_to(session, class_name, path, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return n
+
+
+def _export_to(session: Session, class_name: str, path: str, target: str) -> int:
     from .formats import csv_cell
     ext = os.path.splitext(path)[1].lower()
     n = 0
-    with open(path, "w", encoding="utf-8", newline="") as f:
+    try:
+        f = open(target, "w", encoding="utf-8", newline="")
+    except OSError as exc:  # name the file the user gave, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from None
+    with f:
         if ext == ".csv":
             objects = list(iter_class(session, class_name))
             keys = sorted({k for o in objects for k in o} - set(SYSTEM))

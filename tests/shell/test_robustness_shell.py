@@ -128,3 +128,34 @@ def test_output_to_a_full_device_is_reported_and_the_shell_recovers(tmp_path, ru
     assert "No space left on device" in r.stderr
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr
     assert "count: 1" in r.stdout
+
+
+def test_failed_export_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    import io
+    from cql.shell import transfer
+    from cql.shell.session import Session
+    old = tmp_path / "out.json"
+    old.write_text("precious\n")
+    session = Session(None, stdout=io.StringIO(), stderr=io.StringIO())
+    session.run_script("insert into A (x) values (1), (2);", "s")
+
+    def broken(*args, **kwargs):
+        yield {"objectId": "a", "x": 1}
+        raise KeyboardInterrupt
+    monkeypatch.setattr(transfer, "iter_class", broken)
+    try:
+        transfer.export_class(session, "A", str(old))
+    except KeyboardInterrupt:
+        pass
+    assert old.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+    monkeypatch.undo()
+    assert transfer.export_class(session, "A", str(old)) == 2
+    assert len(json.loads(old.read_text())) == 2
+    session.close()
+
+
+def test_export_to_a_missing_directory_names_the_path(tmp_path, run_cql):
+    r = run_cql("-e", ".export A nowhere/x.json", "x.db")
+    assert r.returncode == 1
+    assert "No such file or directory: nowhere/x.json" in r.stderr
