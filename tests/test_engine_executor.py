@@ -395,3 +395,22 @@ def test_now_iso_is_utc_with_milliseconds():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text)
     parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     assert abs((datetime.now(timezone.utc) - parsed).total_seconds()) < 2
+
+
+def test_reused_compiled_wheres_never_give_stale_answers():
+    db = EngineBackend(None, strict_types=False)
+    insert(db, "V", {"v": 1}, {"v": 1.0}, {"v": True}, {"v": "1"})
+    for value, n in [(1, 2), (True, 1), (1.0, 2), ("1", 1), (1, 2)]:
+        assert len(db.run(Find("V", where={"v": value})).objects) == n, value
+    tags = ["a"]
+    where = {"t": {"$in": tags}}
+    insert(db, "T", {"t": "a"}, {"t": "b"})
+    assert len(db.run(Find("T", where=where)).objects) == 1
+    tags.append("b")  # the caller changes its where: a new where, a new answer
+    assert len(db.run(Find("T", where=where)).objects) == 2
+    assert len(db.run(Find("T", where={"t": {"$in": ["a"]}})).objects) == 1
+    # A where with a subquery reads the database: compiled again every time.
+    sub = {"t": {"$select": {"query": {"className": "S", "where": {}}, "key": "t"}}}
+    assert db.run(Find("T", where=sub)).objects == []
+    insert(db, "S", {"t": "b"})
+    assert [o["t"] for o in db.run(Find("T", where=sub)).objects] == ["b"]

@@ -38,6 +38,7 @@ from .query import Finder, Selection, parse_order
 from .store import Batch, Store
 
 SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
+_COMPILED_MAX = 256  # compiled wheres kept for reuse
 
 
 # -- ids and times --------------------------------------------------------------
@@ -114,8 +115,10 @@ class _Lookup(matcher.Lookup):
 
     def __init__(self, engine: "EngineBackend"):
         self.engine = engine
+        self.used = False  # a predicate that read the database is not reusable
 
     def find(self, class_name: str, query: dict) -> List[dict]:
+        self.used = True
         where = query.get("where") or {}
         limit = query.get("limit")
         sel = self.engine._select(class_name, where, parse_order(query.get("order")),
@@ -124,6 +127,7 @@ class _Lookup(matcher.Lookup):
         return sel.objects
 
     def related_ids(self, class_name: str, object_id: str, key: str) -> Set[str]:
+        self.used = True
         return {tid for _tc, tid in self.engine.store.related(class_name, object_id, key)}
 
 
@@ -253,6 +257,7 @@ class EngineBackend(Backend):
         self.path = None if path is None else os.fspath(path)
         self.strict_types = strict_types
         self._indexes: Dict[str, ClassIndexes] = {}
+        self._compiled: Dict[bytes, matcher.Predicate] = {}  # see _predicate
         self.store = Store(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
         self.store.listeners.append(self._on_change)
         self.store.reset_listeners.append(self._indexes.clear)
@@ -351,9 +356,28 @@ class EngineBackend(Backend):
             return out
 
     # -- reads --------------------------------------------------------------------
+    def _predicate(self, where: Optional[dict]) -> matcher.Predicate:
+        """The compiled where, reused across statements with the same where JSON
+        (marshal tells 1, 1.0 and True apart) unless it ran a subquery."""
+        try:
+            key = marshal.dumps(where)
+        except ValueError:
+            key = None
+        predicate = self._compiled.get(key) if key is not None else None
+        if predicate is None:
+            lookup = _Lookup(self)
+            # compiled from a private copy: a caller changing its where later
+            # cannot change a kept predicate
+            predicate = matcher.compile_where(where if key is None else marshal.loads(key), lookup)
+            if key is not None and not lookup.used:
+                if len(self._compiled) >= _COMPILED_MAX:
+                    del self._compiled[next(iter(self._compiled))]  # the oldest
+                self._compiled[key] = predicate
+        return predicate
+
     def _select(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
                 skip: int, limit: Optional[int], count: bool) -> Selection:
-        predicate = matcher.compile_where(where or None, _Lookup(self))
+        predicate = self._predicate(where or None)
         return self.finder.find(class_name, where or {}, predicate, order=order, skip=skip,
                                 limit=limit, count=count)
 

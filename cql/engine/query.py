@@ -101,15 +101,18 @@ class Access:
     many, a note for explain, and whether the ids are exactly the matches of
     that conjunct (so a count can be read off the index)."""
 
-    __slots__ = ("ids", "size", "note", "exact", "counter")
+    __slots__ = ("ids", "size", "note", "exact", "counter", "field", "bounds")
 
     def __init__(self, ids: Optional[Callable[[], Iterable[str]]], size: int, note: str,
-                 exact: bool = False, counter: Optional[Callable[[], int]] = None):
+                 exact: bool = False, counter: Optional[Callable[[], int]] = None,
+                 field: Optional[str] = None, bounds: Optional[tuple] = None):
         self.ids = ids
         self.size = size  # may be an estimate when ``counter`` gives the exact figure
         self.note = note
         self.exact = exact
         self.counter = counter
+        self.field = field  # a sorted-index range: its field and key bounds
+        self.bounds = bounds
 
     def count(self) -> int:
         """The exact number of candidates."""
@@ -190,7 +193,7 @@ class Finder:
             exact = all(op in _RANGE_OPS for op in cond)
             return Access(lambda: (e[-1] for e in s.range(lo, lo_incl, hi, hi_incl)), n,
                           f"{field} (sorted)", exact,
-                          lambda: s.count(lo, lo_incl, hi, hi_incl))
+                          lambda: s.count(lo, lo_incl, hi, hi_incl), field, bounds)
         return None
 
     def _bounds(self, field: str, cond: dict) -> Optional[Tuple[Any, bool, Any, bool]]:
@@ -258,7 +261,7 @@ class Finder:
         if order and limit is not None and (not count or total is not None) \
                 and "." not in order[0][0] and order[0][0] != "objectId":
             walked = self._walk(class_name, objects, where, predicate, order, skip, limit,
-                                acc.size, len(objects))
+                                acc, len(objects))
             if walked is not None:
                 walked.count = total
                 return walked
@@ -329,15 +332,18 @@ class Finder:
 
     def _walk(self, class_name: str, objects: Dict[str, dict], where: dict,
               predicate: Predicate, order: Sequence[Tuple[str, bool]], skip: int, limit: int,
-              matches_estimate: int, total: int) -> Optional[Selection]:
+              acc: Access, total: int) -> Optional[Selection]:
         """Walk the first ORDER BY key's sorted index, stopping after the page.
         A range (or prefix) on that field bounds the walk: every match is inside it."""
         field, desc = order[0]
         want = skip + limit + 1
+        matches_estimate = acc.size
         indexes = self.indexes(class_name)
         bounds = None
         span = total  # entries the walk may pass
-        if field in indexes.sorted:  # (a range on the field has built it)
+        if acc.field == field and acc.bounds is not None:  # the access path is that range
+            bounds, span = acc.bounds, acc.size
+        elif field in indexes.sorted:  # (a range on the field has built it)
             for f, cond in conjuncts(where):
                 if f == field and _is_operator(cond):
                     bounds = self._bounds(field, cond)
