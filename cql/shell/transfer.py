@@ -11,6 +11,7 @@ not pay for ever-growing skips.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from typing import Any, Iterator, List
@@ -52,7 +53,31 @@ def read_objects(path: str) -> List[dict]:
         return out
     if head in ('"', "]") or head.isdigit():
         raise CommandError(f"{path}: expected a JSON array of objects, JSON lines or CSV with a header line")
-    return [_csv_row(row) for row in csv.DictReader(text.splitlines())]
+    return _read_csv(text, path)
+
+
+def _read_csv(text: str, path: str) -> List[dict]:
+    """CSV rows as objects by the header line; a header name missing or listed
+    twice, or a row longer than the header, is an error (never dropped data)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # keeps newlines inside quotes
+    try:
+        header = next(reader, None)
+        if header is None:
+            return []
+        for i, name in enumerate(header, 1):
+            if not name.strip():
+                raise CommandError(f"{path}:1: column {i} of the header line has no name")
+            if name in header[:i - 1]:
+                raise CommandError(f"{path}:1: column name {name!r} appears twice in the header line")
+        out = []
+        for row in reader:
+            if len(row) > len(header):
+                raise CommandError(f"{path}:{reader.line_num}: {len(row)} values but the header line has "
+                                   f"{len(header)} names; nothing imported")
+            out.append(_csv_row(dict(zip(header, row))))
+        return out
+    except csv.Error as exc:
+        raise CommandError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
 
 
 def _csv_value(cell: str) -> Any:

@@ -159,3 +159,24 @@ def test_export_to_a_missing_directory_names_the_path(tmp_path, run_cql):
     r = run_cql("-e", ".export A nowhere/x.json", "x.db")
     assert r.returncode == 1
     assert "No such file or directory: nowhere/x.json" in r.stderr
+
+
+def test_csv_import_refuses_rows_it_would_cut_and_headers_it_would_merge(tmp_path, run_cql):
+    cases = {"extra.csv": ("a,b\n1,2,3\n", "extra.csv:2: 3 values but the header line has 2 names"),
+             "dup.csv": ("a,a\n1,2\n", "column name 'a' appears twice"),
+             "blank.csv": ("a,,b\n1,2,3\n", "column 2 of the header line has no name"),
+             "quote.csv": ('a,b\n"open,1\n', "quote.csv:2: malformed CSV")}
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_text(content)
+        r = run_cql("-e", f".import {name} A", "x.db")
+        assert r.returncode == 1 and message in r.stderr, (name, r.stderr)
+    r = run_cql("--format", "jsonl", "-e", "select count(*) from A", "x.db")
+    assert json.loads(r.stdout) == {"count": 0}
+
+
+def test_csv_round_trip_keeps_newlines_inside_values(tmp_path, run_cql):
+    r = run_cql("-e", "insert into A (s, n) values ('two\\nlines', 1)", "-e", ".export A a.csv",
+                "-e", ".import a.csv B", "--format", "jsonl", "-e", "select s, n from B", "x.db")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["s"] == "two\nlines" and row["n"] == 1
