@@ -184,3 +184,23 @@ def test_read_only_file_or_directory_says_what_to_do(tmp_path, monkeypatch):
         cql.connect(str(tmp_path / "new.db"))
     assert "directory is not writable" in str(info.value)
     assert not (tmp_path / "new.db").exists()
+
+
+def test_writes_to_a_deleted_or_replaced_file_are_refused_not_lost(tmp_path, monkeypatch):
+    import os
+    path = tmp_path / "gone.db"
+    con = cql.connect(str(path))
+    con.execute("insert into A (x) values (1)")
+    monkeypatch.chdir(tmp_path.parent)  # a later chdir is not a deletion
+    con.execute("insert into A (x) values (2)")
+    os.remove(path)
+    with pytest.raises(cql.StorageError) as info:
+        con.execute("insert into A (x) values (3)")
+    assert "deleted or replaced" in str(info.value)
+    other = cql.connect(str(path))
+    other.execute("insert into A (x) values (4)")
+    with pytest.raises(cql.StorageError):
+        con.execute("update A set x = 5")
+    assert [o["x"] for o in other.execute("select * from A").results] == [4]
+    con.close()
+    other.close()

@@ -71,6 +71,8 @@ class Store:
         self.listeners: List[Listener] = []
         self.reset_listeners: List[Callable[[], None]] = []
         self._db: Optional[sqlite3.Connection] = None
+        self._file_id: Optional[Tuple[int, int]] = None  # (st_dev, st_ino) of the file opened
+        self._abs_path = ""
         self._data_version: Optional[int] = None
         self._seq = 0
         self._in_write = False
@@ -88,6 +90,9 @@ class Store:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database file {path!r}: {exc}") from None
         self._db = db
+        self._abs_path = os.path.abspath(path)  # a later chdir must not look like a deletion
+        st = os.stat(path)
+        self._file_id = (st.st_dev, st.st_ino)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             # Another application's SQLite file: refuse before changing anything
@@ -125,6 +130,18 @@ class Store:
             self._db = None
             raise
         self.sync()
+
+    def _check_file(self) -> None:
+        """Refuse to write once the file was deleted or replaced under us: SQLite
+        would go on writing to the unlinked file, and every write would be lost."""
+        try:
+            st = os.stat(self._abs_path)
+            same = (st.st_dev, st.st_ino) == self._file_id
+        except OSError:
+            same = False
+        if not same:
+            raise StorageError(f"the database file {self.path!r} was deleted or replaced while open; nothing "
+                               "was written: open it again (.open or cql.connect) to go on")
 
     @property
     def persistent(self) -> bool:
@@ -347,6 +364,7 @@ class _Write:
         db = self.db
         if db is not None:
             store = self.store
+            store._check_file()
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
