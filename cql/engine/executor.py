@@ -36,6 +36,7 @@ from . import matcher, ops
 from .indexes import ClassIndexes
 from .query import Finder, Selection, parse_order
 from .store import Batch, Store
+from .values import plain_value_key
 
 SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
@@ -276,7 +277,7 @@ class EngineBackend(Backend):
     def _class_indexes(self, class_name: str) -> ClassIndexes:
         idx = self._indexes.get(class_name)
         if idx is None:
-            idx = self._indexes[class_name] = ClassIndexes(matcher.value_key)
+            idx = self._indexes[class_name] = ClassIndexes(plain_value_key)  # dates: see indexes
         return idx
 
     def _on_change(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:

@@ -61,14 +61,25 @@ class SortedList:
             return
         maxes = self._maxes
         last = len(maxes) - 1
-        shares: dict = {}
-        for item in new:
-            i = bisect_left(maxes, item)
-            shares.setdefault(i if i <= last else last, []).append(item)
+        # Block i takes the new items in (maxes[i-1], maxes[i]], the last block
+        # the rest: found by bisecting ``new`` (sorted), not a call per item.
+        shares: List[tuple] = []
+        n = len(new)
+        lo = 0
+        i = bisect_left(maxes, new[0])
+        while lo < n and i < last:
+            hi = bisect_right(new, maxes[i], lo)
+            if hi > lo:
+                shares.append((i, lo, hi))
+                lo = hi
+            if lo < n:
+                i = bisect_left(maxes, new[lo], i + 1)
+        if lo < n:
+            shares.append((last, lo, n))
         blocks = self._blocks
-        for i in sorted(shares, reverse=True):  # from the end: splits do not move pending blocks
+        for i, lo, hi in reversed(shares):  # from the end: splits do not move pending blocks
             block = blocks[i]
-            share = shares[i]
+            share = new[lo:hi]
             if len(share) * 8 < len(block):  # a few: binary insertion beats a re-sort
                 for item in share:
                     insort(block, item)

@@ -133,6 +133,11 @@ def value_key(value: Any, field: Optional[str] = None) -> tuple:
     return _key(value)
 
 
+# value_key without the createdAt/updatedAt rule, one call cheaper: for callers
+# that turn those plain ISO strings into Dates themselves (the engine's indexes).
+plain_value_key: Callable[[Any], tuple] = _key
+
+
 def values_equal(a: Any, b: Any) -> bool:
     """JSON equality as the matcher sees it (1 == 1.0, True != 1, pointers by id)."""
     return _key(a) == _key(b)
