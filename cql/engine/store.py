@@ -54,7 +54,30 @@ CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, class TEX
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _make_dumps() -> Callable[[object], str]:
+    """Compact JSON text, no NaN/Infinity (ValueError), unknown types TypeError:
+    ``JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)``.
+    The C encoder is made once (``JSONEncoder.encode`` makes one per call, a
+    third of the cost of a small object); without cycle markers: a cycle is a
+    RecursionError, caught where objects are written."""
+    slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    c_make = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        encoder = c_make(None, _not_json, json.encoder.encode_basestring,  # type: ignore[misc]
+                         None, ":", ",", False, False, False)
+        if "".join(encoder({"a": [1.5, "é"]}, 0)) != slow({"a": [1.5, "é"]}):
+            return slow
+    except Exception:  # no C accelerator, or another signature
+        return slow
+    join = "".join
+    return lambda obj: join(encoder(obj, 0))
+
+
+_dumps = _make_dumps()
 _loads = json.loads
 
 
@@ -286,7 +309,7 @@ class Store:
             if hi % 1000 < len(touched) and hi > LOG_KEEP:
                 db.execute("DELETE FROM log WHERE seq <= ?", (hi - LOG_KEEP,))
             self._seq = hi
-        except (ValueError, TypeError) as exc:  # e.g. NaN nested in a value: not JSON
+        except (ValueError, TypeError, RecursionError) as exc:  # e.g. NaN nested in a value: not JSON
             raise InvalidJSON(f"cannot store this value: {exc}") from None
         except sqlite3.Error as exc:
             raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
