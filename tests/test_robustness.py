@@ -204,3 +204,49 @@ def test_writes_to_a_deleted_or_replaced_file_are_refused_not_lost(tmp_path, mon
     assert [o["x"] for o in other.execute("select * from A").results] == [4]
     con.close()
     other.close()
+
+
+# -- Ctrl-C in the middle of a write --------------------------------------------------------
+
+class _InterruptAfter:
+    """Wraps the store's sqlite3 connection: raises KeyboardInterrupt right
+    after a given statement ran (as a Ctrl-C arriving then would)."""
+
+    def __init__(self, db, sql):
+        self.db, self.sql, self.armed = db, sql, True
+
+    def execute(self, sql, *args):
+        out = self.db.execute(sql, *args)
+        if self.armed and sql == self.sql:
+            self.armed = False
+            raise KeyboardInterrupt
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def _store(con):
+    return con.backend.store
+
+
+@pytest.mark.parametrize("sql", ["BEGIN IMMEDIATE", "COMMIT"])
+def test_ctrl_c_during_a_write_leaves_file_and_memory_consistent(tmp_path, sql):
+    path = str(tmp_path / "i.db")
+    con = cql.connect(path)
+    con.execute("insert into A (x) values (1)")
+    store = _store(con)
+    real = store._db
+    store._db = _InterruptAfter(real, sql)
+    with pytest.raises(KeyboardInterrupt):
+        con.execute("insert into A (x) values (2)")
+    store._db = real
+    assert not real.in_transaction
+    con.execute("insert into A (x) values (3)")  # the next write is not locked out
+    other = cql.connect(path, busy_timeout=2)   # nor is another process
+    in_file = sorted(o["x"] for o in other.execute("select * from A").results)
+    in_memory = sorted(o["x"] for o in con.execute("select * from A").results)
+    assert in_file == in_memory
+    assert in_file == ([1, 3] if sql == "BEGIN IMMEDIATE" else [1, 2, 3])
+    other.close()
+    con.close()

@@ -188,12 +188,12 @@ class Store:
             if version == self._data_version:
                 return
             own = not self._in_write
-            if own:
-                db.execute("BEGIN")
             try:
+                if own:
+                    db.execute("BEGIN")
                 self._catch_up(db)
             finally:
-                if own:
+                if own and db.in_transaction:
                     db.execute("COMMIT")
             self._data_version = version  # only once caught up: a failure retries
         except sqlite3.Error as exc:
@@ -214,7 +214,6 @@ class Store:
         touched = dict.fromkeys(
             (c, i) for c, i in db.execute("SELECT class, id FROM log WHERE seq > ? ORDER BY seq",
                                           (self._seq,)))
-        self._seq = hi
         self._load_schema(db)
         applied = []
         for cls, oid in touched:
@@ -226,6 +225,7 @@ class Store:
                     "SELECT key, target_class, target_id FROM relations WHERE class = ? AND id = ?",
                     (cls, oid)):
                 self.relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
+        self._seq = hi  # only now: an interrupted catch-up is redone, not skipped
         self._notify(applied)
 
     def _load_schema(self, db: sqlite3.Connection) -> None:
@@ -392,6 +392,9 @@ class _Write:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot lock {store.path!r} for writing: {exc}") from None
+            except BaseException:  # Ctrl-C just after BEGIN: never leave the file locked
+                self._rollback()
+                raise
             store._in_write = True
             try:
                 store.sync()
@@ -417,15 +420,27 @@ class _Write:
         if exc_type is not None:
             self._rollback()
             return False
+        interrupted: Optional[BaseException] = None
         try:
             store._persist(db, self.batch)
             db.execute("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
+        except BaseException as exc:
+            if db.in_transaction:  # not committed: nothing happened
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"cannot commit to {store.path!r}: {exc}") from None
+                raise
+            interrupted = exc  # Ctrl-C just after COMMIT: memory must still follow the file
         store._in_write = False
         # Our own commit does not change data_version for this connection.
-        store._apply(self.batch)
+        try:
+            store._apply(self.batch)
+        except BaseException:
+            store._data_version = None  # memory half-applied: reload from the file next time
+            store._seq = 0
+            raise
+        if interrupted is not None:
+            raise interrupted
         return False
 
 
