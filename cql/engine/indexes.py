@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from .sortedlist import SortedList
+from .values import array_keys, plain_value_key
 
 DATE_FIELDS = ("createdAt", "updatedAt")
 _MISSING = object()
@@ -137,8 +138,12 @@ class HashIndex:
             if value is None:  # missing or null: not indexed
                 continue
             if value.__class__ is list:  # each element, and the whole array
-                keys = {key(v) for v in value if v is not None}
-                keys.add(key(value))
+                if key is plain_value_key:
+                    keys, whole = array_keys(value)
+                    keys.append(whole)  # repeats are harmless: an id is added once
+                else:
+                    keys = [key(v) for v in value if v is not None]
+                    keys.append(key(value))
                 for k in keys:
                     cur = get(k)
                     if cur is None:

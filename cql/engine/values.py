@@ -138,6 +138,13 @@ def value_key(value: Any, field: Optional[str] = None) -> tuple:
 plain_value_key: Callable[[Any], tuple] = _key
 
 
+def array_keys(values: list) -> tuple:
+    """(keys of the non-null elements, key of the whole list) of a list, with one
+    key computation per element (an index keys an array under both)."""
+    parts = [_key(e) for e in values]
+    return [k for k in parts if k is not _NULL_KEY], (5, tuple(parts))
+
+
 def values_equal(a: Any, b: Any) -> bool:
     """JSON equality as the matcher sees it (1 == 1.0, True != 1, pointers by id)."""
     return _key(a) == _key(b)
