@@ -208,18 +208,20 @@ class _SchemaCheck:
     """Field types of one write statement against the class schema: a field's
     type is fixed by the first non-null value written (code 111 after that)."""
 
-    __slots__ = ("cls", "expected", "batch", "strict")
+    __slots__ = ("cls", "known", "added", "batch", "strict")
 
     def __init__(self, cls: str, known: Dict[str, str], batch: Batch, strict: bool):
         self.cls = cls
-        self.expected = dict(known)  # the schema plus fields this statement adds
+        self.known = known  # the class schema (not changed here)
+        self.added: Dict[str, str] = {}  # fields this statement adds to it
         self.batch = batch
         self.strict = strict
 
     def check(self, obj: dict, fields: Optional[Set[str]] = None) -> None:
         """Check ``obj``'s fields (only ``fields`` when given: an update checks
         what its body wrote); system fields are skipped."""
-        expected = self.expected
+        known = self.known
+        added = self.added
         items: Any
         if fields is None:
             items = obj.items()
@@ -240,9 +242,11 @@ class _SchemaCheck:
                 raise errors.InvalidJSON(f"{self.cls}.{key}: {value} is not a number JSON can hold")
             if key in SYSTEM_FIELDS:
                 continue
-            e = expected.get(key)
+            e = known.get(key)
             if e is None:
-                expected[key] = t
+                e = added.get(key)
+            if e is None:
+                added[key] = t
                 self.batch.schema.append((self.cls, key, t))
             elif e != t and self.strict:
                 raise errors.TypeMismatch(
@@ -514,7 +518,11 @@ class EngineBackend(Backend):
                 now = now_iso()
                 written = {k.split(".", 1)[0] for k in body}
                 # relation ops are dict values: without any, _relations has nothing to do
-                relations = isinstance(body, dict) and any(isinstance(v, dict) for v in body.values())
+                relations = False
+                for v in body.values() if isinstance(body, dict) else ():
+                    if isinstance(v, dict):
+                        relations = True
+                        break
                 for obj in targets:
                     new = ops.apply_update(obj, body, now)
                     new["updatedAt"] = now
