@@ -292,6 +292,14 @@ class EngineBackend(Backend):
             if idx is not None:
                 idx.change(oid, old, new)
             return
+        if not self._indexes:
+            return
+        classes = {c[0] for c in changes}
+        if len(classes) == 1:  # a statement's changes: one class
+            idx = self._indexes.get(classes.pop())
+            if idx is not None:
+                idx.change_many([(oid, old, new) for _cls, oid, old, new in changes])
+            return
         by_class: Dict[str, list] = {}
         for cls, oid, old, new in changes:
             if cls in self._indexes:
