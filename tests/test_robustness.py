@@ -250,3 +250,26 @@ def test_ctrl_c_during_a_write_leaves_file_and_memory_consistent(tmp_path, sql):
     assert in_file == ([1, 3] if sql == "BEGIN IMMEDIATE" else [1, 2, 3])
     other.close()
     con.close()
+
+
+def test_a_password_in_the_url_never_shows(plain_http):
+    _folder, url = plain_http
+    secret_url = url.replace("http://", "http://user:SECRETPW@")
+    con = cql.connect(secret_url, app_id="a", master_key="SECRETMASTER", retries=0)
+    for text in (repr(con), con.description, repr(con.backend.http)):
+        assert "SECRETPW" not in text and "user:***@" in text
+    with pytest.raises(cql.CQLError) as info:
+        con.execute("select * from R")
+    assert "SECRETPW" not in str(info.value)
+    dead = cql.connect("http://user:SECRETPW@127.0.0.1:1/parse", app_id="a", master_key="K", retries=0)
+    with pytest.raises(cql.ConnectionFailed) as info:
+        dead.execute("select * from R")
+    assert "SECRETPW" not in str(info.value) and "user:***@127.0.0.1:1" in str(info.value)
+
+
+def test_cli_open_error_hides_the_url_password(capsys, monkeypatch):
+    from cql.cli import main
+    monkeypatch.delenv("CQL_APP_ID", raising=False)
+    assert main(["-e", "select * from A", "http://user:SECRETPW@127.0.0.1:1/parse"]) == 1
+    err = capsys.readouterr().err
+    assert "SECRETPW" not in err and "user:***@" in err

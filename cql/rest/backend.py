@@ -56,7 +56,7 @@ class RestBackend(Backend):
         fetch = (lambda: self.http.request("GET", "/schemas")) if master_key else None
         self.schema_cache = SchemaCache(fetch)
         what = "LeanCloud app" if flavor == "leancloud" else "Parse Server"
-        self.description = f"{what} at {self.http.base} (dialect {self.dialect.name})"
+        self.description = f"{what} at {self.http.shown} (dialect {self.dialect.name})"
 
     def __repr__(self) -> str:
         return f"<RestBackend {self.description}>"

@@ -133,6 +133,10 @@ class RestClient:
         if flavor == "leancloud" and not path.endswith("/1.1"):
             path = path + "/1.1"
         self.base = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        # what messages and reprs show: a password in the URL never appears
+        netloc = parts.netloc if parts.password is None else \
+            f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"
+        self.shown = urlunsplit((parts.scheme, netloc, path, "", ""))
         self.prefix = path  # what /batch sub-request paths start with
         self.flavor = flavor
         self.timeout = timeout
@@ -174,7 +178,7 @@ class RestClient:
 
     def __repr__(self) -> str:
         auth = "master key" if self.has_master else "REST key"
-        return f"<RestClient {self.flavor} {self.base} ({auth})>"
+        return f"<RestClient {self.flavor} {self.shown} ({auth})>"
 
     # -- calls --------------------------------------------------------------------
     def request(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
@@ -191,15 +195,15 @@ class RestClient:
             resp = self.session.request(method, url, params=params, data=data, timeout=self.timeout)
         except requests.Timeout:
             raise errors.ConnectionFailed(
-                f"the server at {self.base} did not answer within {self.timeout:g} s ({method} {path})") from None
+                f"the server at {self.shown} did not answer within {self.timeout:g} s ({method} {path})") from None
         except requests.ConnectionError as exc:
             if _timed_out(exc):
                 raise errors.ConnectionFailed(
-                    f"the server at {self.base} did not answer within {self.timeout:g} s ({method} {path})") from None
+                    f"the server at {self.shown} did not answer within {self.timeout:g} s ({method} {path})") from None
             raise errors.ConnectionFailed(
-                f"cannot reach the server at {self.base}: {_reason(exc)} ({method} {path})") from None
+                f"cannot reach the server at {self.shown}: {_reason(exc)} ({method} {path})") from None
         except requests.RequestException as exc:
-            raise errors.ConnectionFailed(f"request to {self.base} failed: {_reason(exc)}") from None
+            raise errors.ConnectionFailed(f"request to {self.shown} failed: {_reason(exc)}") from None
         finally:
             _Retry._local.no_retry = False
         return self._answer(resp, method, path)
@@ -212,7 +216,7 @@ class RestClient:
         if 200 <= resp.status_code < 300:
             if not isinstance(body, (dict, list)):
                 raise errors.ServerError(
-                    f"the server at {self.base} answered {method} {path} with something that is not JSON "
+                    f"the server at {self.shown} answered {method} {path} with something that is not JSON "
                     "(is the URL the API root, e.g. http://host:1337/parse?)", 1)
             return body
         raise server_error(resp.status_code, body, method, path)
@@ -236,7 +240,7 @@ class RestClient:
         if not (isinstance(results, list) and all(isinstance(o, dict) for o in results)
                 and isinstance(count, int) and not isinstance(count, bool)):
             raise errors.ServerError(
-                f"the server at {self.base} answered GET {path} with JSON that is not a Parse query "
+                f"the server at {self.shown} answered GET {path} with JSON that is not a Parse query "
                 "answer (is the URL the API root, e.g. http://host:1337/parse?)", 1)
         return answer
 
@@ -262,7 +266,7 @@ class RestClient:
         body = {"requests": [dict(r, path=self.prefix + r["path"]) for r in requests_]}
         outcomes = self.request("POST", "/batch", body=body, retry=retry)
         if not isinstance(outcomes, list) or len(outcomes) != len(requests_):
-            raise errors.ServerError(f"unexpected /batch answer from {self.base}: {str(outcomes)[:200]}", 1)
+            raise errors.ServerError(f"unexpected /batch answer from {self.shown}: {str(outcomes)[:200]}", 1)
         return outcomes
 
     def close(self) -> None:

@@ -108,8 +108,11 @@ def run_repl(target: Optional[str], options: Dict[str, Any], *, fmt: str = "tabl
     try:
         session.connect(target)
     except errors.Error as exc:
+        from ..cli import _shown
         msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
-        sys.stderr.write(f"cql: error: cannot open {target or 'a transient database'}: {msg}\n")
+        if not (target and repr(target) in msg):  # the message names the file already
+            msg = f"cannot open {_shown(target) or 'a transient database'}: {msg}"
+        sys.stderr.write(f"cql: error: {msg}\n")
         return 1
     from .completer import CQLCompleter
     completer = CQLCompleter(lambda: session.connection().schema())
