@@ -102,15 +102,23 @@ def parse_date(text: str) -> datetime:
     if tz and tz not in ("Z", "z"):
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        dt = dt - sign * offset
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise InvalidJSON(f"not a valid date: {text!r} (the UTC offset {tz} is out of range)")
+        try:
+            dt = dt - sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:
+            raise InvalidJSON(f"not a valid date: {text!r} (out of range once converted to UTC)") from None
     return dt.replace(tzinfo=timezone.utc)
 
 
 def format_date(value: datetime) -> str:
     """UTC ISO time with milliseconds: 2015-06-21T18:02:52.249Z."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
+        try:
+            value = value.astimezone(timezone.utc)
+        except OverflowError:
+            raise InvalidJSON(f"the date {value.isoformat()} is out of range once converted to UTC") from None
     # by hand: strftime("%Y") does not pad years before 1000 ("1-01-01"), which
     # would be stored and then fail to parse on every read
     return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"

@@ -1,6 +1,6 @@
 """Robustness through the Python API: bad input is a CQLError, and nothing that
 was accepted becomes unreadable later."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -273,3 +273,17 @@ def test_cli_open_error_hides_the_url_password(capsys, monkeypatch):
     assert main(["-e", "select * from A", "http://user:SECRETPW@127.0.0.1:1/parse"]) == 1
     err = capsys.readouterr().err
     assert "SECRETPW" not in err and "user:***@" in err
+
+
+@pytest.mark.parametrize("statement, params", [
+    ("insert into D (d) values (date('9999-12-31T23:59:59-05:00'))", ()),
+    ("insert into D (d) values (date('0001-01-01T00:00:00+05:00'))", ()),
+    ("insert into D (d) values (date('2020-01-01T00:00:00+99:00'))", ()),
+    ("insert into D (d) values (?)", (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),)),
+    ("insert into D (d) values (?)", ({"__type": "Date", "iso": "9999-12-31T23:59:59-05:00"},)),
+    ("select * from D where d > date('9999-12-31T23:59:59-05:00')", ()),
+])
+def test_dates_out_of_range_after_utc_conversion_are_107(statement, params):
+    with pytest.raises(cql.CQLError) as info:
+        cql.connect().execute(statement, *params)
+    assert info.value.code == 107
