@@ -287,3 +287,20 @@ def test_dates_out_of_range_after_utc_conversion_are_107(statement, params):
     with pytest.raises(cql.CQLError) as info:
         cql.connect().execute(statement, *params)
     assert info.value.code == 107
+
+
+def test_text_file_and_truncated_database_say_what_to_do(tmp_path):
+    text = tmp_path / "notes.db"
+    text.write_text("hello\n")
+    with pytest.raises(cql.StorageError) as info:
+        cql.connect(str(text))
+    assert "not an SQLite file" in str(info.value)
+    assert text.read_text() == "hello\n"
+    good = tmp_path / "good.db"
+    with cql.connect(str(good)) as c:
+        c.execute("insert into A (x) values (1)")
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(good.read_bytes()[:3000])
+    with pytest.raises(cql.StorageError) as info:
+        cql.connect(str(cut))
+    assert "damaged" in str(info.value) and ".recover" in str(info.value)

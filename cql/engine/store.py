@@ -147,7 +147,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             db.close()
             self._db = None
-            raise StorageError(f"{path!r} is not a usable cql database: {exc}") from None
+            text = str(exc)
+            hint = ("; it is not an SQLite file: give a cql database file, or a new file name"
+                    if "not a database" in text else
+                    "; the file is damaged: restore it from a copy (sqlite3 FILE .recover may save the rest)"
+                    if "malformed" in text else "")
+            raise StorageError(f"{path!r} is not a usable cql database ({text}){hint}") from None
         except StorageError:
             db.close()
             self._db = None
