@@ -87,8 +87,21 @@ class Session:
             self.on_schema_change()
 
     # -- output --------------------------------------------------------------------
+    def guard_file(self, path: str) -> None:
+        """Refuse to write over the open database file (``.output app.db`` typed
+        for ``.open app.db`` would truncate it)."""
+        target = getattr(self.conn, "target", None)
+        if not target or target == ":memory:" or str(target).startswith(("http://", "https://")):
+            return
+        db = os.path.realpath(target)
+        if os.path.realpath(path) in (db, db + "-wal", db + "-shm"):
+            raise CommandError(f"{path} is the open database file: writing there would destroy it; "
+                               "choose another file")
+
     def set_output(self, path: Optional[str]) -> None:
         """Send results to ``path`` (None or "stdout": back to the terminal)."""
+        if path not in (None, "stdout", "-"):
+            self.guard_file(path)
         old, self._out_file, self.out = self._out_file, None, self.stdout
         failed: Optional[OSError] = None
         if old is not None:

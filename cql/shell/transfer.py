@@ -172,6 +172,7 @@ def export_class(session: Session, class_name: str, path: str) -> int:
     a failed export (server error, Ctrl-C, full disk) leaves the old file whole."""
     # Only a plain file (or a new one) is replaced by rename; a symlink
     # (/dev/stdout), a FIFO or a device is written in place.
+    session.guard_file(path)
     special = os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path))
     if special:
         return _export_to(session, class_name, path, path)

@@ -180,3 +180,13 @@ def test_csv_round_trip_keeps_newlines_inside_values(tmp_path, run_cql):
     assert r.returncode == 0, r.stderr
     row = json.loads(r.stdout)
     assert row["s"] == "two\nlines" and row["n"] == 1
+
+
+def test_output_or_export_onto_the_open_database_is_refused(tmp_path, run_cql):
+    r = run_cql("-e", "insert into A (x) values (1)", "x.db")
+    assert r.returncode == 0, r.stderr
+    for command in (".output x.db", ".export A x.db", ".output ./x.db-wal"):
+        r = run_cql("-e", command, "x.db")
+        assert r.returncode == 1 and "is the open database file" in r.stderr, (command, r.stderr)
+    r = run_cql("--format", "jsonl", "-e", "select count(*) from A", "x.db")
+    assert json.loads(r.stdout) == {"count": 1}
