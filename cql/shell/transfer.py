@@ -24,6 +24,15 @@ SYSTEM = ("objectId", "createdAt", "updatedAt", "ACL")
 PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
 
 
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number JSON (or CQL) can hold", name, 0)
+
+
+def _loads(text: str) -> Any:
+    """json.loads without NaN/Infinity (they cannot be stored: error 107 half-way through)."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
 def read_objects(path: str) -> List[dict]:
     """The objects of a JSON array, JSON lines, or CSV file (by content)."""
     with open(path, "rb") as f:
@@ -32,7 +41,7 @@ def read_objects(path: str) -> List[dict]:
     head = text.lstrip()[:1]
     if head == "[":
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except json.JSONDecodeError as exc:
             raise CommandError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
         if not all(isinstance(o, dict) for o in data):
@@ -44,7 +53,7 @@ def read_objects(path: str) -> List[dict]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = _loads(line)
             except json.JSONDecodeError as exc:
                 raise CommandError(f"{path}:{n}:{exc.colno}: malformed JSON: {exc.msg}") from None
             if not isinstance(obj, dict):
@@ -86,8 +95,8 @@ def _csv_value(cell: str) -> Any:
     s = cell.strip()
     if s[:1] in "-0123456789[{tfn" and s:
         try:
-            return json.loads(s)
-        except json.JSONDecodeError:
+            return _loads(s)
+        except ValueError:  # not JSON (or NaN/Infinity): the text itself
             pass
     return cell
 

@@ -190,3 +190,13 @@ def test_output_or_export_onto_the_open_database_is_refused(tmp_path, run_cql):
         assert r.returncode == 1 and "is the open database file" in r.stderr, (command, r.stderr)
     r = run_cql("--format", "jsonl", "-e", "select count(*) from A", "x.db")
     assert json.loads(r.stdout) == {"count": 1}
+
+
+def test_import_of_nan_is_refused_before_inserting(tmp_path, run_cql):
+    (tmp_path / "nan.jsonl").write_text('{"a": 1}\n{"a": NaN}\n')
+    r = run_cql("-e", ".import nan.jsonl T", "x.db")
+    assert r.returncode == 1 and "nan.jsonl:2:1: malformed JSON: NaN is not a number" in r.stderr
+    (tmp_path / "inf.csv").write_text("a\n-Infinity\n")
+    r = run_cql("--format", "jsonl", "-e", ".import inf.csv T", "-e", "select a from T", "x.db")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["a"] == "-Infinity"
