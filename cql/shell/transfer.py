@@ -175,6 +175,21 @@ def iter_class(session: Session, class_name: str) -> Iterator[dict]:
         last = result.objects[-1]["objectId"]
 
 
+def _check_class(session: Session, class_name: str) -> None:
+    """An export of a class that does not exist is a typo: say so (with a
+    suggestion) instead of writing an empty file over the last export."""
+    import difflib
+    target = session.connection().target
+    if target and str(target).startswith(("http://", "https://")):
+        return  # a server's schema may be partial (REST key): let the query answer
+    schema = session.connection().schema()
+    if class_name in schema or not schema:
+        return
+    close = difflib.get_close_matches(class_name, list(schema), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise CommandError(f"no class {class_name}{hint} (.classes lists them)")
+
+
 def export_class(session: Session, class_name: str, path: str) -> int:
     """Write every object of ``class_name`` to ``path``; the number written.
     A regular file is written beside it and renamed into place at the end, so
@@ -182,6 +197,7 @@ def export_class(session: Session, class_name: str, path: str) -> int:
     # Only a plain file (or a new one) is replaced by rename; a symlink
     # (/dev/stdout), a FIFO or a device is written in place.
     session.guard_file(path)
+    _check_class(session, class_name)
     special = os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path))
     if special:
         return _export_to(session, class_name, path, path)

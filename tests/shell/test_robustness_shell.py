@@ -200,3 +200,12 @@ def test_import_of_nan_is_refused_before_inserting(tmp_path, run_cql):
     r = run_cql("--format", "jsonl", "-e", ".import inf.csv T", "-e", "select a from T", "x.db")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["a"] == "-Infinity"
+
+
+def test_export_of_a_misspelt_class_keeps_the_last_export(tmp_path, run_cql):
+    r = run_cql("-e", "insert into GameScore (x) values (1)", "-e", ".export GameScore gs.json", "x.db")
+    assert r.returncode == 0, r.stderr
+    before = (tmp_path / "gs.json").read_text()
+    r = run_cql("-e", ".export Gamescore gs.json", "x.db")
+    assert r.returncode == 1 and "no class Gamescore; did you mean GameScore?" in r.stderr
+    assert (tmp_path / "gs.json").read_text() == before
