@@ -304,3 +304,12 @@ def test_text_file_and_truncated_database_say_what_to_do(tmp_path):
     with pytest.raises(cql.StorageError) as info:
         cql.connect(str(cut))
     assert "damaged" in str(info.value) and ".recover" in str(info.value)
+
+
+def test_nan_is_107_on_a_rest_target_too(plain_http):
+    _folder, url = plain_http
+    con = cql.connect(url, app_id="a", master_key="K", retries=0)
+    for value in (float("nan"), [float("-inf")]):
+        with pytest.raises(cql.CQLError) as info:
+            con.execute("insert into R (v) values (?)", value)
+        assert info.value.code == 107 and "NaN" in str(info.value)

@@ -186,7 +186,7 @@ class RestClient:
         """One call; returns the decoded JSON answer or raises a CQLError.
         ``retry`` None: retry when the method is idempotent."""
         url = self.base + path
-        data = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        data = None if body is None else _json(body).encode()
         if retry is None:
             retry = method in IDEMPOTENT_METHODS
         _Retry._local.no_retry = not retry
@@ -225,7 +225,7 @@ class RestClient:
         """GET /classes/C with params (where etc. JSON-encoded here). A very long
         query goes as POST with ``_method: GET`` and is retried like a GET."""
         path = f"/classes/{class_name}"
-        encoded = {k: (json.dumps(v, separators=(",", ":"), ensure_ascii=False) if k == "where" else v)
+        encoded = {k: (_json(v) if k == "where" else v)
                    for k, v in params.items() if v is not None}
         if sum(len(str(v)) for v in encoded.values()) <= MAX_URL_QUERY:
             return self._query_answer(self.request("GET", path, encoded), path)
@@ -271,6 +271,15 @@ class RestClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _json(value: Any) -> str:
+    """JSON text for the server; NaN and Infinity are refused here (107, as the
+    embedded engine does) rather than sent as invalid JSON."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise errors.InvalidJSON("NaN and Infinity are not numbers JSON can hold") from None
 
 
 def put_is_idempotent(body: dict) -> bool:
