@@ -291,7 +291,8 @@ def param_sets(n: int, ids: List[str], rnd: random.Random) -> Dict[str, List[tup
         "contains": [(rnd.choice(TAGS),) for _ in range(50)],
         "near": [(rnd.uniform(-180, 180), rnd.uniform(-80, 80)) for _ in range(20)],
         "include": [(f"player{rnd.randrange(names)}",) for _ in range(50)],
-        "update": [(rnd.choice(ids), rnd.randrange(1_000_000)) for _ in range(200)],
+        # one set per timed call (at most 400): every update writes a new score
+        "update": [(rnd.choice(ids), rnd.randrange(1_000_000)) for _ in range(401)],
     }
 
 
