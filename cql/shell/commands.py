@@ -70,8 +70,9 @@ def lookup(name: str) -> Command:
 
 
 def dispatch(session: Session, line: str) -> None:
-    """Run one dot-command line."""
-    line = line.strip()
+    """Run one dot-command line. A trailing ';' (a habit from statements, as in
+    mycli) is dropped: ``.open app.db;`` must not create a file named 'app.db;'."""
+    line = line.strip().rstrip(";").rstrip()
     name, _, rest = line.partition(" ")
     if "\t" in name:
         name, _, more = name.partition("\t")

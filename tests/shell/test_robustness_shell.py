@@ -209,3 +209,11 @@ def test_export_of_a_misspelt_class_keeps_the_last_export(tmp_path, run_cql):
     r = run_cql("-e", ".export Gamescore gs.json", "x.db")
     assert r.returncode == 1 and "no class Gamescore; did you mean GameScore?" in r.stderr
     assert (tmp_path / "gs.json").read_text() == before
+
+
+def test_dot_commands_ignore_a_trailing_semicolon(tmp_path, run_cql):
+    r = run_cql("-e", ".open semi.db;", "-e", ".format jsonl;", "-e", "insert into A (x) values (1);",
+                "-e", ".classes;", "-e", "select x from A;")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "semi.db").exists() and not (tmp_path / "semi.db;").exists()
+    assert r.stdout.splitlines()[0] == "A" and json.loads(r.stdout.splitlines()[1])["x"] == 1
