@@ -136,6 +136,7 @@ FAST_PATH = True  # tests turn it off to compare both paths
 # ---- public entry point ------------------------------------------------------------------
 _CACHE: Dict[str, Tuple[ast.Statement, ...]] = {}
 _CACHE_MAX = 2048
+_CACHE_TEXT_MAX = 16_384  # longer texts are not cached (2048 x 1 MB would be 2 GB held)
 
 
 def clear_cache() -> None:
@@ -190,6 +191,8 @@ def parse(text: str) -> List[ast.Statement]:
         raise _syntax("the statement is nested too deeply", None) from None
     finally:
         _state.source = ""
+    if len(text) > _CACHE_TEXT_MAX:  # a one-off big script or literal: caching it only holds memory
+        return list(statements)
     if len(_CACHE) >= _CACHE_MAX:
         try:
             _CACHE.pop(next(iter(_CACHE)))

@@ -313,3 +313,13 @@ def test_nan_is_107_on_a_rest_target_too(plain_http):
         with pytest.raises(cql.CQLError) as info:
             con.execute("insert into R (v) values (?)", value)
         assert info.value.code == 107 and "NaN" in str(info.value)
+
+
+def test_parse_cache_does_not_hold_big_texts():
+    from cql import parser
+    big = "insert into A (s) values ('" + "x" * 100_000 + "')"
+    assert cql.parse(big)[0].class_name == "A"
+    assert big not in parser._CACHE
+    small = "select * from A where n = 12345"
+    cql.parse(small)
+    assert small in parser._CACHE
