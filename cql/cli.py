@@ -141,6 +141,8 @@ def _read_scripts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def _read_stdin(name: str) -> str:
     """All of stdin, decoded strictly (see decode_text)."""
     from .shell.session import decode_text
+    if sys.stdin is None:  # started with stdin closed (cql <&-): nothing to read
+        return ""
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # a text stream put in place by a caller (tests)
         text = sys.stdin.read()

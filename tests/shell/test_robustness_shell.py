@@ -217,3 +217,10 @@ def test_dot_commands_ignore_a_trailing_semicolon(tmp_path, run_cql):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "semi.db").exists() and not (tmp_path / "semi.db;").exists()
     assert r.stdout.splitlines()[0] == "A" and json.loads(r.stdout.splitlines()[1])["x"] == 1
+
+
+def test_closed_stdin_is_an_empty_script(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "cql"], stdin=subprocess.DEVNULL, capture_output=True,
+                       cwd=tmp_path, env=cql_env(tmp_path), timeout=60, start_new_session=True,
+                       preexec_fn=lambda: __import__("os").close(0))
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
