@@ -152,6 +152,8 @@ def _read_stdin(name: str) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The console script ``cql`` and ``python -m cql``; returns the exit status."""
+    if sys.stdout is None:  # started with stdout closed (cql ... >&-): results go nowhere, quietly
+        sys.stdout = open(os.devnull, "w")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

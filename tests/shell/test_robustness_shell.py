@@ -224,3 +224,10 @@ def test_closed_stdin_is_an_empty_script(tmp_path):
                        cwd=tmp_path, env=cql_env(tmp_path), timeout=60, start_new_session=True,
                        preexec_fn=lambda: __import__("os").close(0))
     assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+
+
+def test_closed_stdout_is_not_a_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "cql", "-e", "select count(*) from A"], stdin=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, cwd=tmp_path, env=cql_env(tmp_path, CQL_DEBUG=""), timeout=60,
+                       start_new_session=True, preexec_fn=lambda: __import__("os").close(1))
+    assert r.returncode == 0 and b"error" not in r.stderr, r.stderr
