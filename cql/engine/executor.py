@@ -39,6 +39,7 @@ from .store import Batch, Store
 from .values import plain_value_key
 
 SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
+_SYSTEM_SET = frozenset(SYSTEM_FIELDS)
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
 
 
@@ -323,7 +324,7 @@ class EngineBackend(Backend):
             self._check_open()
             c = plan.__class__  # exact classes first: a run per statement
             if c is Update:
-                return self.update(plan)  # type: ignore[arg-type]
+                return self._update(plan)  # type: ignore[arg-type]
             if c is Find or isinstance(plan, Find):
                 self.store.sync()
                 return self.find(plan)  # type: ignore[arg-type]
@@ -516,31 +517,36 @@ class EngineBackend(Backend):
     def update(self, plan: Update) -> Result:
         with self._lock:
             self._check_open()
-            self._check_body(plan.body, "update")
-            out: List[dict] = []
-            cls = plan.class_name
-            body = plan.body
-            with self.store.write() as batch:
-                targets = self._targets(plan)
-                check = self._schema_check(cls, batch).check
-                now = now_iso()
-                written = {k.split(".", 1)[0] for k in body}
-                # relation ops are dict values: without any, _relations has nothing to do
-                relations = False
-                for v in body.values() if isinstance(body, dict) else ():
-                    if isinstance(v, dict):
-                        relations = True
-                        break
-                for obj in targets:
-                    new = ops.apply_update(obj, body, now)
-                    new["updatedAt"] = now
-                    check(new, written)
-                    oid = obj["objectId"]
-                    if relations:
-                        self._relations(cls, oid, body, batch)
-                    batch.update(cls, oid, new)
-                    out.append({"objectId": oid, "updatedAt": now})
-            return Result("update", plan.class_name, out)
+            return self._update(plan)
+
+    def _update(self, plan: Update) -> Result:
+        """``update`` under the lock, the database open."""
+        body = plan.body
+        if not isinstance(body, dict) or not _SYSTEM_SET.isdisjoint(body):
+            self._check_body(body, "update")
+        out: List[dict] = []
+        cls = plan.class_name
+        with self.store.write() as batch:
+            targets = self._targets(plan)
+            check = self._schema_check(cls, batch).check
+            now = now_iso()
+            written = {k.split(".", 1)[0] for k in body}
+            # relation ops are dict values: without any, _relations has nothing to do
+            relations = False
+            for v in body.values() if isinstance(body, dict) else ():
+                if isinstance(v, dict):
+                    relations = True
+                    break
+            for obj in targets:
+                new = ops.apply_update(obj, body, now)
+                new["updatedAt"] = now
+                check(new, written)
+                oid = obj["objectId"]
+                if relations:
+                    self._relations(cls, oid, body, batch)
+                batch.update(cls, oid, new)
+                out.append({"objectId": oid, "updatedAt": now})
+        return Result("update", plan.class_name, out)
 
     def delete(self, plan: Delete) -> Result:
         with self._lock:

@@ -368,21 +368,25 @@ class ClassIndexes:
         self.hash: Dict[str, HashIndex] = {}
         self.sorted: Dict[str, SortedIndex] = {}
         self.geo: Dict[str, GeoIndex] = {}
+        self._all: List[Any] = []  # every index above, in the order they were built
 
     def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
         """One object changed: only the indexes of fields it changed are touched."""
-        for group in (self.hash, self.sorted, self.geo):
-            for field, idx in group.items():
-                if old is not None and new is not None and \
-                        old.get(field, _MISSING) is new.get(field, _MISSING):
-                    continue  # ops copy only what they change: same value, same entry
-                idx.change(oid, old, new)
+        if old is not None and new is not None:
+            for idx in self._all:
+                field = idx.field
+                if old.get(field, _MISSING) is not new.get(field, _MISSING):
+                    idx.change(oid, old, new)
+                # else: ops copy only what they change: same value, same entry
+            return
+        for idx in self._all:
+            idx.change(oid, old, new)
 
     def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
         """Apply a statement's changes; new objects only (an insert) go in bulk."""
-        if not (self.hash or self.sorted or self.geo):
+        indexes = self._all
+        if not indexes:
             return
-        indexes = [*self.hash.values(), *self.sorted.values(), *self.geo.values()]
         if len(changes) > 1 and all(old is None and new is not None for _oid, old, new in changes):
             added = [(oid, new) for oid, _old, new in changes]
             for idx in indexes:
@@ -395,18 +399,21 @@ class ClassIndexes:
         idx = self.hash.get(field)
         if idx is None:
             idx = self.hash[field] = HashIndex(field, self._key, objects)
+            self._all.append(idx)
         return idx
 
     def sorted_index(self, field: str, objects: Dict[str, dict]) -> SortedIndex:
         idx = self.sorted.get(field)
         if idx is None:
             idx = self.sorted[field] = SortedIndex(field, self._key, objects)
+            self._all.append(idx)
         return idx
 
     def geo_index(self, field: str, objects: Dict[str, dict]) -> GeoIndex:
         idx = self.geo.get(field)
         if idx is None:
             idx = self.geo[field] = GeoIndex(field, objects)
+            self._all.append(idx)
         return idx
 
     def describe(self) -> List[str]:
