@@ -230,3 +230,16 @@ def test_ordered_walk_stays_inside_the_range_on_its_field(op, bound, desc):
     assert [o["score"] for o in sel.objects] == [o["score"] for o in every[:5]]
     assert sel.index == "score (sorted)"
     assert len(calls) <= 10  # the walk starts inside the range, not at the other end
+
+
+def test_sorted_list_bulk_update_shares_at_the_edges_and_on_duplicates(monkeypatch):
+    monkeypatch.setattr(sortedlist, "LOAD", 4)
+    rnd = random.Random(11)
+    for _ in range(200):
+        base = [rnd.randint(0, 30) for _ in range(rnd.randint(40, 80))]
+        s = SortedList(base)
+        batch = [rnd.choice([-5, 0, 15, 30, 31, 50, rnd.randint(-10, 40)]) for _ in range(rnd.randint(1, 9))]
+        s.update(batch)
+        assert list(s) == sorted(base + batch) and len(s) == len(base) + len(batch)
+        assert s._maxes == [b[-1] for b in s._blocks]
+        assert all(b and len(b) <= 2 * sortedlist.LOAD for b in s._blocks)
