@@ -17,7 +17,7 @@ from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, ParameterError,
                      UnsupportedError)
 from .plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
-from .types import GeoPoint, check_value, format_date, parse_date
+from .types import GeoPoint, check_value, encode, format_date, parse_date
 
 __all__ = ["plan", "requests_of", "explain", "like_to_regex", "OPS"]
 
@@ -110,7 +110,6 @@ class _Binder:
         if isinstance(node, ast.Literal):
             return node.value
         if isinstance(node, ast.Param):
-            from .types import encode
             try:
                 return encode(self.param(node))
             except CQLError as exc:
