@@ -178,34 +178,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return _run_batch(target, options, scripts, args, color)
 
 
-def _shown(target: Optional[str]) -> Optional[str]:
-    """The target as messages show it: a password in a URL replaced by ***."""
-    if target and "@" in target and target.startswith(("http://", "https://")):
-        scheme, _, rest = target.partition("://")
-        auth, _, host = rest.partition("@")
-        if ":" in auth and "/" not in auth:
-            return f"{scheme}://{auth.partition(':')[0]}:***@{host}"
-    return target
-
-
 def _run_batch(target, options, scripts, args, color) -> int:
     from . import errors
     from .shell.batch import run_batch
-    from .shell.session import Session, debug
+    from .redact import redact_url
+    from .shell.session import Session, debug, open_error
     session = Session(target, options, fmt=args.format or "table", interactive=False, color=color,
                       yes=args.yes, continue_on_error=args.continue_on_error)
     try:
         session.connect(target)
     except errors.Error as exc:
-        msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
-        if not (target and repr(target) in msg):  # the message names the file already
-            msg = f"cannot open {_shown(target) or 'a transient database'}: {msg}"
-        sys.stderr.write(f"cql: error: {msg}\n")
+        sys.stderr.write(f"cql: error: {open_error(target, exc)}\n")
         return EXIT_FAILED
     except Exception as exc:
         if debug():
             raise
-        sys.stderr.write(f"cql: internal error: cannot open {_shown(target)}: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"cql: internal error: cannot open {redact_url(target)}: {type(exc).__name__}: {exc}\n")
         return EXIT_FAILED
     try:
         return run_batch(session, scripts)

@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import errors
+from ..redact import redact_url
 
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -134,9 +135,7 @@ class RestClient:
             path = path + "/1.1"
         self.base = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
         # what messages and reprs show: a password in the URL never appears
-        netloc = parts.netloc if parts.password is None else \
-            f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"
-        self.shown = urlunsplit((parts.scheme, netloc, path, "", ""))
+        self.shown = redact_url(self.base)
         self.prefix = path  # what /batch sub-request paths start with
         self.flavor = flavor
         self.timeout = timeout

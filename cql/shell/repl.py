@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 from .. import errors
 from ..splitter import is_complete, split
-from .session import Session, debug
+from .session import Session, debug, open_error
 
 PROMPT = "cql> "
 CONTINUATION = "...> "
@@ -108,11 +108,7 @@ def run_repl(target: Optional[str], options: Dict[str, Any], *, fmt: str = "tabl
     try:
         session.connect(target)
     except errors.Error as exc:
-        from ..cli import _shown
-        msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
-        if not (target and repr(target) in msg):  # the message names the file already
-            msg = f"cannot open {_shown(target) or 'a transient database'}: {msg}"
-        sys.stderr.write(f"cql: error: {msg}\n")
+        sys.stderr.write(f"cql: error: {open_error(target, exc)}\n")
         return 1
     from .completer import CQLCompleter
     completer = CQLCompleter(lambda: session.connection().schema())

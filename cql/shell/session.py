@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
 
 from .. import errors
+from ..redact import redact_url
 from ..splitter import Piece, split
 from . import formats
 
@@ -330,3 +331,11 @@ def _wide_pad(prefix: str, pad: str) -> str:
         return pad
     from wcwidth import wcwidth
     return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix)
+
+
+def open_error(target: Optional[str], exc: errors.Error) -> str:
+    """The message for a target that could not be opened (naming it once)."""
+    msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
+    if target and repr(target) in msg:  # the message names the file already
+        return msg
+    return f"cannot open {redact_url(target) or 'a transient database'}: {msg}"
