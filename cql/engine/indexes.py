@@ -54,7 +54,18 @@ def query_value(field: str, value: Any) -> Any:
     return value
 
 
-class HashIndex:
+class FieldIndex:
+    """What every per-field index offers the class's index set."""
+
+    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
+        raise NotImplementedError
+
+    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+        for oid, old, new in changes:
+            self.change(oid, old, new)
+
+
+class HashIndex(FieldIndex):
     """value key -> objectIds. A bucket of one id is the id itself (saves a
     container per object on unique fields); bigger buckets are dicts, which keep
     ids in the order they were indexed (roughly creation order)."""
@@ -119,10 +130,6 @@ class HashIndex:
         if new is not None:
             self._add(oid, new)
 
-    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        for oid, old, new in changes:
-            self.change(oid, old, new)
-
     def add_many(self, items: List[Tuple[str, dict]]) -> None:
         """New objects (a bulk insert): ``_add`` inlined for plain scalar values."""
         if self.field in DATE_FIELDS:
@@ -178,7 +185,7 @@ class HashIndex:
         return 1 if cur.__class__ is str else len(cur)
 
 
-class GeoIndex:
+class GeoIndex(FieldIndex):
     """(latitude, objectId) of every object whose field is a GeoPoint.
 
     Why latitude alone: the latitude difference of two points is a lower bound
@@ -225,10 +232,6 @@ class GeoIndex:
             if lat is not None:
                 self.items.add((lat, oid))
 
-    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        for oid, old, new in changes:
-            self.change(oid, old, new)
-
     def add_many(self, items: List[Tuple[str, dict]]) -> None:
         """New objects (a bulk insert): one merge into the sorted list."""
         if len(items) < _BULK:
@@ -256,7 +259,7 @@ class GeoIndex:
         return self.items.irange(lo_b, True, hi_b, False)
 
 
-class SortedIndex:
+class SortedIndex(FieldIndex):
     """Every object of the class as (value key..., objectId), in order. Keys are
     the matcher's value keys (type rank first), flattened so comparisons stay
     shallow."""
@@ -305,10 +308,6 @@ class SortedIndex:
         if kn is not None:
             self.arrays += kn[1]
             self.items.add(kn[0] + (oid,))
-
-    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        for oid, old, new in changes:
-            self.change(oid, old, new)
 
     def add_many(self, items: List[Tuple[str, dict]]) -> None:
         """New objects (a bulk insert): one merge into the sorted list."""
