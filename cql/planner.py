@@ -14,8 +14,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from . import ast
-from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, ParameterError,
-                     UnsupportedError)
+from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
+                     ParameterError, UnsupportedError)
 from .plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
 from .types import GeoPoint, check_value, encode, format_date, parse_date
 
@@ -349,6 +349,9 @@ class _Binder:
         for i, c in enumerate(items):
             if type(c) is ast.Compare and c.field == "objectId" and c.op == "=":
                 value = self.value(c.value)
+                if value == "":
+                    raise self.fail(MissingObjectId, "objectId = '' names no object: give the id "
+                                    "of the object to change", c)
                 if isinstance(value, str):
                     rest = items[:i] + items[i + 1:]
                     if not rest:

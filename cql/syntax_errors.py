@@ -90,6 +90,11 @@ def _tokens_before(text: str, offset: int, lark_parser: Any) -> List[Any]:
     return out
 
 
+# A bare name where a value stands parses as a function call; these names are real functions.
+_FUNCTIONS = frozenset({"date", "pointer", "geopoint", "file", "base64", "current_timestamp", "op",
+                        "size"})
+
+
 def _unsupported_near(tokens: List[Any], index: int) -> Optional[Tuple[str, Any]]:
     window = tokens[max(0, index - 2): index + 2]
     for tok in window:
@@ -166,6 +171,10 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
         return _syntax("NOT before a condition is not supported: write !=, not in, not like, "
                        "not regexp or is not exists", _pos(prev), UnsupportedError)
 
+    if expected <= {"_LPAR"} and prev is not None and prev.type == "NAME" \
+            and str(prev).lower() not in _FUNCTIONS:
+        return _syntax(f"'{prev}' is not a value: a field name cannot stand where a value is "
+                       f"expected (quote text: '{prev}')", _pos(prev))
     want = _expected_text(expected, _ranker(lark_parser))
     if "_FROM" in expected and prev is not None and prev.type == "_FROM":
         return _syntax("expected '*', a field, count(*) or INCLUDE before FROM",

@@ -1,0 +1,307 @@
+"""SPEC conformance review: each SPEC rule, table row and example (and the statements of
+LeanCloud's CQL guide) lowered by cql.explain and compared with what SPEC.md says."""
+from __future__ import annotations
+
+import pytest
+
+import cql
+
+G = lambda lng, lat: {"__type": "GeoPoint", "latitude": float(lat), "longitude": float(lng)}  # noqa: E731
+P = lambda c, i: {"__type": "Pointer", "className": c, "objectId": i}  # noqa: E731
+D = lambda iso: {"__type": "Date", "iso": iso}  # noqa: E731
+
+
+def params(text: str, *args):
+    [req] = cql.explain(text, *args)
+    assert req["method"] == "GET"
+    return req.get("params", {})
+
+
+def where(text: str, *args):
+    return params(text, *args)["where"]
+
+
+# -- SPEC 1, conditions table ---------------------------------------------------------
+WHERE_ROWS = [
+    ("f = 1", {"f": 1}),
+    ("f = null", {"f": None}),
+    ("f != 1", {"f": {"$ne": 1}}),
+    ("f <> 1", {"f": {"$ne": 1}}),
+    ("f != null", {"f": {"$ne": None}}),
+    ("f < 1", {"f": {"$lt": 1}}),
+    ("f <= 1", {"f": {"$lte": 1}}),
+    ("f > 1", {"f": {"$gt": 1}}),
+    ("f >= 1", {"f": {"$gte": 1}}),
+    ("f in (1, 'a')", {"f": {"$in": [1, "a"]}}),
+    ("f not in (1, 2)", {"f": {"$nin": [1, 2]}}),
+    ("f is exists", {"f": {"$exists": True}}),
+    ("f is not exists", {"f": {"$exists": False}}),
+    ("f like 'dennis%'", {"f": {"$regex": "^dennis"}}),
+    ("f like '%den%'", {"f": {"$regex": "den"}}),
+    ("f like 'a.b%'", {"f": {"$regex": "^a\\.b"}}),
+    ("f like 'a_b'", {"f": {"$regex": "^a.b$"}}),
+    ("f like 'a%b'", {"f": {"$regex": "^a.*b$"}}),
+    ("f like '[(]x[%]'", {"f": {"$regex": "^[(]x[%]$"}}),
+    ("f like '%xx[(]yy[)]%'", {"f": {"$regex": "xx[(]yy[)]"}}),
+    ("f like 'a+b*c?(d)|e{1}^$'", {"f": {"$regex": "^a\\+b\\*c\\?\\(d\\)\\|e\\{1\\}\\^\\$$"}}),
+    ("f like 'a\\\\b'", {"f": {"$regex": "^a\\\\b$"}}),
+    ("f regexp '\\d+'", {"f": {"$regex": "\\d+"}}),
+    ("f not like 'a%'", {"f": {"$not": {"$regex": "^a"}}}),
+    ("f not regexp 'dennis.*'", {"f": {"$not": {"$regex": "dennis.*"}}}),
+    ("f all (100, 100)", {"f": {"$all": [100, 100]}}),
+    ("size(f) = 3", {"f": {"$size": 3}}),
+    ("f = [1, 2]", {"f": [1, 2]}),
+    ("f in (select * from C where w = 1)",
+     {"f": {"$inQuery": {"className": "C", "where": {"w": 1}}}}),
+    ("f not in (select * from C where w = 1)",
+     {"f": {"$notInQuery": {"className": "C", "where": {"w": 1}}}}),
+    ("f in (select k from C where w = 1)",
+     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
+    ("f = (select k from C where w = 1)",
+     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
+    ("f not in (select k from C where w = 1)",
+     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
+    ("f != (select k from C where w = 1)",
+     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
+    ("f in (select k from C where w = 1 limit 5, 10 order by -w)",
+     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}, "limit": 10, "skip": 5,
+                                  "order": "-w"}, "key": "k"}}}),
+    ("f near [116.4, 39.9]", {"f": {"$nearSphere": G(116.4, 39.9)}}),
+    ("f near geopoint(116.4, 39.9) max 1 km",
+     {"f": {"$nearSphere": G(116.4, 39.9), "$maxDistanceInKilometers": 1}}),
+    ("f near geopoint(116.4, 39.9) min 0.5 km max 1 km",
+     {"f": {"$nearSphere": G(116.4, 39.9), "$minDistanceInKilometers": 0.5,
+            "$maxDistanceInKilometers": 1}}),
+    ("f near [1, 2] max 3 miles", {"f": {"$nearSphere": G(1, 2), "$maxDistanceInMiles": 3}}),
+    ("f near [1, 2] max 3", {"f": {"$nearSphere": G(1, 2), "$maxDistanceInRadians": 3}}),
+    ("f near [1, 2] min 1 radians", {"f": {"$nearSphere": G(1, 2), "$minDistanceInRadians": 1}}),
+    ("f within [116.33, 39.97] and [116.37, 39.99]",
+     {"f": {"$within": {"$box": [G(116.33, 39.97), G(116.37, 39.99)]}}}),
+    ("related likes to pointer('Post', 'p1')",
+     {"$relatedTo": {"object": P("Post", "p1"), "key": "likes"}}),
+    ("s > 80 and s <= 100", {"s": {"$gt": 80, "$lte": 100}}),
+    ("s > 80 and s > 90", {"$and": [{"s": {"$gt": 80}}, {"s": {"$gt": 90}}]}),
+    ("s = 80 and s > 90", {"$and": [{"s": 80}, {"s": {"$gt": 90}}]}),
+    ("s = 1 and t = 2 and s = 3", {"$and": [{"s": 1}, {"t": 2}, {"s": 3}]}),
+    ("(a = 1 or b = 2) and (c = 1 or d = 2)",
+     {"$and": [{"$or": [{"a": 1}, {"b": 2}]}, {"$or": [{"c": 1}, {"d": 2}]}]}),
+    ("related a to pointer('X', '1') and related b to pointer('X', '2')",
+     {"$and": [{"$relatedTo": {"object": P("X", "1"), "key": "a"}},
+               {"$relatedTo": {"object": P("X", "2"), "key": "b"}}]}),
+    ("a = 1 or (b = 2 or c = 3)", {"$or": [{"a": 1}, {"b": 2}, {"c": 3}]}),
+    ("(a = 1 or b = 2) and c = 3", {"$or": [{"a": 1}, {"b": 2}], "c": 3}),
+    ("score>80 and score<=100 or score=0",
+     {"$or": [{"score": {"$gt": 80, "$lte": 100}}, {"score": 0}]}),
+    ("name is exists and score > 80 and score <= 100",
+     {"name": {"$exists": True}, "score": {"$gt": 80, "$lte": 100}}),
+    ("f = [116.4, 39.9]", {"f": [116.4, 39.9]}),
+]
+
+
+@pytest.mark.parametrize("cond,expected", WHERE_ROWS, ids=[c for c, _ in WHERE_ROWS])
+def test_where_table(cond, expected):
+    assert where(f"select * from C where {cond}") == expected
+
+
+VALUE_ROWS = [
+    ("'O''Brien'", "O'Brien"),
+    ("'O\\'Brien'", "O'Brien"),
+    ('"say \\"hi\\""', 'say "hi"'),
+    ("'a\\nb\\tc\\u00e9\\\\'", "a\nb\tc\u00e9\\"),
+    ("'\\d+'", "\\d+"),
+    ("'?'", "?"),
+    ("-5", -5), ("0.25", 0.25), ("1e3", 1000.0), ("0x10", 16),
+    ("true", True), ("false", False), ("null", None),
+    ("{k: 1, 'q': [1, {z: null}]}", {"k": 1, "q": [1, {"z": None}]}),
+    ("date('2011-08-20T02:06:57.931Z')", D("2011-08-20T02:06:57.931Z")),
+    ("date('2011-08-20T02:06:57Z')", D("2011-08-20T02:06:57.000Z")),
+    ("date('2011-08-20T10:06:57.931+08:00')", D("2011-08-20T02:06:57.931Z")),
+    ("pointer('Post', 'p1')", P("Post", "p1")),
+    ("geopoint(116.4, 39.9)", G(116.4, 39.9)),
+    ("file('f1')", {"__type": "File", "id": "f1"}),
+    ("base64('aGVsbG8=')", {"__type": "Bytes", "base64": "aGVsbG8="}),
+    ("{className:'Post', objectId:'p1', __type:'Pointer'}", P("Post", "p1")),
+]
+
+
+@pytest.mark.parametrize("text,expected", VALUE_ROWS, ids=[t for t, _ in VALUE_ROWS])
+def test_values(text, expected):
+    assert where(f"select * from C where f = {text}") == {"f": expected}
+
+
+def test_placeholders_bind_left_to_right_everywhere_a_value_stands():
+    assert params("select * from GameScore where name=? and score>? limit ?,?", "a", 1, 0, 10) == {
+        "where": {"name": "a", "score": {"$gt": 1}}, "limit": 10, "skip": 0}
+    assert where("select * from C where d > date(?) and p = pointer('X', ?) and l near ? max ? km",
+                 "2011-08-20T02:06:57.931Z", "y", [1, 2], 5) == {
+        "d": {"$gt": D("2011-08-20T02:06:57.931Z")}, "p": P("X", "y"),
+        "l": {"$nearSphere": G(1, 2), "$maxDistanceInKilometers": 5}}
+    assert where("select * from C where f in (?, ?)", 1, 2) == {"f": {"$in": [1, 2]}}
+    assert params("select * from C limit ?", "10") == {"limit": 10}
+    assert where("select * from C where f = ?", {"__type": "Date", "iso": "2011-08-20T02:06:57.931Z"}) == {
+        "f": D("2011-08-20T02:06:57.931Z")}
+
+
+@pytest.mark.parametrize("text,args", [
+    ("select * from C where a = ?", ()),
+    ("select * from C where a = ?", (1, 2)),
+    ("insert into C(a, b) values (?)", (1,)),
+    ("insert into C(a, b) values (1)", ()),
+])
+def test_parameter_and_row_counts_are_code_300(text, args):
+    with pytest.raises(cql.CQLError) as err:
+        cql.explain(text, *args)
+    assert err.value.code == 300
+    assert "expected" in str(err.value) or "column" in str(err.value)
+
+
+# -- select items, keys, include, count, order, limit -----------------------------------
+SELECT_ROWS = [
+    ("select name,score from GameScore", {"keys": "name,score"}),
+    ("select name, * from GameScore", {}),
+    ("select count(*) from GameScore", {"count": 1, "limit": 0}),
+    ("select count(objectId) from GameScore", {"count": 1, "limit": 0}),
+    ("select count(*) from GameScore limit 10", {"count": 1, "limit": 0}),
+    ("select count(*), * from GameScore", {"count": 1}),
+    ("select count(*), * from GameScore limit 10", {"count": 1, "limit": 10}),
+    ("select count(*), name from GameScore", {"count": 1, "keys": "name"}),
+    ("select include post, * from Comment", {"include": "post"}),
+    ("select include post,include author from Comment", {"include": "post,author"}),
+    ("select include post.category,* from Comment", {"include": "post.category"}),
+    ("select include p.q, name from C", {"keys": "name,p", "include": "p.q"}),
+    ("select objectId, mime_type, createdAt, updatedAt from _File limit 10",
+     {"keys": "objectId,mime_type,createdAt,updatedAt", "limit": 10}),
+    ("select * from GameScore limit 100,10", {"limit": 10, "skip": 100}),
+    ("select * from Post limit 0,100 order by pubUser", {"limit": 100, "skip": 0, "order": "pubUser"}),
+    ("select * from C order by -score, +name limit 10", {"order": "-score,name", "limit": 10}),
+    ("select * from GameScore order by score desc", {"order": "-score"}),
+    ("select * from GameScore order by -score", {"order": "-score"}),
+    ("select * from GameScore order by score,+name desc", {"order": "-score,name"}),
+    ("select * from GameScore order by -score,name asc", {"order": "-score,name"}),
+    ("SELECT * FROM GameScore ORDER BY score", {"order": "score"}),
+]
+
+
+@pytest.mark.parametrize("text,expected", SELECT_ROWS, ids=[t for t, _ in SELECT_ROWS])
+def test_select_params(text, expected):
+    assert params(text) == expected
+
+
+# -- writes -------------------------------------------------------------------------------
+def test_writes_lower_as_spec_section_2():
+    assert cql.explain("insert into Player(name, location) values ('x', geopoint(1, 2))") == [
+        {"method": "POST", "path": "/classes/Player", "body": {"name": "x", "location": G(1, 2)}}]
+    [batch] = cql.explain("insert into Player(name, age) values ('LeanCloud', 2), ('b', 3)")
+    assert batch["method"] == "POST" and batch["path"] == "/batch"
+    assert [r["body"] for r in batch["body"]["requests"]] == [{"name": "LeanCloud", "age": 2},
+                                                                {"name": "b", "age": 3}]
+    assert cql.explain("update Account set account=op('Decrement', {'amount': 50}) "
+                       "where objectId='558e' and amount>=100") == [
+        {"method": "PUT", "path": "/classes/Account/558e", "params": {"where": {"amount": {"$gte": 100}}},
+         "body": {"account": {"__op": "Decrement", "amount": 50}}}]
+    assert cql.explain("delete from C where objectId = ?", "abc") == [
+        {"method": "DELETE", "path": "/classes/C/abc"}]
+    first, second = cql.explain("update C set a = 1 where b = 2")
+    assert first == {"method": "GET", "path": "/classes/C", "params": {"where": {"b": 2}, "keys": "objectId"}}
+    assert second["path"] == "/batch"
+
+
+@pytest.mark.parametrize("text,body", [
+    ("op('Increment', {'amount': 3})", {"__op": "Increment", "amount": 3}),
+    ("op('Decrement', {'amount': 3})", {"__op": "Decrement", "amount": 3}),
+    ("op('Add',{'objects':['Apple','Google']})", {"__op": "Add", "objects": ["Apple", "Google"]}),
+    ("op('AddUnique', {'objects': [1, 2]})", {"__op": "AddUnique", "objects": [1, 2]}),
+    ("op('Remove', {'objects': [1]})", {"__op": "Remove", "objects": [1]}),
+    ("op('AddRelation', {'objects': [pointer('_User', 'u')]})",
+     {"__op": "AddRelation", "objects": [P("_User", "u")]}),
+    ("op('RemoveRelation', {'objects': [pointer('_User', 'u')]})",
+     {"__op": "RemoveRelation", "objects": [P("_User", "u")]}),
+    ("op('Delete', {})", {"__op": "Delete"}),
+    ("op('Delete', {'x': 1})", {"__op": "Delete"}),
+    ("op('Delete')", {"__op": "Delete"}),
+    ("op('BitAnd', {'value': 0x0000000000000004})", {"__op": "BitAnd", "value": 4}),
+    ("op('BitOr', {'value': 1})", {"__op": "BitOr", "value": 1}),
+    ("op('BitXor', {'value': 1})", {"__op": "BitXor", "value": 1}),
+])
+def test_op_functions(text, body):
+    [req] = cql.explain(f"update C set f = {text} where objectId = 'x'")
+    assert req == {"method": "PUT", "path": "/classes/C/x", "body": {"f": body}}
+
+
+@pytest.mark.parametrize("text", [
+    "update C set a = 1 where objectId = ''",
+    "delete from C where objectId = ''",
+    "delete from C where objectId = '' and a = 1",
+])
+def test_an_empty_object_id_is_104_not_a_request_to_the_class_path(text):
+    # Before: PUT/DELETE /classes/C/ (the class path with a trailing slash).
+    with pytest.raises(cql.CQLError) as err:
+        cql.explain(text)
+    assert err.value.code == 104
+    assert err.value.line == 1 and err.value.column is not None
+
+
+def test_an_empty_object_id_parameter_is_104_too():
+    with pytest.raises(cql.MissingObjectId):
+        cql.explain("update C set a = 1 where objectId = ?", "")
+
+
+# -- errors -------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,code", [
+    ("select * from 类", 103), ("select * from `类`", 103), ("select * from C where 名字 = 1", 105),
+    ("select * from C where _a = 1", 105), ("insert into C(_a) values (1)", 105),
+    ("select * from C where f near geopoint(200, 39.9)", 302),
+    ("select * from C where f near [116.4, 91]", 302),
+    ("select * from C where f = geopoint(1, 200)", 302),
+    ("select a as b from C", 300), ("select * from C join D", 300),
+    ("select * from C group by a", 300), ("select max(a) from C", 300),
+    ("select min(a) from C", 300), ("select sum(a) from C", 300),
+    ("select distinct a from C", 300), ("select * from C where size(f) > 3", 300),
+    ("select * from C where a = date('not a date')", 107),
+    ("select * from ? where a = 1", 300), ("select * from C order by ?", 300),
+])
+def test_error_codes(text, code):
+    with pytest.raises(cql.CQLError) as err:
+        cql.explain(text, *(["x"] if "?" in text else []))
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize("text", ["select a as b from C", "select * from C group by a",
+                                  "select max(a) from C", "select distinct a from C",
+                                  "select * from C join D"])
+def test_unsupported_features_are_named(text):
+    with pytest.raises(cql.CQLError) as err:
+        cql.explain(text)
+    word = text.split()[1] if "max" in text or "distinct" in text else None
+    message = str(err.value).lower()
+    assert ("alias" in message or "group by" in message or "max" in message or "distinct" in message
+            or "join" in message), message
+    if word:
+        assert word.split("(")[0] in message
+
+
+def test_syntax_error_has_line_column_and_caret():
+    with pytest.raises(cql.CQLError) as err:
+        cql.parse("select *\nfrom C\nwhere a = = 1")
+    assert (err.value.code, err.value.line, err.value.column) == (300, 3, 11)
+    assert str(err.value).splitlines()[-1].index("^") == 10
+
+
+@pytest.mark.parametrize("text,name,column", [
+    ("select * from C where a = b", "b", 27),
+    ("select * from C where a = b and c = 1", "b", 27),
+    ("select * from C where a in (1, b)", "b", 32),
+    ("update C set a = b where objectId = 'x'", "b", 18),
+])
+def test_a_bare_name_where_a_value_stands_says_so(text, name, column):
+    # Before: "expected '(' after 'b'" (the name read as the start of a function call).
+    with pytest.raises(cql.CQLError) as err:
+        cql.parse(text)
+    assert err.value.code == 300 and err.value.column == column
+    assert f"'{name}' is not a value" in str(err.value)
+
+
+def test_function_names_keep_the_expected_paren_message():
+    with pytest.raises(cql.CQLError) as err:
+        cql.parse("select * from C where a = date")
+    assert "expected '('" in str(err.value)
