@@ -93,6 +93,9 @@ def _tokens_before(text: str, offset: int, lark_parser: Any) -> List[Any]:
 # A bare name where a value stands parses as a function call; these names are real functions.
 _FUNCTIONS = frozenset({"date", "pointer", "geopoint", "file", "base64", "current_timestamp", "op",
                         "size"})
+# Tokens after which a value stands (a name there was read as the start of a function call).
+_VALUE_AFTER = frozenset({"EQ", "NE", "LT", "LE", "GT", "GE", "_LPAR", "_COMMA", "_LBRACK",
+                          "_COLON", "_NEAR", "_AND"})
 
 
 def _unsupported_near(tokens: List[Any], index: int) -> Optional[Tuple[str, Any]]:
@@ -172,7 +175,8 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
                        "not regexp or is not exists", _pos(prev), UnsupportedError)
 
     if expected <= {"_LPAR"} and prev is not None and prev.type == "NAME" \
-            and str(prev).lower() not in _FUNCTIONS:
+            and str(prev).lower() not in _FUNCTIONS and before is not None \
+            and before.type in _VALUE_AFTER:
         return _syntax(f"'{prev}' is not a value: a field name cannot stand where a value is "
                        f"expected (quote text: '{prev}')", _pos(prev))
     want = _expected_text(expected, _ranker(lark_parser))

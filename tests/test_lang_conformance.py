@@ -305,3 +305,9 @@ def test_function_names_keep_the_expected_paren_message():
     with pytest.raises(cql.CQLError) as err:
         cql.parse("select * from C where a = date")
     assert "expected '('" in str(err.value)
+
+
+def test_a_class_name_before_values_keeps_the_expected_paren_message():
+    with pytest.raises(cql.CQLError) as err:
+        cql.parse("insert into C values (1)")
+    assert "expected '('" in str(err.value) and "is not a value" not in str(err.value)
