@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
@@ -86,6 +87,23 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """No NaN/Infinity anywhere in a bound value: where JSON cannot hold them (REST refuses
+    them too), so both backends answer the same 107 instead of the engine matching on NaN."""
+    cls = value.__class__
+    if cls is float:
+        return math.isfinite(value)
+    if cls is list:
+        return all(map(_finite, value))
+    if cls is dict:
+        return all(map(_finite, value.values()))
+    return True
+
+
+# Parameter values that need no NaN/Infinity check (the common case, kept cheap).
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 class _Binder:
     """Lowers one statement with its bound parameters."""
 
@@ -111,9 +129,13 @@ class _Binder:
             return node.value
         if isinstance(node, ast.Param):
             try:
-                return encode(self.param(node))
+                value = encode(self.param(node))
             except CQLError as exc:
                 raise exc.with_position(node.line, node.column, self.stmt.source)
+            if value.__class__ in _SCALARS or _finite(value):
+                return value
+            raise self.fail(InvalidJSON, f"parameter {node.index + 1} holds NaN or Infinity, "
+                            "which are not numbers JSON can hold", node)
         if isinstance(node, ast.Array):
             return [self.value(v) for v in node.items]
         if isinstance(node, ast.Object):

@@ -311,3 +311,24 @@ def test_a_class_name_before_values_keeps_the_expected_paren_message():
     with pytest.raises(cql.CQLError) as err:
         cql.parse("insert into C values (1)")
     assert "expected '('" in str(err.value) and "is not a value" not in str(err.value)
+
+
+@pytest.mark.parametrize("text,args", [
+    ("select * from C where a = ?", (float("nan"),)),
+    ("select * from C where a < ?", (float("inf"),)),
+    ("select * from C where a in (?, ?)", (1, [float("-inf")])),
+    ("select * from C where a = ?", ({"x": {"y": [float("nan")]}},)),
+    ("insert into C(a) values (?)", (float("nan"),)),
+])
+def test_nan_and_infinity_parameters_are_107_on_every_backend(text, args):
+    # Before: explain showed NaN in the where JSON and the engine ran the query
+    # (a < Infinity matched), while the REST client refused it with 107.
+    with pytest.raises(cql.InvalidJSON) as err:
+        cql.explain(text, *args)
+    assert err.value.code == 107 and "NaN" in str(err.value) and err.value.column is not None
+    with pytest.raises(cql.InvalidJSON):
+        cql.connect(None).execute(text, *args)
+
+
+def test_finite_float_parameters_still_bind():
+    assert where("select * from C where a = ? and b = ?", 1.5, {"x": [2.5]}) == {"a": 1.5, "b": {"x": [2.5]}}
