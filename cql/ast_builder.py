@@ -318,7 +318,8 @@ class _Builder:
         return ast.Within(c[0].name, c[1], c[2], c[0].pos)
 
     def related(self, c: list) -> ast.Related:
-        return ast.Related(c[0].name, c[1], c[0].pos)
+        # c[0] is the RELATED keyword token (kept so that `related` may also be a field name)
+        return ast.Related(c[1].name, c[2], c[1].pos)
 
     def or_(self, c: list) -> Any:
         if len(c) == 1:

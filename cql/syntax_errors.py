@@ -56,9 +56,9 @@ def _expected_text(expected: set, rank: Any) -> str:
     if "_FROM" in names:
         return "FROM"
     parts: List[str] = []
-    if names >= {"NAME", "_LPAR", "_RELATED"}:
+    if names >= {"NAME", "_LPAR", "RELATED"}:
         parts.append("a condition")
-        names -= {"NAME", "QUOTED_NAME", "_LPAR", "_RELATED"}
+        names -= {"NAME", "QUOTED_NAME", "_LPAR", "RELATED"}
     if len(names & _VALUE_START) >= 5:
         parts.append("a value")
         names -= _VALUE_START
@@ -68,7 +68,7 @@ def _expected_text(expected: set, rank: Any) -> str:
         names -= _OPERATORS | {"_NOT"}
     if {"NAME", "QUOTED_NAME"} <= names:
         parts.append("a name")
-        names -= {"NAME", "QUOTED_NAME"}
+        names -= {"NAME", "QUOTED_NAME", "RELATED"}  # `related` may be a field name too
     parts += [_display(n) for n in sorted(names, key=rank)]
     if not parts:
         return "something else"

@@ -332,3 +332,36 @@ def test_nan_and_infinity_parameters_are_107_on_every_backend(text, args):
 
 def test_finite_float_parameters_still_bind():
     assert where("select * from C where a = ? and b = ?", 1.5, {"x": [2.5]}) == {"a": 1.5, "b": {"x": [2.5]}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("select * from C where related = 7", {"related": 7}),
+    ("select * from C where related in (1, 2) and related.x > 1",
+     {"related": {"$in": [1, 2]}, "related.x": {"$gt": 1}}),
+    ("select * from C where related related to pointer('Post', 'p')",
+     {"$relatedTo": {"object": P("Post", "p"), "key": "related"}}),
+    ("select * from C where related likes to pointer('Post', 'p') or related is exists",
+     {"$or": [{"$relatedTo": {"object": P("Post", "p"), "key": "likes"}}, {"related": {"$exists": True}}]}),
+])
+def test_related_is_reserved_only_where_it_stands(text, expected):
+    # README: keywords are reserved only where they can stand. Before: `where related = 7`
+    # was a syntax error ("expected a name after 'related'"): only `related` was reserved.
+    assert where(text) == expected
+    from cql import parser
+    from cql.ast_builder import _state
+    _state.reset(text)
+    fast = parser._load_fast().parse(text)
+    _state.reset(text)
+    assert fast == parser._lark_parse(text)
+
+
+def test_related_as_a_column_and_order_key():
+    assert params("select related, a from C order by -related") == {"keys": "related,a", "order": "-related"}
+    assert cql.explain("update C set related = 1 where objectId = 'x'") == [
+        {"method": "PUT", "path": "/classes/C/x", "body": {"related": 1}}]
+
+
+def test_expected_lists_do_not_name_the_related_keyword_beside_a_name():
+    with pytest.raises(cql.CQLError) as err:
+        cql.parse("select")
+    assert "RELATED" not in str(err.value)
