@@ -6,10 +6,12 @@ moment, so short runs and redirected output stay clean. (Interactive
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import TextIO
 
-DELAY = 1.0      # seconds before the line appears
+# seconds before the line appears (CQL_PROGRESS_DELAY overrides, e.g. 0 in tests)
+DELAY = float(os.environ.get("CQL_PROGRESS_DELAY") or 1.0)
 INTERVAL = 0.1   # seconds between redraws
 
 
