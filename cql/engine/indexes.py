@@ -394,26 +394,22 @@ class ClassIndexes:
         for idx in indexes:
             idx.change_many(changes)  # type: ignore[arg-type]
 
-    def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
-        idx = self.hash.get(field)
+    def _built(self, table: Dict[str, Any], field: str, make: Callable[[], Any]) -> Any:
+        """The index of ``field`` in ``table``, built on first use."""
+        idx = table.get(field)
         if idx is None:
-            idx = self.hash[field] = HashIndex(field, self._key, objects)
+            idx = table[field] = make()
             self._all.append(idx)
         return idx
+
+    def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
+        return self._built(self.hash, field, lambda: HashIndex(field, self._key, objects))
 
     def sorted_index(self, field: str, objects: Dict[str, dict]) -> SortedIndex:
-        idx = self.sorted.get(field)
-        if idx is None:
-            idx = self.sorted[field] = SortedIndex(field, self._key, objects)
-            self._all.append(idx)
-        return idx
+        return self._built(self.sorted, field, lambda: SortedIndex(field, self._key, objects))
 
     def geo_index(self, field: str, objects: Dict[str, dict]) -> GeoIndex:
-        idx = self.geo.get(field)
-        if idx is None:
-            idx = self.geo[field] = GeoIndex(field, objects)
-            self._all.append(idx)
-        return idx
+        return self._built(self.geo, field, lambda: GeoIndex(field, objects))
 
     def describe(self) -> List[str]:
         return ([f"{f} (hash)" for f in self.hash] + [f"{f} (sorted)" for f in self.sorted]
