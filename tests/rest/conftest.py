@@ -1,6 +1,5 @@
-"""Fixtures of the REST suite: one real Parse Server (PostgreSQL/PostGIS) per
-test session, started by tests/rest/testserver.py and stopped at the end.
-If it cannot start, the tests fail with the reason (they are not skipped)."""
+"""Fixtures of the REST suite, on the session's one real Parse Server (the
+``server`` fixture of tests/conftest.py)."""
 from __future__ import annotations
 
 import itertools
@@ -10,20 +9,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from testserver import APP_ID, MASTER_KEY, REST_KEY, ServerStartError, TestServer, connect  # noqa: E402
+from testserver import APP_ID, MASTER_KEY, REST_KEY, connect  # noqa: E402
 
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def server():
-    srv = TestServer()
-    try:
-        srv.start()
-    except ServerStartError as exc:
-        pytest.fail(f"the Parse Server test server could not start: {exc}", pytrace=False)
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Start and stop a throwaway Parse Server on PostgreSQL/PostGIS for the REST tests.
 
-Used by tests/rest/conftest.py (session fixture) and bench/rest.py. Everything
+Used by tests/conftest.py (session fixture) and bench/rest.py. Everything
 lives under one temp dir (cluster, sockets, logs) and is removed on stop; both
 processes get SIGTERM, then SIGKILL after ~10 s, so nothing is left behind.
 

@@ -8,18 +8,12 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "rest"))
-from testserver import APP_ID, MASTER_KEY, ServerStartError, TestServer  # noqa: E402
+from testserver import APP_ID, MASTER_KEY  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def parse_url():
-    srv = TestServer()
-    try:
-        srv.start()
-    except ServerStartError as exc:
-        pytest.fail(f"the Parse Server test server could not start: {exc}", pytrace=False)
-    yield srv.parse_url
-    srv.stop()
+def parse_url(server):
+    return server.parse_url
 
 
 def test_url_target_with_keys_from_the_environment(run_cql, parse_url):
