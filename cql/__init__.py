@@ -36,6 +36,16 @@ def parse(text: str) -> List[Any]:
 
 
 def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[dict]:
-    """The REST requests one statement lowers to (the reference lowering)."""
-    from .planner import explain as _explain
-    return _explain(statement, *params, dialect=dialect)
+    """The REST requests one statement lowers to: LeanCloud's (the reference
+    lowering) by default, or what a server dialect ("parse-postgres") sends."""
+    from .parser import parse as _parse
+    from .plan import requests_of
+    from .planner import plan
+    statements = _parse(statement)
+    if len(statements) != 1:
+        raise CQLSyntaxError(f"explain() takes one statement, got {len(statements)}")
+    p = plan(statements[0], params)
+    if dialect == "leancloud":  # the reference lowering: no need to load the REST client
+        return requests_of(p)
+    from .rest.dialects import get_dialect
+    return get_dialect(dialect).explain(p)

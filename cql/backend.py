@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Dict, List
 
-from .plan import Create, Delete, Find, Plan, Update
+from .plan import Create, Delete, Find, Plan, Update, requests_of
 from .result import Result
 
 
@@ -42,7 +42,6 @@ class Backend(ABC):
     def explain(self, plan: Plan) -> List[dict]:
         """The requests this backend would make for ``plan`` (with its own notes,
         e.g. the index used). Defaults to the reference lowering."""
-        from .planner import requests_of
         return requests_of(plan)
 
     @abstractmethod

@@ -1,7 +1,8 @@
 """Plans: the backend-neutral REST calls a statement means.
 
 The planner produces these; the embedded engine executes them; the REST client
-sends them; ``cql.explain`` shows them as request dicts. Every value inside a
+sends them; ``cql.explain`` shows them as request dicts (``requests_of``, the
+reference lowering that backends implement). Every value inside a
 plan (where JSON, row bodies, update bodies) is already REST JSON: dates are
 ``{"__type": "Date", ...}``, pointers ``{"__type": "Pointer", ...}``, ops
 ``{"__op": ...}``.
@@ -9,7 +10,10 @@ plan (where JSON, row bodies, update bodies) is already REST JSON: dates are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from urllib.parse import quote
+
+from .errors import CQLError
 
 DEFAULT_LIMIT = 100
 BATCH_SIZE = 50
@@ -93,3 +97,88 @@ def _matching(write: Union[Update, Delete]) -> Find:
 
 
 Plan = Union[Find, Create, Update, Delete]
+
+
+# ---- the REST requests a plan means -----------------------------------------------------
+T = TypeVar("T")
+
+
+def in_batches(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive chunks of at most ``size`` (a /batch request holds 50)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def request(method: str, path: str, params: Optional[dict] = None, body: Optional[dict] = None) -> dict:
+    """One request as ``explain`` shows it (params and body only when not empty)."""
+    out: Dict[str, Any] = {"method": method, "path": path}
+    if params:
+        out["params"] = params
+    if body:
+        out["body"] = body
+    return out
+
+
+def class_path(class_name: str) -> str:
+    return f"/classes/{class_name}"
+
+
+def object_path(class_name: str, object_id: str) -> str:
+    """The path of one object, its id escaped (an id may hold '/' or spaces)."""
+    return f"/classes/{class_name}/{quote(object_id, safe='')}"
+
+
+def create_requests(create: Create) -> List[dict]:
+    """One POST for one row; else /batch requests of at most BATCH_SIZE rows each."""
+    path = class_path(create.class_name)
+    if len(create.rows) == 1:
+        return [request("POST", path, body=create.rows[0])]
+    return [request("POST", "/batch", body={"requests": [
+                {"method": "POST", "path": path, "body": row} for row in chunk]})
+            for chunk in in_batches(create.rows)]
+
+
+def find_params(find: Find) -> dict:
+    """A Find as REST query parameters (where as a dict, lists comma-joined)."""
+    params: Dict[str, Any] = {}
+    if find.where:
+        params["where"] = find.where
+    if find.keys:
+        params["keys"] = ",".join(find.keys)
+    if find.include:
+        params["include"] = ",".join(find.include)
+    if find.order:
+        params["order"] = ",".join(find.order)
+    if find.limit is not None:
+        params["limit"] = find.limit
+    if find.skip is not None:
+        params["skip"] = find.skip
+    if find.count:
+        params["count"] = 1
+    return params
+
+
+def requests_of(p: Plan) -> List[dict]:
+    """The REST requests of a plan, paths relative to the API root (``explain``'s shape).
+
+    A write that does not pin one objectId shows the id query and the /batch
+    step it implies, with ``{objectId}`` standing for each matching id.
+    """
+    if isinstance(p, Find):
+        return [request("GET", class_path(p.class_name), find_params(p))]
+    if isinstance(p, Create):
+        return create_requests(p)
+    if isinstance(p, (Update, Delete)):
+        method = "PUT" if isinstance(p, Update) else "DELETE"
+        body = p.body if isinstance(p, Update) else None
+        if p.object_id is not None:
+            return [request(method, object_path(p.class_name, p.object_id),
+                            {"where": p.where} if p.where else None, body)]
+        ids: Dict[str, Any] = {"where": p.where} if p.where else {}
+        ids["keys"] = "objectId"
+        step: Dict[str, Any] = {"method": method, "path": f"{class_path(p.class_name)}/{{objectId}}"}
+        if body:
+            step["body"] = body
+        return [request("GET", class_path(p.class_name), ids),
+                request("POST", "/batch", body={"requests": [step]})]
+    raise CQLError(f"not a plan: {p!r}")

@@ -1,9 +1,8 @@
-"""AST + parameters -> Plan (SPEC §1-2), and Plan -> the REST requests it means.
+"""AST + parameters -> Plan (SPEC §1-2).
 
 The planner binds ``?`` parameters into the tree as REST JSON (never into
 text), lowers conditions to where JSON and statements to Find/Create/Update/
-Delete. ``requests_of`` renders a Plan as the request dicts ``cql.explain``
-shows: the reference lowering that backends implement.
+Delete. (The REST requests a Plan means are cql.plan.requests_of.)
 """
 from __future__ import annotations
 
@@ -12,15 +11,14 @@ import binascii
 import math
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import quote
 
 from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
                      ParameterError, UnsupportedError)
-from .plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
+from .plan import Create, Delete, Find, Plan, Update
 from .types import GeoPoint, check_value, encode, format_date, parse_date
 
-__all__ = ["plan", "requests_of", "explain", "like_to_regex", "OPS"]
+__all__ = ["plan", "like_to_regex", "merge_and", "OPS"]
 
 _COMPARE = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _UNIT_SUFFIX = {"kilometers": "Kilometers", "miles": "Miles", "radians": "Radians"}
@@ -415,92 +413,3 @@ def plan(statement: ast.Statement, params: Sequence[Any] = ()) -> Plan:
     except RecursionError:
         raise CQLSyntaxError("the statement is nested too deeply") from None
     raise CQLError(f"not a statement: {statement!r}")
-
-
-# ---- the REST requests a plan means -----------------------------------------------------
-def _request(method: str, path: str, params: Optional[dict] = None, body: Optional[dict] = None) -> dict:
-    out: Dict[str, Any] = {"method": method, "path": path}
-    if params:
-        out["params"] = params
-    if body:
-        out["body"] = body
-    return out
-
-
-def _object_path(class_name: str, object_id: str) -> str:
-    return f"/classes/{class_name}/{quote(object_id, safe='')}"
-
-
-def find_params(find: Find) -> dict:
-    """A Find as REST query parameters (where as a dict, lists comma-joined)."""
-    params: Dict[str, Any] = {}
-    if find.where:
-        params["where"] = find.where
-    if find.keys:
-        params["keys"] = ",".join(find.keys)
-    if find.include:
-        params["include"] = ",".join(find.include)
-    if find.order:
-        params["order"] = ",".join(find.order)
-    if find.limit is not None:
-        params["limit"] = find.limit
-    if find.skip is not None:
-        params["skip"] = find.skip
-    if find.count:
-        params["count"] = 1
-    return params
-
-
-def requests_of(p: Plan) -> List[dict]:
-    """The REST requests of a plan, paths relative to the API root (``explain``'s shape).
-
-    A write that does not pin one objectId shows the id query and the /batch
-    step it implies, with ``{objectId}`` standing for each matching id.
-    """
-    if isinstance(p, Find):
-        return [_request("GET", f"/classes/{p.class_name}", find_params(p))]
-    if isinstance(p, Create):
-        path = f"/classes/{p.class_name}"
-        if len(p.rows) == 1:
-            return [_request("POST", path, body=p.rows[0])]
-        return [_request("POST", "/batch", body={"requests": [
-                    {"method": "POST", "path": path, "body": row}
-                    for row in p.rows[i:i + BATCH_SIZE]]})
-                for i in range(0, len(p.rows), BATCH_SIZE)]
-    if isinstance(p, (Update, Delete)):
-        method = "PUT" if isinstance(p, Update) else "DELETE"
-        body = p.body if isinstance(p, Update) else None
-        if p.object_id is not None:
-            return [_request(method, _object_path(p.class_name, p.object_id),
-                             {"where": p.where} if p.where else None, body)]
-        ids: Dict[str, Any] = {"where": p.where} if p.where else {}
-        ids["keys"] = "objectId"
-        step: Dict[str, Any] = {"method": method, "path": f"/classes/{p.class_name}/{{objectId}}"}
-        if body:
-            step["body"] = body
-        return [_request("GET", f"/classes/{p.class_name}", ids),
-                _request("POST", "/batch", body={"requests": [step]})]
-    raise CQLError(f"not a plan: {p!r}")
-
-
-def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[dict]:
-    """The requests one CQL statement lowers to (LeanCloud's REST API by default)."""
-    from .parser import parse
-    statements = parse(statement)
-    if len(statements) != 1:
-        raise CQLSyntaxError(f"explain() takes one statement, got {len(statements)}")
-    p = plan(statements[0], params)
-    if dialect == "leancloud":
-        return requests_of(p)
-    try:
-        from .rest import dialects  # type: ignore[attr-defined]
-        get_dialect = dialects.get_dialect
-    except (ImportError, AttributeError):
-        raise CQLError(f"unknown dialect {dialect!r}: only 'leancloud' is available") from None
-    try:
-        chosen = get_dialect(dialect)
-    except CQLError:
-        raise
-    except Exception as exc:  # e.g. a ProgrammingError for an unknown name
-        raise CQLError(str(exc) or f"unknown dialect {dialect!r}") from None
-    return chosen.explain(p)

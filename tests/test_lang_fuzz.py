@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cql
 from cql import ast, parser
-from cql.planner import plan, requests_of
+from cql.plan import requests_of
+from cql.planner import plan
 
 SEEDS = [
     "select * from GameScore where score > 80 and score <= 100 order by -score limit 10",

@@ -4,8 +4,8 @@ import re
 import pytest
 
 import cql
-from cql.plan import Create, Delete, Find, Update
-from cql.planner import like_to_regex, merge_and, plan, requests_of
+from cql.plan import Create, Delete, Find, Update, requests_of
+from cql.planner import like_to_regex, merge_and, plan
 
 
 def plan_of(text, *params):

@@ -30,7 +30,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 from .. import errors
 from ..backend import Backend
 from ..types import schema_type as type_name
-from ..plan import Create, Delete, Find, Plan, Update
+from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
 from . import matcher, ops
 from .indexes import ClassIndexes
@@ -332,7 +332,6 @@ class EngineBackend(Backend):
 
     def explain(self, plan: Plan) -> List[dict]:
         """The reference requests, each find annotated with the index it uses."""
-        from ..planner import requests_of
         requests = requests_of(plan)
         with self._lock:
             self._check_open()

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import quote
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
-from ..plan import BATCH_SIZE, Create, Delete, Find, Plan, Update
+from ..plan import Create, Delete, Find, Plan, Update, class_path, in_batches, object_path
 from ..result import Result
 from . import client as http
 from .dialects import Dialect, Lowered, get_dialect, order_fields
@@ -258,7 +257,7 @@ class RestBackend(Backend):
 
     # -- writes -----------------------------------------------------------------------
     def insert(self, plan: Create) -> Result:
-        path = f"/classes/{plan.class_name}"
+        path = class_path(plan.class_name)
         try:
             if len(plan.rows) == 1:
                 answer = self.http.request("POST", path, body=plan.rows[0], retry=False)
@@ -274,7 +273,7 @@ class RestBackend(Backend):
         """PUT/DELETE one object. Parse Server has no conditional write: the
         object is read and the condition tested with the matcher first (305 when
         not met; not atomic). LeanCloud gets the condition as ``where``."""
-        path = f"/classes/{plan.class_name}/{quote(plan.object_id, safe='')}"
+        path = object_path(plan.class_name, plan.object_id)
         params = None
         emulate = body is not None and self._emulated_ops(body)
         obj = None
@@ -296,7 +295,7 @@ class RestBackend(Backend):
     def _emulated_ops(self, body: dict) -> List[str]:
         """Fields whose op the dialect computes on the client (Parse/Postgres'
         Add and AddUnique dedupe and reorder the whole array)."""
-        ops = getattr(self.dialect, "client_array_ops", ())
+        ops = self.dialect.client_array_ops
         return [k for k, v in body.items() if isinstance(v, dict) and v.get("__op") in ops]
 
     @staticmethod
@@ -315,7 +314,7 @@ class RestBackend(Backend):
             known = self.schema_cache.knows_class(cls)
         if known is None:
             try:
-                self.http.request("GET", f"/classes/{cls}/{quote(object_id, safe='')}")
+                self.http.request("GET", object_path(cls, object_id))
             except errors.ObjectNotFound:
                 return False
             return True
@@ -328,15 +327,15 @@ class RestBackend(Backend):
                 return Result("update", plan.class_name,
                               [{"objectId": plan.object_id, "updatedAt": answer.get("updatedAt")}])
             emulate = self._emulated_ops(plan.body)
-            path = f"/classes/{plan.class_name}/"
+            cls = plan.class_name
             if emulate:
-                objs = self.matching_objects(plan.class_name, plan.where, full=True)
+                objs = self.matching_objects(cls, plan.where, full=True)
                 ids = [o["objectId"] for o in objs]
-                requests_ = [{"method": "PUT", "path": path + quote(o["objectId"], safe=""),
+                requests_ = [{"method": "PUT", "path": object_path(cls, o["objectId"]),
                               "body": self._apply_array_ops(o, plan.body, emulate)} for o in objs]
             else:
-                ids = self.matching_ids(plan.class_name, plan.where)
-                requests_ = [{"method": "PUT", "path": path + quote(i, safe=""), "body": plan.body} for i in ids]
+                ids = self.matching_ids(cls, plan.where)
+                requests_ = [{"method": "PUT", "path": object_path(cls, i), "body": plan.body} for i in ids]
             outcomes = self._batch(requests_)
             objects = [{"objectId": i, "updatedAt": o["success"].get("updatedAt")}
                        for i, o in zip(ids, outcomes) if "success" in o]
@@ -353,21 +352,20 @@ class RestBackend(Backend):
             self._pinned("DELETE", plan, None)
             return Result("delete", plan.class_name, rowcount=1)
         ids = self.matching_ids(plan.class_name, plan.where)
-        path = f"/classes/{plan.class_name}/"
-        outcomes = self._batch([{"method": "DELETE", "path": path + quote(i, safe="")} for i in ids])
+        outcomes = self._batch([{"method": "DELETE", "path": object_path(plan.class_name, i)} for i in ids])
         http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "deletes")
         return Result("delete", plan.class_name, rowcount=len(ids))
 
     def _batch(self, requests_: List[dict]) -> List[dict]:
         """All requests through /batch, BATCH_SIZE at a time; the outcomes of
-        every item in order (a failed chunk counts as failed items)."""
+        every item in order (a failed chunk counts as failed items; a failure of
+        the first one is raised: nothing was written)."""
         outcomes: List[dict] = []
-        for start in range(0, len(requests_), BATCH_SIZE):
-            chunk = requests_[start:start + BATCH_SIZE]
+        for number, chunk in enumerate(in_batches(requests_)):
             try:
                 outcomes.extend(self.http.batch(chunk))
             except errors.CQLError as exc:
-                if start == 0 and not outcomes:
+                if number == 0:
                     raise
                 outcomes.extend({"error": {"code": exc.code, "error": exc.message}} for _ in chunk)
         return outcomes
@@ -417,7 +415,7 @@ class _Lookup:
         target = backend.schema_cache.target_class(class_name, key)
         if target is None:
             try:
-                obj = backend.http.request("GET", f"/classes/{class_name}/{object_id}")
+                obj = backend.http.request("GET", object_path(class_name, object_id))
             except errors.ObjectNotFound:
                 return set()
             value = obj.get(key)

@@ -16,12 +16,11 @@ unknown type is treated as unsafe (client-side), never guessed.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import errors
-from ..plan import Create, Delete, Find, Plan, Update
+from ..plan import Create, Find, Plan, Update, create_requests, object_path, requests_of
 
 TypeOf = Callable[[str, str], Optional[str]]          # (class, field) -> Parse type name
 TargetOf = Callable[[str, str], Optional[str]]        # (class, pointer field) -> target class
@@ -77,6 +76,9 @@ class Dialect:
     """The reference lowering: the server understands MongoDB semantics."""
 
     name = "leancloud"
+    #: update ops the client computes (reads the object, applies the op like the
+    #: engine, writes the resulting value): none for a MongoDB server
+    client_array_ops: Tuple[str, ...] = ()
 
     def lower(self, class_name: str, where: dict, type_of: Optional[TypeOf] = None,
               target_of: Optional[TargetOf] = None) -> Lowered:
@@ -90,36 +92,69 @@ class Dialect:
     def count_where(self, where: dict) -> dict:
         return where
 
+    def explain(self, plan: Plan, type_of: Optional[TypeOf] = None,
+                target_of: Optional[TargetOf] = None) -> List[dict]:
+        """The requests this dialect sends for ``plan`` (read-only: no server call)."""
+        return requests_of(plan)
+
+
+class ParsePostgresDialect(Dialect):
+    """Parse Server on PostgreSQL: rewrite what it gets wrong, keep on the client
+    what it cannot do (see shared notes, 'Query operator matrix')."""
+
+    name = "parse-postgres"
+    # Postgres' Add/AddUnique dedupe and reorder the existing elements
+    client_array_ops = ("Add", "AddUnique")
+
+    def lower(self, class_name: str, where: dict, type_of: Optional[TypeOf] = None,
+              target_of: Optional[TargetOf] = None) -> Lowered:
+        type_of = type_of or (lambda c, f: None)
+        target_of = target_of or (lambda c, f: None)
+        server, residual = self._lower(class_name, dict(where or {}), type_of, target_of)
+        return Lowered(server, residual, dict(where or {}))
+
+    def count_where(self, where: dict) -> dict:
+        # An empty where makes Parse/Postgres answer an estimate (pg_class.reltuples).
+        return where or {"objectId": {"$exists": True}}
+
+    def order_mode(self, class_name: str, order: Sequence[str], lowered: Lowered,
+                   type_of: Optional[TypeOf] = None) -> Tuple[str, List[str]]:
+        if not order:
+            return "server", []
+        if _has_near(lowered.server):
+            return "client", []  # Postgres replaces ORDER BY with the distance sort
+        type_of = type_of or (lambda c, f: None)
+        check = []
+        for field, _ in order_fields(order):
+            if field in SYSTEM_NEVER_MISSING:
+                continue
+            if "." in field or type_of(class_name, field) not in ("String", "Number", "Date", "Boolean"):
+                return "client", []
+            check.append(field)
+        # Postgres sorts NULL last ascending (MongoDB: first): fine only when none is missing.
+        return ("check", check) if check else ("server", [])
+
     # -- explain -------------------------------------------------------------------
     def explain(self, plan: Plan, type_of: Optional[TypeOf] = None,
                 target_of: Optional[TargetOf] = None) -> List[dict]:
-        """The requests this dialect sends for ``plan`` (read-only: no server call).
-        Without a schema (``type_of`` None) field types are guessed from the
+        """Without a schema (``type_of`` None) field types are guessed from the
         values compared, and array fields are not recognised."""
-        if not isinstance(self, ParsePostgresDialect):
-            from ..planner import requests_of
-            return requests_of(plan)
         guess = type_of or _guess_types(plan)
         if target_of is None and type_of is None:
             target_of = _guess_targets(plan)
         if isinstance(plan, Find):
             return [self._explain_find(plan, guess, target_of)]
         if isinstance(plan, Create):
-            if len(plan.rows) == 1:
-                return [{"method": "POST", "path": f"/classes/{plan.class_name}", "body": plan.rows[0]}]
-            from ..plan import BATCH_SIZE
-            return [{"method": "POST", "path": "/batch", "body": {"requests": [
-                {"method": "POST", "path": f"/classes/{plan.class_name}", "body": row}
-                for row in plan.rows[i:i + BATCH_SIZE]]}} for i in range(0, len(plan.rows), BATCH_SIZE)]
+            return create_requests(plan)
         method = "PUT" if isinstance(plan, Update) else "DELETE"
         body = {"body": plan.body} if isinstance(plan, Update) else {}
         emulated = [k for k, v in (plan.body.items() if isinstance(plan, Update) else ())
-                    if isinstance(v, dict) and v.get("__op") in getattr(self, "client_array_ops", ())]
+                    if isinstance(v, dict) and v.get("__op") in self.client_array_ops]
         if emulated:
             body["note"] = (f"{', '.join(emulated)}: the object is read first and the op applied on the "
                             "client (Postgres' Add/AddUnique reorder the array); the array is sent as a value")
         if plan.object_id is not None:
-            path = f"/classes/{plan.class_name}/{quote(plan.object_id, safe='')}"
+            path = object_path(plan.class_name, plan.object_id)
             req = {"method": method, "path": path, **body}
             if plan.where:
                 return [{"method": "GET", "path": path,
@@ -169,44 +204,6 @@ class Dialect:
         if client:
             req["client"] = client
         return req
-
-
-class ParsePostgresDialect(Dialect):
-    """Parse Server on PostgreSQL: rewrite what it gets wrong, keep on the client
-    what it cannot do (see shared notes, 'Query operator matrix')."""
-
-    name = "parse-postgres"
-    #: update ops computed on the client (read, apply like the engine, write the
-    #: array): Postgres' Add/AddUnique dedupe and reorder the existing elements
-    client_array_ops = ("Add", "AddUnique")
-
-    def lower(self, class_name: str, where: dict, type_of: Optional[TypeOf] = None,
-              target_of: Optional[TargetOf] = None) -> Lowered:
-        type_of = type_of or (lambda c, f: None)
-        target_of = target_of or (lambda c, f: None)
-        server, residual = self._lower(class_name, dict(where or {}), type_of, target_of)
-        return Lowered(server, residual, dict(where or {}))
-
-    def count_where(self, where: dict) -> dict:
-        # An empty where makes Parse/Postgres answer an estimate (pg_class.reltuples).
-        return where or {"objectId": {"$exists": True}}
-
-    def order_mode(self, class_name: str, order: Sequence[str], lowered: Lowered,
-                   type_of: Optional[TypeOf] = None) -> Tuple[str, List[str]]:
-        if not order:
-            return "server", []
-        if _has_near(lowered.server):
-            return "client", []  # Postgres replaces ORDER BY with the distance sort
-        type_of = type_of or (lambda c, f: None)
-        check = []
-        for field, _ in order_fields(order):
-            if field in SYSTEM_NEVER_MISSING:
-                continue
-            if "." in field or type_of(class_name, field) not in ("String", "Number", "Date", "Boolean"):
-                return "client", []
-            check.append(field)
-        # Postgres sorts NULL last ascending (MongoDB: first): fine only when none is missing.
-        return ("check", check) if check else ("server", [])
 
     # -- where ---------------------------------------------------------------------
     def _lower(self, cls: str, where: dict, type_of: TypeOf, target_of: TargetOf
@@ -492,8 +489,7 @@ DIALECTS: Dict[str, Dialect] = {"leancloud": Dialect(), "parse-postgres": ParseP
 
 def get_dialect(name: str) -> Dialect:
     """The dialect called ``name`` ("leancloud" or "parse-postgres")."""
-    try:
-        return DIALECTS[name]
-    except KeyError:
-        raise errors.UnsupportedError(
-            f"unknown dialect {name!r}: use one of {', '.join(sorted(DIALECTS))}") from None
+    chosen = DIALECTS.get(name) if isinstance(name, str) else None
+    if chosen is None:
+        raise errors.UnsupportedError(f"unknown dialect {name!r}: use one of {', '.join(sorted(DIALECTS))}")
+    return chosen
