@@ -110,7 +110,7 @@ def _use_color(args: argparse.Namespace) -> bool:
 def _read_scripts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Optional[List[tuple]]:
     """The (name, text) scripts to run in batch mode; None for the REPL."""
     from .shell.batch import EXPR_NAME, STDIN_NAME
-    from .shell.session import CommandError, decode_text
+    from .shell.errors import CommandError, decode_text
     scripts = []
     try:
         for kind, value in args.scripts:
@@ -140,7 +140,7 @@ def _read_scripts(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 def _read_stdin(name: str) -> str:
     """All of stdin, decoded strictly (see decode_text)."""
-    from .shell.session import decode_text
+    from .shell.errors import decode_text
     if sys.stdin is None:  # started with stdin closed (cql <&-): nothing to read
         return ""
     buffer = getattr(sys.stdin, "buffer", None)
@@ -182,7 +182,8 @@ def _run_batch(target, options, scripts, args, color) -> int:
     from . import errors
     from .shell.batch import run_batch
     from .redact import redact_url
-    from .shell.session import Session, debug, open_error
+    from .shell.errors import open_error
+    from .shell.session import Session, debug
     session = Session(target, options, fmt=args.format or "table", interactive=False, color=color,
                       yes=args.yes, continue_on_error=args.continue_on_error)
     try:

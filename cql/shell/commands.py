@@ -1,5 +1,7 @@
 """Dot commands: ONE registry, filled by a decorator, so ``.help``, dispatch
-and completion all read the same table (the litecli/pgspecial pattern)."""
+and completion all read the same table (the litecli/pgspecial pattern).
+``Session.run_piece`` hands every dot-command line to ``dispatch``; a handler
+gets the session and its argument text."""
 from __future__ import annotations
 
 import difflib
@@ -7,11 +9,14 @@ import json
 import os
 import shlex
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .session import CommandError, Session, decode_text
+from .errors import CommandError, decode_text
 
-Handler = Callable[[Session, str], None]
+if TYPE_CHECKING:  # the session calls dispatch(); this module never imports it at run time
+    from .session import Session
+
+Handler = Callable[["Session", str], None]
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,8 @@ def _import(session: Session, arg: str) -> None:
     if len(words) != 2:
         raise CommandError("usage: .import FILE CLASS")
     from .transfer import import_file
-    n = import_file(session, words[0], words[1])
+    n = import_file(session.connection(), words[0], words[1], warn=session.warn,
+                    progress_bar=session.interactive)
     session.schema_changed()
     session.message(f"{n} {'object' if n == 1 else 'objects'} imported into {words[1]}")
 
@@ -244,7 +250,7 @@ def _export(session: Session, arg: str) -> None:
     if len(words) != 2:
         raise CommandError("usage: .export CLASS FILE")
     from .transfer import export_class
-    n = export_class(session, words[0], words[1])
+    n = export_class(session.connection(), words[0], words[1])
     session.message(f"{n} {'object' if n == 1 else 'objects'} exported to {words[1]}")
 
 

@@ -1,6 +1,7 @@
 """The prompt_toolkit completer: turns suggest()'s kinds into candidates from
-the schema it holds. The REPL refreshes the schema after writes, ``.open``
-and ``.import`` (``refresh``), so new classes and fields complete at once."""
+the schema it holds. The REPL marks the schema stale after writes, ``.open``
+and ``.import`` (``mark_stale``); it is reloaded on the next completion, so
+new classes and fields complete at once."""
 from __future__ import annotations
 
 import re
@@ -24,6 +25,11 @@ class CQLCompleter(Completer):
         self.schema: Dict[str, Dict[str, str]] = {}
         self.schema_source = schema_source
         self.paths = PathCompleter(expanduser=True)
+        self.stale = True  # reload the schema before the next completion
+
+    def mark_stale(self) -> None:
+        """The schema may have changed: reload it lazily, on the next completion."""
+        self.stale = True
 
     def refresh(self) -> None:
         """Reload the schema (errors leave the old one in place)."""
@@ -62,6 +68,9 @@ class CQLCompleter(Completer):
         return []
 
     def get_completions(self, document: Document, complete_event):
+        if self.stale:
+            self.stale = False
+            self.refresh()
         text = document.text_before_cursor
         kinds = suggest(text, document.text)
         word = _WORD.search(text).group()

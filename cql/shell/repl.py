@@ -8,7 +8,8 @@ from typing import Any, Dict, Optional
 
 from .. import errors
 from ..splitter import is_complete, split
-from .session import Session, debug, open_error
+from .errors import open_error
+from .session import Session, debug
 
 PROMPT = "cql> "
 CONTINUATION = "...> "
@@ -112,19 +113,7 @@ def run_repl(target: Optional[str], options: Dict[str, Any], *, fmt: str = "tabl
         return 1
     from .completer import CQLCompleter
     completer = CQLCompleter(lambda: session.connection().schema())
-    stale = [True]
-
-    def mark_stale() -> None:
-        stale[0] = True
-    session.on_schema_change = mark_stale
-
-    class Refreshing(type(completer)):  # refresh lazily, on the first completion after a change
-        def get_completions(self, document, complete_event):
-            if stale[0]:
-                stale[0] = False
-                self.refresh()
-            return super().get_completions(document, complete_event)
-    completer.__class__ = Refreshing
+    session.on_schema_change = completer.mark_stale
 
     prompt = make_prompt(session, vi, completer)
     print(banner(session))

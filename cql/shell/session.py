@@ -2,8 +2,10 @@
 scripts and prints their results. The REPL and the batch runner both drive a
 Session, so a statement behaves the same typed, piped or ``.read``.
 
-Only cql.connection.Connection, cql.result.Result and cql.errors are used:
-the shell knows Results, not parse trees.
+Statements run through ``Connection.execute`` (so a LeanCloud connection with
+cloudQuery sends the text as is); an update or delete of many objects is
+planned first only to count what it touches and ask. Dot commands are
+dispatched by cql.shell.commands. The shell knows Results, not parse trees.
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
 
 from .. import errors
-from ..redact import redact_url
 from ..splitter import Piece, split
 from . import formats
+from .errors import CommandError, format_error
 
 RED = "\x1b[31m"
 YELLOW = "\x1b[33m"
@@ -88,21 +90,11 @@ class Session:
             self.on_schema_change()
 
     # -- output --------------------------------------------------------------------
-    def guard_file(self, path: str) -> None:
-        """Refuse to write over the open database file (``.output app.db`` typed
-        for ``.open app.db`` would truncate it)."""
-        target = getattr(self.conn, "target", None)
-        if not target or target == ":memory:" or str(target).startswith(("http://", "https://")):
-            return
-        db = os.path.realpath(target)
-        if os.path.realpath(path) in (db, db + "-wal", db + "-shm"):
-            raise CommandError(f"{path} is the open database file: writing there would destroy it; "
-                               "choose another file")
-
     def set_output(self, path: Optional[str]) -> None:
         """Send results to ``path`` (None or "stdout": back to the terminal)."""
         if path not in (None, "stdout", "-"):
-            self.guard_file(path)
+            from .transfer import refuse_database_file
+            refuse_database_file(path, getattr(self.conn, "target", None))
         old, self._out_file, self.out = self._out_file, None, self.stdout
         failed: Optional[OSError] = None
         if old is not None:
@@ -186,14 +178,14 @@ class Session:
         """Execute one CQL statement and print its result; None when the user
         declined the confirmation."""
         conn = self.connection()
-        from ..plan import Delete, Update
-        plan = conn.plan(text)
-        if isinstance(plan, (Update, Delete)) and not plan.pinned and not self.yes:
-            if not self.confirm_write(plan):
+        if not self.yes:
+            from ..plan import Delete, Update
+            plan = conn.plan(text)
+            if isinstance(plan, (Update, Delete)) and not plan.pinned and not self.confirm_write(plan):
                 self.message("cancelled; nothing changed")
                 return None
         start = time.perf_counter()
-        result = conn.backend.run(plan)
+        result = conn.execute(text)
         elapsed = time.perf_counter() - start
         self.show(result, elapsed if self.timing else None, vertical=vertical)
         if result.kind != "select":
@@ -257,85 +249,7 @@ class Session:
         self.echo(self.paint(format_error(exc, piece, source, name, internal=internal)), err=True)
 
 
-class CommandError(Exception):
-    """A dot command used wrongly (unknown name, bad argument)."""
-
-
-def decode_text(data: bytes, name: str) -> str:
-    """A script or data file as text: strict UTF-8 (a byte that is not UTF-8 is
-    an error at its line and column, never a silently altered value), a leading
-    byte-order mark dropped (Windows editors write one)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = len(data[start:exc.start].decode("utf-8", "replace")) + 1
-        raise CommandError(f"{name}:{line}:{column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                           "convert the file to UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
-    return text[1:] if text.startswith("\ufeff") else text
-
-
 def _terminal_size():
     import shutil
     size = shutil.get_terminal_size((80, 24))
     return size.columns, size.lines
-
-
-def absolute_position(exc: errors.CQLError, piece: Optional[Piece]) -> tuple:
-    """(line, column) of an error inside ``piece``, counted in the whole script."""
-    if piece is None:
-        return exc.line, exc.column
-    if exc.line is None:
-        return piece.line, piece.column
-    line = piece.line + exc.line - 1
-    column = exc.column if exc.line > 1 else (exc.column or 1) + piece.column - 1
-    return line, column
-
-
-def format_error(exc: BaseException, piece: Optional[Piece], source: str, name: Optional[str],
-                 internal: bool = False) -> str:
-    """``NAME:LINE:COL: error NNN: message``, then the source line and a caret
-    (batch); without NAME the location is left out of the head (REPL)."""
-    if internal:
-        head = f"internal error: {type(exc).__name__}: {exc}"
-    elif isinstance(exc, errors.CQLError):
-        head = f"error {exc.code}: {exc.message}"
-    elif isinstance(exc, OSError):
-        head = f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
-    else:
-        head = f"error: {exc}"
-    lines: List[str] = []
-    line = column = None
-    if isinstance(exc, errors.CQLError):
-        line, column = absolute_position(exc, piece)
-    elif piece is not None:
-        line, column = piece.line, piece.column
-    if name is not None and line is not None:
-        head = f"{name}:{line}:{column}: {head}"
-    lines.append(head)
-    if isinstance(exc, errors.CQLError) and exc.line is not None and line is not None:
-        src_lines = source.splitlines()
-        if 1 <= line <= len(src_lines):
-            text = src_lines[line - 1]
-            pad = "".join("\t" if ch == "\t" else " " for ch in text[: max(column - 1, 0)])
-            pad = _wide_pad(text[: max(column - 1, 0)], pad)
-            lines.append(text)
-            lines.append(pad + "^")
-    return "\n".join(lines)
-
-
-def _wide_pad(prefix: str, pad: str) -> str:
-    """Two spaces under a wide (CJK) character so the caret lines up."""
-    if prefix.isascii():
-        return pad
-    from wcwidth import wcwidth
-    return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix)
-
-
-def open_error(target: Optional[str], exc: errors.Error) -> str:
-    """The message for a target that could not be opened (naming it once)."""
-    msg = exc.message if isinstance(exc, errors.CQLError) else str(exc)
-    if target and repr(target) in msg:  # the message names the file already
-        return msg
-    return f"cannot open {redact_url(target) or 'a transient database'}: {msg}"

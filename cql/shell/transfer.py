@@ -14,9 +14,10 @@ import csv
 import io
 import json
 import os
-from typing import Any, Iterator, List
+from typing import Any, Callable, Iterator, List, Optional
 
-from .session import CommandError, Session, decode_text
+from ..connection import Connection
+from .errors import CommandError, decode_text
 
 BATCH = 50
 PAGE = 1000
@@ -122,8 +123,11 @@ def check_objects(objects: List[dict], path: str, class_name: str) -> None:
                 raise CommandError(f"{path}: object {n}: {exc.message}; nothing imported") from None
 
 
-def import_file(session: Session, path: str, class_name: str) -> int:
-    """Insert every object of ``path`` into ``class_name``; the number inserted."""
+def import_file(conn: Connection, path: str, class_name: str, *,
+                warn: Optional[Callable[[str], None]] = None, progress_bar: bool = False) -> int:
+    """Insert every object of ``path`` into ``class_name``; the number inserted.
+    ``warn`` is told how far an import got that failed half-way;
+    ``progress_bar`` shows prompt_toolkit's bar for a large file."""
     from ..plan import Create
     from ..ast_builder import _CLASS_RE
     if not _CLASS_RE.match(class_name):
@@ -131,10 +135,10 @@ def import_file(session: Session, path: str, class_name: str) -> int:
                            "or '_' and use only ASCII letters, digits and '_'")
     objects = [{k: v for k, v in o.items() if k not in SYSTEM} for o in read_objects(path)]
     check_objects(objects, path, class_name)
-    backend = session.connection().backend
+    backend = conn.backend
     batches = [objects[i:i + BATCH] for i in range(0, len(objects), BATCH)]
     bar = None
-    if session.interactive and len(objects) >= PROGRESS_MIN:
+    if progress_bar and len(objects) >= PROGRESS_MIN:
         from prompt_toolkit.shortcuts import ProgressBar
         bar = ProgressBar(title=f"importing {len(objects)} objects into {class_name}")
     done = 0
@@ -154,17 +158,17 @@ def import_file(session: Session, path: str, class_name: str) -> int:
             run_all(iter(batches))
     except BaseException as exc:
         # Batches already inserted stay (each committed): say how far it got.
-        if done:
-            session.warn(f"{done} of {len(objects)} objects were imported into {class_name} before "
+        if done and warn is not None:
+            warn(f"{done} of {len(objects)} objects were imported into {class_name} before "
                          f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
         raise
     return done
 
 
-def iter_class(session: Session, class_name: str) -> Iterator[dict]:
+def iter_class(conn: Connection, class_name: str) -> Iterator[dict]:
     """Every object of a class, in objectId order, a page at a time."""
     from ..plan import Find
-    backend = session.connection().backend
+    backend = conn.backend
     last = None
     while True:
         where = {} if last is None else {"objectId": {"$gt": last}}
@@ -175,14 +179,14 @@ def iter_class(session: Session, class_name: str) -> Iterator[dict]:
         last = result.objects[-1]["objectId"]
 
 
-def _check_class(session: Session, class_name: str) -> None:
+def _check_class(conn: Connection, class_name: str) -> None:
     """An export of a class that does not exist is a typo: say so (with a
     suggestion) instead of writing an empty file over the last export."""
     import difflib
-    target = session.connection().target
+    target = conn.target
     if target and str(target).startswith(("http://", "https://")):
         return  # a server's schema may be partial (REST key): let the query answer
-    schema = session.connection().schema()
+    schema = conn.schema()
     if class_name in schema or not schema:
         return
     close = difflib.get_close_matches(class_name, list(schema), n=1)
@@ -190,20 +194,31 @@ def _check_class(session: Session, class_name: str) -> None:
     raise CommandError(f"no class {class_name}{hint} (.classes lists them)")
 
 
-def export_class(session: Session, class_name: str, path: str) -> int:
+def refuse_database_file(path: str, target: Optional[str]) -> None:
+    """Refuse to write over the open database file ``target`` (``.output app.db``
+    typed for ``.open app.db`` would truncate it)."""
+    if not target or target == ":memory:" or str(target).startswith(("http://", "https://")):
+        return
+    db = os.path.realpath(target)
+    if os.path.realpath(path) in (db, db + "-wal", db + "-shm"):
+        raise CommandError(f"{path} is the open database file: writing there would destroy it; "
+                           "choose another file")
+
+
+def export_class(conn: Connection, class_name: str, path: str) -> int:
     """Write every object of ``class_name`` to ``path``; the number written.
     A regular file is written beside it and renamed into place at the end, so
     a failed export (server error, Ctrl-C, full disk) leaves the old file whole."""
     # Only a plain file (or a new one) is replaced by rename; a symlink
     # (/dev/stdout), a FIFO or a device is written in place.
-    session.guard_file(path)
-    _check_class(session, class_name)
+    refuse_database_file(path, conn.target)
+    _check_class(conn, class_name)
     special = os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path))
     if special:
-        return _export_to(session, class_name, path, path)
+        return _export_to(conn, class_name, path, path)
     tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{os.getpid()}.part")
     try:
-        n = _export_to(session, class_name, path, tmp)
+        n = _export_to(conn, class_name, path, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -211,7 +226,7 @@ def export_class(session: Session, class_name: str, path: str) -> int:
     return n
 
 
-def _export_to(session: Session, class_name: str, path: str, target: str) -> int:
+def _export_to(conn: Connection, class_name: str, path: str, target: str) -> int:
     from .formats import csv_cell
     ext = os.path.splitext(path)[1].lower()
     n = 0
@@ -221,7 +236,7 @@ def _export_to(session: Session, class_name: str, path: str, target: str) -> int
         raise OSError(exc.errno, exc.strerror, path) from None
     with f:
         if ext == ".csv":
-            objects = list(iter_class(session, class_name))
+            objects = list(iter_class(conn, class_name))
             keys = sorted({k for o in objects for k in o} - set(SYSTEM))
             cols = [c for c in ("objectId",) if any(c in o for o in objects)] + keys + \
                 [c for c in ("createdAt", "updatedAt") if any(c in o for o in objects)]
@@ -232,12 +247,12 @@ def _export_to(session: Session, class_name: str, path: str, target: str) -> int
             return len(objects)
         if ext == ".json":
             f.write("[")
-            for o in iter_class(session, class_name):
+            for o in iter_class(conn, class_name):
                 f.write(("," if n else "") + "\n  " + json.dumps(o, ensure_ascii=False))
                 n += 1
             f.write("\n]\n" if n else "]\n")
             return n
-        for o in iter_class(session, class_name):
+        for o in iter_class(conn, class_name):
             f.write(json.dumps(o, ensure_ascii=False) + "\n")
             n += 1
     return n

@@ -144,13 +144,13 @@ def test_failed_export_leaves_the_old_file_whole(tmp_path, monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(transfer, "iter_class", broken)
     try:
-        transfer.export_class(session, "A", str(old))
+        transfer.export_class(session.connection(), "A", str(old))
     except KeyboardInterrupt:
         pass
     assert old.read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
     monkeypatch.undo()
-    assert transfer.export_class(session, "A", str(old)) == 2
+    assert transfer.export_class(session.connection(), "A", str(old)) == 2
     assert len(json.loads(old.read_text())) == 2
     session.close()
 
