@@ -1,8 +1,8 @@
 """Parse callbacks: Lark's LALR reductions -> AST nodes, with positions and checks.
 
-The callbacks run *during* the parse (no intermediate Lark tree). Name rules
-(codes 103/105), literal decoding (quotes, escapes, numbers) and the
-unsupported-SQL checks that need a whole construct (``max(x)``, ``count(name)``,
+The callbacks run *during* the parse (no intermediate Lark tree). Name checks
+(codes 103/105; the rules are cql.names'), literal decoding (quotes, escapes,
+numbers) and the unsupported-SQL checks that need a whole construct (``max(x)``, ``count(name)``,
 ``size(f) > 2``, a second field in a subquery) live here.
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import ast
-from .errors import CQLError, CQLSyntaxError, InvalidClassName, InvalidKey, UnsupportedError
+from .names import is_class_name, is_field_name
+from .errors import CQLError, CQLSyntaxError, InvalidClassName, InvalidKey, UnsupportedError, error_at
 
 VALUE_FUNCTIONS: Dict[str, Tuple[int, int]] = {
     "date": (1, 1), "pointer": (2, 2), "geopoint": (2, 2), "file": (1, 1),
@@ -24,8 +25,6 @@ _UNITS = {
     "mi": "miles", "mile": "miles", "miles": "miles",
     "rad": "radians", "radian": "radians", "radians": "radians",
 }
-_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-_CLASS_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 # ---- per-parse state (thread-local: one Lark parser serves every thread) ----------
@@ -42,24 +41,24 @@ class _State(threading.local):
         self.semis = []
 
 
-_state = _State()
+parse_state = _State()
 
 
-def _on_qmark(tok: Any) -> Any:
+def on_qmark(tok: Any) -> Any:
     """Number each ? at lex time, per statement, so parameters bind left to right."""
-    index = _state.qmarks
-    _state.qmarks += 1
+    index = parse_state.qmarks
+    parse_state.qmarks += 1
     return tok.update(value=str(index))
 
 
-def _on_semi(tok: Any) -> Any:
-    _state.counts.append(_state.qmarks)
-    _state.semis.append(tok.start_pos)
-    _state.qmarks = 0
+def on_semi(tok: Any) -> Any:
+    parse_state.counts.append(parse_state.qmarks)
+    parse_state.semis.append(tok.start_pos)
+    parse_state.qmarks = 0
     return tok
 
 
-def _pos(tok: Any) -> ast.Pos:
+def token_pos(tok: Any) -> ast.Pos:
     return ast.Pos(tok.line, tok.column, tok.start_pos)
 
 
@@ -71,12 +70,9 @@ class _Named:
         self.name, self.pos = name, pos
 
 
-def _syntax(message: str, pos: Optional[ast.Pos], cls: type = CQLSyntaxError) -> CQLError:
-    err = cls(message)
-    if pos is not None:
-        err.line, err.column = pos.line, pos.column
-    err.source = _state.source
-    return err
+def syntax_error(message: str, pos: Optional[ast.Pos], cls: type = CQLSyntaxError) -> CQLError:
+    """A ``cls`` error at ``pos`` of the text being parsed."""
+    return error_at(cls, message, pos, parse_state.source)
 
 
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\s\S])|''|\"\"")
@@ -113,7 +109,7 @@ def _string(tok: Any) -> str:
     try:
         return unquote(str(tok))
     except ValueError as exc:
-        raise _syntax(f"invalid string: {exc}", _pos(tok)) from None
+        raise syntax_error(f"invalid string: {exc}", token_pos(tok)) from None
 
 
 def _number(tok: Any) -> Any:
@@ -125,9 +121,9 @@ def _number(tok: Any) -> Any:
     try:
         value = float(text) if any(c in digits for c in ".eE") else int(text)
     except ValueError:  # e.g. more digits than Python converts (4300)
-        raise _syntax(f"number out of range: {text[:20]}...", _pos(tok)) from None
+        raise syntax_error(f"number out of range: {text[:20]}...", token_pos(tok)) from None
     if value in (float("inf"), float("-inf")):
-        raise _syntax(f"number out of range: {text}", _pos(tok))
+        raise syntax_error(f"number out of range: {text}", token_pos(tok))
     return value
 
 
@@ -136,7 +132,7 @@ def _key_name(tok: Any) -> str:
     text = str(tok)
     quoted = text.startswith("`")
     name = text[1:-1] if quoted else text
-    if not _NAME_RE.match(name):
+    if not is_field_name(name):
         if not name:
             msg = "empty field name ``"
         elif not name.isascii():
@@ -145,11 +141,11 @@ def _key_name(tok: Any) -> str:
             msg = f"invalid field name '{name}': field names must start with a letter ('_' is only for class names)"
         else:
             msg = f"invalid field name '{name}': field names must start with a letter and use only letters, digits and '_'"
-        raise _syntax(msg, _pos(tok), InvalidKey)
+        raise syntax_error(msg, token_pos(tok), InvalidKey)
     return name
 
 
-class _Builder:
+class Builder:
     """LALR callbacks: each returns an AST node (or an internal piece of one)."""
 
     # -- names ---------------------------------------------------------------
@@ -157,37 +153,37 @@ class _Builder:
         tok = c[0]
         text = str(tok)
         name = text[1:-1] if text.startswith("`") else text
-        if not _CLASS_RE.match(name):
+        if not is_class_name(name):
             if not name.isascii():
                 msg = f"invalid class name '{name}': class names must be ASCII letters, digits and '_'"
             else:
                 msg = f"invalid class name '{name}': class names start with a letter or '_' and use only letters, digits and '_'"
-            raise _syntax(msg, _pos(tok), InvalidClassName)
-        return _Named(name, _pos(tok))
+            raise syntax_error(msg, token_pos(tok), InvalidClassName)
+        return _Named(name, token_pos(tok))
 
     def path(self, c: list) -> _Named:
         if len(c) == 1:
-            return _Named(_key_name(c[0]), _pos(c[0]))
-        return _Named(".".join(_key_name(t) for t in c), _pos(c[0]))
+            return _Named(_key_name(c[0]), token_pos(c[0]))
+        return _Named(".".join(_key_name(t) for t in c), token_pos(c[0]))
 
     # -- values ----------------------------------------------------------------
     def string(self, c: list) -> ast.Literal:
-        return ast.Literal(_string(c[0]), _pos(c[0]))
+        return ast.Literal(_string(c[0]), token_pos(c[0]))
 
     def number(self, c: list) -> ast.Literal:
-        return ast.Literal(_number(c[0]), _pos(c[0]))
+        return ast.Literal(_number(c[0]), token_pos(c[0]))
 
     def true(self, c: list) -> ast.Literal:
-        return ast.Literal(True, _pos(c[0]))
+        return ast.Literal(True, token_pos(c[0]))
 
     def false(self, c: list) -> ast.Literal:
-        return ast.Literal(False, _pos(c[0]))
+        return ast.Literal(False, token_pos(c[0]))
 
     def null(self, c: list) -> ast.Literal:
-        return ast.Literal(None, _pos(c[0]))
+        return ast.Literal(None, token_pos(c[0]))
 
     def param(self, c: list) -> ast.Param:
-        return ast.Param(int(c[0]), _pos(c[0]))
+        return ast.Param(int(c[0]), token_pos(c[0]))
 
     def array(self, c: list) -> ast.Array:
         items = tuple(v for v in c if v is not None)
@@ -212,14 +208,14 @@ class _Builder:
         args = tuple(v for v in c[1:] if v is not None)
         if name not in VALUE_FUNCTIONS:
             if name in _AGGREGATES or name in ("count", "size"):
-                raise _syntax(f"{name}() cannot stand where a value is expected", _pos(tok), UnsupportedError)
+                raise syntax_error(f"{name}() cannot stand where a value is expected", token_pos(tok), UnsupportedError)
             known = ", ".join(f"{f}()" for f in VALUE_FUNCTIONS)
-            raise _syntax(f"unknown function {tok}(): CQL has {known}", _pos(tok), UnsupportedError)
+            raise syntax_error(f"unknown function {tok}(): CQL has {known}", token_pos(tok), UnsupportedError)
         lo, hi = VALUE_FUNCTIONS[name]
         if not lo <= len(args) <= hi:
             want = str(lo) if lo == hi else f"{lo} or {hi}"
-            raise _syntax(f"{name}() takes {want} argument{'s' if hi != 1 else ''}, got {len(args)}", _pos(tok))
-        return ast.Func(name, args, _pos(tok))
+            raise syntax_error(f"{name}() takes {want} argument{'s' if hi != 1 else ''}, got {len(args)}", token_pos(tok))
+        return ast.Func(name, args, token_pos(tok))
 
     def value_list(self, c: list) -> Tuple[Any, ...]:
         return tuple(v for v in c if v is not None)
@@ -235,7 +231,7 @@ class _Builder:
     def compare_query(self, c: list) -> ast.InQuery:
         path, op, query = c
         if op not in ("=", "!="):
-            raise _syntax(f"a subquery can only be compared with = or !=, not {op}", path.pos, UnsupportedError)
+            raise syntax_error(f"a subquery can only be compared with = or !=, not {op}", path.pos, UnsupportedError)
         self._check_subquery(query, path.pos)
         return ast.InQuery(path.name, query, op == "!=", "=", path.pos)
 
@@ -259,9 +255,9 @@ class _Builder:
         others = [i for i in query.items if not isinstance(i, (ast.Column, ast.Star))]
         if others:
             what = "count()" if isinstance(others[0], ast.Count) else "include"
-            raise _syntax(f"{what} in a subquery is not supported: select * or one field", others[0].pos, UnsupportedError)
+            raise syntax_error(f"{what} in a subquery is not supported: select * or one field", others[0].pos, UnsupportedError)
         if len(fields) > 1 or (fields and len(query.items) > 1):
-            raise _syntax("a second field in a subquery is not supported: select * or one field",
+            raise syntax_error("a second field in a subquery is not supported: select * or one field",
                           query.items[1].pos, UnsupportedError)
 
     def exists(self, c: list) -> ast.Exists:
@@ -271,10 +267,10 @@ class _Builder:
         return ast.Exists(c[0].name, False, c[0].pos)
 
     def is_null(self, c: list) -> ast.Compare:
-        return ast.Compare(c[0].name, "=", ast.Literal(None, _pos(c[1])), c[0].pos)
+        return ast.Compare(c[0].name, "=", ast.Literal(None, token_pos(c[1])), c[0].pos)
 
     def is_not_null(self, c: list) -> ast.Compare:
-        return ast.Compare(c[0].name, "!=", ast.Literal(None, _pos(c[1])), c[0].pos)
+        return ast.Compare(c[0].name, "!=", ast.Literal(None, token_pos(c[1])), c[0].pos)
 
     def like(self, c: list) -> ast.Match:
         return ast.Match(c[0].name, "like", c[1], False, c[0].pos)
@@ -295,20 +291,20 @@ class _Builder:
         tok, path, op, value = c
         name = str(tok).lower()
         if name != "size":
-            raise _syntax(f"{tok}() in a condition is not supported (only size(field) = n)", _pos(tok), UnsupportedError)
+            raise syntax_error(f"{tok}() in a condition is not supported (only size(field) = n)", token_pos(tok), UnsupportedError)
         if op != "=":
-            raise _syntax(f"size({path.name}) {op} ... is not supported: only size(field) = n", _pos(tok), UnsupportedError)
-        return ast.Size(path.name, value, _pos(tok))
+            raise syntax_error(f"size({path.name}) {op} ... is not supported: only size(field) = n", token_pos(tok), UnsupportedError)
+        return ast.Size(path.name, value, token_pos(tok))
 
     def distance(self, c: list) -> ast.Distance:
         value, unit = c
         if not isinstance(value, ast.Param):
-            value = ast.Literal(_number(value), _pos(value))
+            value = ast.Literal(_number(value), token_pos(value))
         if unit is None:
             return ast.Distance(value, "radians", value.pos)
         name = _UNITS.get(str(unit).lower())
         if name is None:
-            raise _syntax(f"unknown distance unit '{unit}': use km, miles or radians", _pos(unit))
+            raise syntax_error(f"unknown distance unit '{unit}': use km, miles or radians", token_pos(unit))
         return ast.Distance(value, name, value.pos)
 
     def near(self, c: list) -> ast.Near:
@@ -345,7 +341,7 @@ class _Builder:
 
     # -- select ------------------------------------------------------------------
     def star(self, c: list) -> ast.Star:
-        return ast.Star(_pos(c[0]))
+        return ast.Star(token_pos(c[0]))
 
     def column(self, c: list) -> ast.Column:
         return ast.Column(c[0].name, c[0].pos)
@@ -360,15 +356,15 @@ class _Builder:
         if name == "count":
             if len(args) == 1 and (getattr(args[0], "type", None) == "STAR"
                                    or getattr(args[0], "name", None) == "objectId"):
-                return ast.Count(_pos(tok))
+                return ast.Count(token_pos(tok))
             shown = ", ".join(a.name if isinstance(a, _Named) else str(a) for a in args)
-            raise _syntax(f"count({shown}) is not supported: only count(*) or count(objectId)",
-                          _pos(tok), UnsupportedError)
+            raise syntax_error(f"count({shown}) is not supported: only count(*) or count(objectId)",
+                          token_pos(tok), UnsupportedError)
         if name in _AGGREGATES:
-            raise _syntax(f"aggregate function {name}() is not supported (CQL has only count(*))",
-                          _pos(tok), UnsupportedError)
-        raise _syntax(f"function {tok}() in the select list is not supported "
-                      "(CQL has only count(*) there)", _pos(tok), UnsupportedError)
+            raise syntax_error(f"aggregate function {name}() is not supported (CQL has only count(*))",
+                          token_pos(tok), UnsupportedError)
+        raise syntax_error(f"function {tok}() in the select list is not supported "
+                      "(CQL has only count(*) there)", token_pos(tok), UnsupportedError)
 
     def limit(self, c: list) -> Tuple[str, Any, Any]:
         first, second = (self._int_arg(a) if a is not None else None for a in c)
@@ -380,8 +376,8 @@ class _Builder:
             return a
         value = _number(a)
         if not isinstance(value, int) or value < 0:
-            raise _syntax(f"LIMIT takes whole numbers, found '{a}'", _pos(a))
-        return ast.Literal(value, _pos(a))
+            raise syntax_error(f"LIMIT takes whole numbers, found '{a}'", token_pos(a))
+        return ast.Literal(value, token_pos(a))
 
     def order_item(self, c: list) -> Tuple[Optional[str], _Named, Optional[str]]:
         sign, path, direction = c
@@ -425,7 +421,7 @@ class _Builder:
             else:
                 items.append(x)
         assert cls is not None
-        return ast.Select(cls.name, tuple(items), where, limit, skip, order, pos=_pos(c[0]))
+        return ast.Select(cls.name, tuple(items), where, limit, skip, order, pos=token_pos(c[0]))
 
     # -- writes --------------------------------------------------------------------
     def row(self, c: list) -> Tuple[Any, ...]:
@@ -438,8 +434,8 @@ class _Builder:
         names = [x.name for x in columns]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise _syntax(f"column '{name}' is listed twice", columns[i].pos)
-        return ast.Insert(cls.name, tuple(names), rows, pos=_pos(c[0]))
+                raise syntax_error(f"column '{name}' is listed twice", columns[i].pos)
+        return ast.Insert(cls.name, tuple(names), rows, pos=token_pos(c[0]))
 
     def assignment(self, c: list) -> Tuple[_Named, Any]:
         return (c[0], c[2])
@@ -451,23 +447,23 @@ class _Builder:
         seen: set = set()
         for target, _ in assigns:
             if target.name in seen:
-                raise _syntax(f"field '{target.name}' is set twice", target.pos)
+                raise syntax_error(f"field '{target.name}' is set twice", target.pos)
             seen.add(target.name)
-        return ast.Update(cls.name, tuple((t.name, v) for t, v in assigns), where, pos=_pos(c[0]))
+        return ast.Update(cls.name, tuple((t.name, v) for t, v in assigns), where, pos=token_pos(c[0]))
 
     def delete(self, c: list) -> ast.Delete:
         tok, cls, where = c
-        return ast.Delete(cls.name, where[1] if where else None, pos=_pos(tok))
+        return ast.Delete(cls.name, where[1] if where else None, pos=token_pos(tok))
 
     def start(self, c: list) -> List[ast.Statement]:
-        counts = _state.counts + [_state.qmarks]
-        bounds = _state.semis + [len(_state.source)]
+        counts = parse_state.counts + [parse_state.qmarks]
+        bounds = parse_state.semis + [len(parse_state.source)]
         out = []
         for stmt, count, end in zip(c, counts, bounds):
             if stmt is None:
                 continue
             object.__setattr__(stmt, "param_count", count)
-            object.__setattr__(stmt, "source", _state.source)
+            object.__setattr__(stmt, "source", parse_state.source)
             object.__setattr__(stmt, "end", end)
             out.append(stmt)
         return out

@@ -6,7 +6,7 @@ line with a caret under the spot, like sqlite3 and cqlsh do.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class Warning(Exception):  # noqa: A001 - name fixed by PEP 249
@@ -92,9 +92,7 @@ class CQLError(DatabaseError):
         text = self.source_line
         if text is None or self.column is None:
             return ""
-        # Keep tabs so the caret lines up under the same character.
-        pad = "".join("\t" if ch == "\t" else " " for ch in text[: self.column - 1])
-        return f"{text}\n{pad}^"
+        return f"{text}\n{caret_under(text, self.column)}"
 
     def location(self) -> str:
         if self.line is None:
@@ -173,3 +171,23 @@ class ConnectionFailed(CQLError, OperationalError):
 class StorageError(CQLError, OperationalError):
     """The embedded database file could not be read or written."""
     code = 1
+
+
+def error_at(cls: type, message: str, where: Any, source: Optional[str]) -> CQLError:
+    """A ``cls`` error pointing into CQL text: at ``where`` (anything with 1-based
+    ``line``/``column``, such as an AST node or position; None for no position)
+    of ``source``. Every positioned error of the parser and planner is made here."""
+    if where is None:
+        return cls(message, source=source)
+    return cls(message, line=where.line, column=where.column, source=source)
+
+
+def caret_under(text: str, column: int) -> str:
+    """A caret under ``column`` (1-based) of the source line ``text``: tabs are
+    kept and a wide (CJK) character gets two spaces, so the caret lines up on
+    the terminal."""
+    prefix = text[: max(column - 1, 0)]
+    if prefix.isascii():
+        return "".join("\t" if ch == "\t" else " " for ch in prefix) + "^"
+    from wcwidth import wcwidth
+    return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix) + "^"

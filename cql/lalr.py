@@ -16,7 +16,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import ast
-from .ast_builder import _Builder, _state
+from .ast_builder import Builder, parse_state
 
 __all__ = ["FastParser", "tables_from_lark", "TABLE_FORMAT"]
 
@@ -147,7 +147,7 @@ def _rule_callback(builder: Any, spec: Tuple[Any, ...]) -> Any:
 
 class FastParser:
     def __init__(self, data: Dict[str, Any]):
-        builder = _Builder()
+        builder = Builder()
         rules = [(_rule_callback(builder, spec), spec[1], spec[0]) for spec in data["rules"]]
         # state -> terminal -> (True, next state) | (False, (callback, size, rule origin))
         self.states: Dict[Any, Dict[str, Tuple[bool, Any]]] = {
@@ -166,7 +166,7 @@ class FastParser:
         state_stack = [self.start_state]
         value_stack: List[Any] = []
         pos, line, line_start = 0, 1, 0
-        st = _state
+        st = parse_state
         while True:
             m = match(text, pos)
             kind = m.lastgroup

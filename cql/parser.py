@@ -16,7 +16,7 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import ast
-from .ast_builder import VALUE_FUNCTIONS, _Builder, _on_qmark, _on_semi, _state, _syntax
+from .ast_builder import VALUE_FUNCTIONS, Builder, on_qmark, on_semi, parse_state, syntax_error
 from .errors import CQLError, CQLSyntaxError
 from .lalr import TABLE_FORMAT, FastParser, tables_from_lark
 
@@ -120,8 +120,8 @@ def get_parser() -> Any:
                 cache = _cache_file(text)
                 options: Dict[str, Any] = dict(
                     parser="lalr", lexer="contextual", maybe_placeholders=True,
-                    transformer=_Builder(),
-                    lexer_callbacks={"QMARK": _on_qmark, "_SEMI": _on_semi})
+                    transformer=Builder(),
+                    lexer_callbacks={"QMARK": on_qmark, "_SEMI": on_semi})
                 try:
                     _lark = Lark(text, cache=cache or False, **options)
                 except Exception:
@@ -148,7 +148,7 @@ def _lark_parse(text: str) -> List[ast.Statement]:
     """Lark's own LALR parser: the reference, and the source of syntax errors."""
     from lark.exceptions import LarkError
     parser = get_parser()
-    _state.reset(text)
+    parse_state.reset(text)
     try:
         return parser.parse(text)
     except CQLError:
@@ -178,7 +178,7 @@ def parse(text: str) -> List[ast.Statement]:
         if FAST_PATH:
             if _fast is None:
                 _fast = _load_fast()
-            _state.reset(text)
+            parse_state.reset(text)
             try:
                 statements = _fast.parse(text)
             except (CQLError, RecursionError):
@@ -188,9 +188,9 @@ def parse(text: str) -> List[ast.Statement]:
         if statements is None:
             statements = _lark_parse(text)
     except RecursionError:
-        raise _syntax("the statement is nested too deeply", None) from None
+        raise syntax_error("the statement is nested too deeply", None) from None
     finally:
-        _state.source = ""
+        parse_state.source = ""
     if len(text) > _CACHE_TEXT_MAX:  # a one-off big script or literal: caching it only holds memory
         return list(statements)
     if len(_CACHE) >= _CACHE_MAX:

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
-                     ParameterError, UnsupportedError)
+                     ParameterError, UnsupportedError, error_at)
 from .plan import Create, Delete, Find, Plan, Update
 from .types import GeoPoint, check_value, encode, format_date, parse_date
 
@@ -111,12 +111,8 @@ class _Binder:
 
     # -- errors -------------------------------------------------------------------
     def fail(self, cls: type, message: str, node: Any) -> CQLError:
-        err = cls(message)
         pos = getattr(node, "pos", None)
-        if pos is not None and pos is not ast.NOPOS:
-            err.line, err.column = pos.line, pos.column
-        err.source = self.stmt.source or None
-        return err
+        return error_at(cls, message, None if pos is ast.NOPOS else pos, self.stmt.source or None)
 
     # -- values ---------------------------------------------------------------------
     def param(self, node: ast.Param) -> Any:

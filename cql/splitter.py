@@ -35,7 +35,7 @@ class Piece:
 _SPECIAL = re.compile(r"['\"`;]|--|//|/\*|\\G")
 
 
-def _scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, str]], Optional[str]]:
+def scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, str]], Optional[str]]:
     """Walk ``text``; return the statement spans (start, end, terminator) where
     start is the first significant character and end follows the last one
     (trailing comments and blanks excluded), and the construct left open at the
@@ -126,7 +126,7 @@ def split(text: str, dot_commands: bool = False) -> List[Piece]:
     (one line, no ``;`` needed): its piece has ``dot=True``."""
     pieces = []
     line, line_start, pos = 1, 0, 0  # counted incrementally: linear in the text
-    for start, end, term in _scan(text, dot_commands)[0]:
+    for start, end, term in scan(text, dot_commands)[0]:
         nl = text.count("\n", pos, start)
         if nl:
             line += nl
@@ -143,7 +143,7 @@ def is_complete(text: str, dot_commands: bool = False) -> bool:
     ``\\G``) lies outside quotes and comments and only whitespace or comments
     follow it. Empty text is not complete. With ``dot_commands``, a final
     shell-command line counts as complete."""
-    spans, open_ = _scan(text, dot_commands)
+    spans, open_ = scan(text, dot_commands)
     if open_ is not None:
         return False
     if not spans:
@@ -153,4 +153,4 @@ def is_complete(text: str, dot_commands: bool = False) -> bool:
 
 def open_construct(text: str) -> Optional[str]:
     """What is left open at the end of ``text`` (a quote or ``/*``), or None."""
-    return _scan(text)[1]
+    return scan(text)[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, List, Optional, Tuple
 
 from . import ast
-from .ast_builder import _pos, _syntax
+from .ast_builder import token_pos, syntax_error
 from .errors import CQLError, UnsupportedError
 
 __all__ = ["convert"]
@@ -116,20 +116,20 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
         char = text[offset] if offset < len(text) else ""
         pos = ast.Pos(exc.line, exc.column, offset)
         if char in "'\"":
-            return _syntax(f"unterminated string: no closing {char}", pos)
+            return syntax_error(f"unterminated string: no closing {char}", pos)
         if char == "`":
-            return _syntax("unterminated `name`: no closing `", pos)
+            return syntax_error("unterminated `name`: no closing `", pos)
         if text.startswith("/*", offset):
-            return _syntax("unterminated comment: no closing */", pos)
+            return syntax_error("unterminated comment: no closing */", pos)
         tokens = _tokens_before(text, offset, lark_parser)
         index = sum(1 for t in tokens if t.start_pos < offset)
         found = _unsupported_near(tokens, index)
         if found:
-            return _syntax(f"CQL does not support {found[0]}", _pos(found[1]), UnsupportedError)
+            return syntax_error(f"CQL does not support {found[0]}", token_pos(found[1]), UnsupportedError)
         prev = tokens[index - 1] if index else None
         after = f" after '{prev}'" if prev is not None else ""
         expected = _expected_text(set(exc.allowed or ()), _ranker(lark_parser))
-        return _syntax(f"unexpected character {char!r}{after}: expected {expected}", pos)
+        return syntax_error(f"unexpected character {char!r}{after}: expected {expected}", pos)
 
     if isinstance(exc, UnexpectedToken):
         token, expected = exc.token, set(exc.expected)
@@ -142,7 +142,7 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
     elif isinstance(exc, UnexpectedEOF):
         token, expected, at_end, offset = None, set(exc.expected), True, len(text)
     else:  # pragma: no cover - any other Lark error
-        return _syntax(f"cannot parse the statement: {exc}", None)
+        return syntax_error(f"cannot parse the statement: {exc}", None)
 
     tokens = _tokens_before(text, offset, lark_parser)
     index = sum(1 for t in tokens if t.start_pos < offset)
@@ -155,36 +155,36 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
             pos = ast.Pos(prev.end_line or prev.line, (prev.end_column or prev.column + len(prev)), end)
         found_text = "end of input"
     else:
-        pos = _pos(token)
+        pos = token_pos(token)
         found_text = f"'{token}'"
 
     found = _unsupported_near(tokens, index)
     if found:
-        return _syntax(f"CQL does not support {found[0]}", _pos(found[1]), UnsupportedError)
+        return syntax_error(f"CQL does not support {found[0]}", token_pos(found[1]), UnsupportedError)
     if not at_end and token.type == "QMARK":
-        return _syntax("a ? placeholder can only stand where a value may "
+        return syntax_error("a ? placeholder can only stand where a value may "
                        "(not in names, ORDER BY or the select list)", pos)
     if not at_end and token.type == "_COMMA" and "_WHERE" in expected and prev is not None \
             and prev.type in ("NAME", "QUOTED_NAME"):
-        return _syntax("selecting from several classes (a join) is not supported in CQL", pos,
+        return syntax_error("selecting from several classes (a join) is not supported in CQL", pos,
                        UnsupportedError)
     before = tokens[index - 2] if index >= 2 else None
     if prev is not None and prev.type == "_NOT" and before is not None \
             and before.type in ("_WHERE", "_AND", "_OR", "_LPAR"):
-        return _syntax("NOT before a condition is not supported: write !=, not in, not like, "
-                       "not regexp or is not exists", _pos(prev), UnsupportedError)
+        return syntax_error("NOT before a condition is not supported: write !=, not in, not like, "
+                       "not regexp or is not exists", token_pos(prev), UnsupportedError)
 
     if expected <= {"_LPAR"} and prev is not None and prev.type == "NAME" \
             and str(prev).lower() not in _FUNCTIONS and before is not None \
             and before.type in _VALUE_AFTER:
-        return _syntax(f"'{prev}' is not a value: a field name cannot stand where a value is "
-                       f"expected (quote text: '{prev}')", _pos(prev))
+        return syntax_error(f"'{prev}' is not a value: a field name cannot stand where a value is "
+                       f"expected (quote text: '{prev}')", token_pos(prev))
     want = _expected_text(expected, _ranker(lark_parser))
     if "_FROM" in expected and prev is not None and prev.type == "_FROM":
-        return _syntax("expected '*', a field, count(*) or INCLUDE before FROM",
-                       _pos(prev))
+        return syntax_error("expected '*', a field, count(*) or INCLUDE before FROM",
+                       token_pos(prev))
     if prev is None:
-        return _syntax(f"expected SELECT, INSERT, UPDATE or DELETE at the start of a statement, "
+        return syntax_error(f"expected SELECT, INSERT, UPDATE or DELETE at the start of a statement, "
                        f"found {found_text}", pos)
     if "_FROM" in expected and prev.type != "DELETE":
         after = "the select list"
@@ -196,4 +196,4 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
     if not at_end and token.type not in ("NAME", "QUOTED_NAME") and str(token).isalpha() \
             and {"NAME", "QUOTED_NAME"} & expected:
         hint = f" ('{token}' is a keyword here: write `{token}` to use it as a name)"
-    return _syntax(f"expected {want} after {after}, found {found_text}{hint}", pos)
+    return syntax_error(f"expected {want} after {after}, found {found_text}{hint}", pos)

@@ -348,7 +348,7 @@ def test_related_is_reserved_only_where_it_stands(text, expected):
     # was a syntax error ("expected a name after 'related'"): only `related` was reserved.
     assert where(text) == expected
     from cql import parser
-    from cql.ast_builder import _state
+    from cql.ast_builder import parse_state as _state
     _state.reset(text)
     fast = parser._load_fast().parse(text)
     _state.reset(text)

@@ -25,6 +25,15 @@ def test_syntax_error_names_found_and_expected_with_caret():
     assert str(err).endswith("select * GameScore\n         ^")
 
 
+def test_caret_lines_up_under_wide_characters_and_tabs():
+    # one caret renderer for str(CQLError) and the shell: a CJK character is two columns wide
+    err = error("select * from C where name = '名字' = 1")
+    assert str(err).endswith("select * from C where name = '名字' = 1\n"
+                             + " " * (len("select * from C where name = ''") + 4 + 1) + "^")
+    err = error("select *\tfrom C where a = = 1")
+    assert str(err).endswith("\n        \t" + " " * len("from C where a = ") + "^")
+
+
 def test_syntax_error_on_a_later_line():
     text = "select *\nfrom C\nwhere a = = 1"
     err = error(text)

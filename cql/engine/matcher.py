@@ -98,8 +98,8 @@ from ..errors import CQLError, InvalidGeoPoint
 from . import geo
 from .ordering import order_objects, parse_order, sort_key
 from .values import (
-    DATE_FIELDS, MISSING, QUERY_ERROR, REGEX_ERROR, Fanout, M, _canon_iso, _err, _key,
-    field_getter, get_path, value_key, values_equal,
+    DATE_FIELDS, MISSING, QUERY_ERROR, REGEX_ERROR, Fanout, M, canonical_iso, field_getter, get_path,
+    plain_value_key, query_error, value_key, values_equal,
 )
 
 __all__ = [
@@ -194,8 +194,8 @@ def _fan(vp: ValuePredicate) -> ValuePredicate:
 def _datify(q: Any, date_field: bool) -> Any:
     """On createdAt/updatedAt an ISO string in the query is a date."""
     if date_field and q.__class__ is str:
-        if _canon_iso(q) is None:
-            raise _err(f"createdAt and updatedAt compare as dates, and {q!r} is not an ISO-8601 date"
+        if canonical_iso(q) is None:
+            raise query_error(f"createdAt and updatedAt compare as dates, and {q!r} is not an ISO-8601 date"
                        " (e.g. '2015-06-21T18:02:52.249Z')")
         return {"__type": "Date", "iso": q}
     return q
@@ -235,16 +235,16 @@ def _eq_vp(q: Any) -> ValuePredicate:
         def eq_null(v: Any) -> bool:
             return v is None or v is M or (v.__class__ is list and None in v)
         return eq_null
-    qk = _key(q)
+    qk = plain_value_key(q)
     qc = list if c is list else dict
 
     def eq_other(v: Any) -> bool:
         t = v.__class__
-        if t is qc and _key(v) == qk:
+        if t is qc and plain_value_key(v) == qk:
             return True
         if t is list:
             for e in v:
-                if e.__class__ is qc and _key(e) == qk:
+                if e.__class__ is qc and plain_value_key(e) == qk:
                     return True
         return False
     return eq_other
@@ -325,26 +325,26 @@ def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
         vp = makers["make_str"](q, M)
     elif c is dict and q.get("__type") == "Date":
         iso = q.get("iso")
-        qi = _canon_iso(iso) if iso.__class__ is str else None
+        qi = canonical_iso(iso) if iso.__class__ is str else None
         if qi is None:
-            raise _err(f"{op} needs a valid date, got {q!r}")
-        vp = makers["make_date"](qi, _canon_iso, M)
+            raise query_error(f"{op} needs a valid date, got {q!r}")
+        vp = makers["make_date"](qi, canonical_iso, M)
         if not date_field:
             vp = _no_plain_strings(vp)
     else:
         if c is dict and any(k.__class__ is str and k.startswith("$") for k in q):
-            raise _err(f"{op} does not take an operator object: {q!r} is not supported")
-        qk = _key(q)
+            raise query_error(f"{op} does not take an operator object: {q!r} is not supported")
+        qk = plain_value_key(q)
         rank = qk[0]
         cmpf = _CMP[op]
 
         def cmp_any(v: Any) -> bool:
-            k = _key(v)
+            k = plain_value_key(v)
             if k[0] == rank and cmpf(k, qk):
                 return True
             if v.__class__ is list:
                 for e in v:
-                    ke = _key(e)
+                    ke = plain_value_key(e)
                     if ke[0] == rank and cmpf(ke, qk):
                         return True
             return False
@@ -379,14 +379,14 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
     """Membership; ``strict``: a non-date string on createdAt/updatedAt is an error
     (else, for values a subquery produced, it simply matches nothing)."""
     if not isinstance(values, list):
-        raise _err(f"{what} needs an array of values, got {values!r}")
+        raise query_error(f"{what} needs an array of values, got {values!r}")
     strs: Set[str] = set()
     nums: Set[Any] = set()
     bools: Set[bool] = set()
     others: Set[tuple] = set()
     null = False
     for x in values:
-        if date_field and not strict and x.__class__ is str and _canon_iso(x) is None:
+        if date_field and not strict and x.__class__ is str and canonical_iso(x) is None:
             continue
         x = _datify(x, date_field)
         c = x.__class__
@@ -399,7 +399,7 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
         elif x is None:
             null = True
         else:
-            others.add(_key(x))
+            others.add(plain_value_key(x))
 
     def scalar(v: Any) -> bool:
         t = v.__class__
@@ -411,7 +411,7 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
             return v in bools
         if v is None or v is M:
             return null
-        return bool(others) and _key(v) in others
+        return bool(others) and plain_value_key(v) in others
 
     def in_vp(v: Any) -> bool:
         t = v.__class__
@@ -420,7 +420,7 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
         if t is int or t is float:
             return v in nums
         if t is list:
-            if others and _key(v) in others:
+            if others and plain_value_key(v) in others:
                 return True
             for e in v:
                 if scalar(e):
@@ -443,7 +443,7 @@ def compile_regex(pattern: str, options: str = "") -> "re.Pattern[str]":
     flags = 0
     for ch in options:
         if ch not in _FLAGS:
-            raise _err(f"Bad $options value for query: {options} (allowed: i, m, s, x)")
+            raise query_error(f"Bad $options value for query: {options} (allowed: i, m, s, x)")
         flags |= _FLAGS[ch]
     text = _PCRE_QUOTE.sub(lambda m: re.escape(m.group(1)), pattern)
     text = _PCRE_NAMED.sub("(?P<", text)
@@ -455,9 +455,9 @@ def compile_regex(pattern: str, options: str = "") -> "re.Pattern[str]":
 
 def _regex_vp(pattern: Any, options: Any) -> ValuePredicate:
     if not isinstance(pattern, str):
-        raise _err(f"$regex needs a string pattern, got {pattern!r}")
+        raise query_error(f"$regex needs a string pattern, got {pattern!r}")
     if not isinstance(options, str):
-        raise _err(f"$options needs a string of flags, got {options!r}")
+        raise query_error(f"$options needs a string of flags, got {options!r}")
     search = compile_regex(pattern, options).search
 
     def regex_vp(v: Any) -> bool:
@@ -522,7 +522,7 @@ def _near_vp(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
     for key, amount in bounds.items():
         kind, unit = _DISTANCE_KEYS[key]
         if amount.__class__ not in (int, float):
-            raise _err(f"{key} needs a number, got {amount!r}")
+            raise query_error(f"{key} needs a number, got {amount!r}")
         r = geo.to_radians(amount, unit)
         if kind == "max":
             hi = min(hi, r)
@@ -541,51 +541,51 @@ def _near_vp(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
 
 def _within_vp(spec: Any, what: str) -> ValuePredicate:
     if not isinstance(spec, dict) or len(spec) != 1:
-        raise _err(f"{what} needs one of {{\"$box\": [sw, ne]}}, {{\"$centerSphere\": [point, radians]}},"
+        raise query_error(f"{what} needs one of {{\"$box\": [sw, ne]}}, {{\"$centerSphere\": [point, radians]}},"
                    f" {{\"$polygon\": [points]}}, got {spec!r}")
     (kind, arg), = spec.items()
     if kind == "$box":
         if not isinstance(arg, list) or len(arg) != 2:
-            raise _err(f"$box needs [southwest, northeast] GeoPoints, got {arg!r}")
+            raise query_error(f"$box needs [southwest, northeast] GeoPoints, got {arg!r}")
         sw = _geo_point(arg[0], "$box")
         ne = _geo_point(arg[1], "$box")
         if sw[0] > ne[0]:
-            raise _err(f"$box: the south-west corner (latitude {sw[0]}) is north of the"
+            raise query_error(f"$box: the south-west corner (latitude {sw[0]}) is north of the"
                        f" north-east corner (latitude {ne[0]})")
         in_box = geo.in_box
         return _point_vp(lambda lat, lng: in_box(lat, lng, sw, ne))
     if kind == "$centerSphere":
         if not isinstance(arg, list) or len(arg) != 2 or arg[1].__class__ not in (int, float) or arg[1] < 0:
-            raise _err(f"$centerSphere needs [GeoPoint, radius in radians], got {arg!r}")
+            raise query_error(f"$centerSphere needs [GeoPoint, radius in radians], got {arg!r}")
         lat0, lng0 = _geo_point(arg[0], "$centerSphere")
         radius = float(arg[1]) + 1e-12
         dist = geo.distance_radians
         return _point_vp(lambda lat, lng: dist(lat0, lng0, lat, lng) <= radius)
     if kind == "$polygon":
         if not isinstance(arg, list) or len(arg) < 3:
-            raise _err(f"$polygon needs at least 3 GeoPoints, got {arg!r}")
+            raise query_error(f"$polygon needs at least 3 GeoPoints, got {arg!r}")
         vertices = [_geo_point(p, "$polygon") for p in arg]
         in_polygon = geo.in_polygon
         return _point_vp(lambda lat, lng: in_polygon(lat, lng, vertices))
-    raise _err(f"unknown {what} shape {kind!r} (supported: $box, $centerSphere, $polygon)")
+    raise query_error(f"unknown {what} shape {kind!r} (supported: $box, $centerSphere, $polygon)")
 
 
 # ---- subqueries
 
 def _need_lookup(lookup: Optional[Lookup], op: str) -> Lookup:
     if lookup is None:
-        raise _err(f"{op} needs a subquery, but no store was given to run it")
+        raise query_error(f"{op} needs a subquery, but no store was given to run it")
     return lookup
 
 
 def _subquery(spec: Any, op: str, lookup: Optional[Lookup]) -> Tuple[str, List[dict]]:
     if not isinstance(spec, dict) or not isinstance(spec.get("className"), str):
-        raise _err(f"{op} needs {{\"className\": ..., \"where\": {{...}}}}, got {spec!r}")
+        raise query_error(f"{op} needs {{\"className\": ..., \"where\": {{...}}}}, got {spec!r}")
     where = spec.get("where", {})
     if where is None:
         where = {}
     if not isinstance(where, dict):
-        raise _err(f"{op}: the subquery's where must be an object, got {where!r}")
+        raise query_error(f"{op}: the subquery's where must be an object, got {where!r}")
     query: Dict[str, Any] = {"where": where}
     for k in ("limit", "skip", "order"):
         if spec.get(k) is not None:
@@ -613,7 +613,7 @@ def _in_query_vp(spec: Any, op: str, lookup: Optional[Lookup]) -> ValuePredicate
 
 def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -> ValuePredicate:
     if not isinstance(spec, dict) or not isinstance(spec.get("key"), str) or "query" not in spec:
-        raise _err(f"{op} needs {{\"query\": {{\"className\": ..., \"where\": ...}}, \"key\": ...}}, got {spec!r}")
+        raise query_error(f"{op} needs {{\"query\": {{\"className\": ..., \"where\": ...}}, \"key\": ...}}, got {spec!r}")
     _, found = _subquery(spec["query"], op, lookup)
     get = field_getter(spec["key"])
     values = []
@@ -661,19 +661,19 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
             (positive if op == "$in" else negative).append(_in_vp(q, op, date_field))
         elif op == "$exists":
             if q.__class__ not in (bool, int):
-                raise _err(f"$exists needs true or false, got {q!r}")
+                raise query_error(f"$exists needs true or false, got {q!r}")
             # $exists false is the negation, so a fanned-out path needs every value absent
             (positive if q else negative).append(_present)
         elif op == "$regex":
             positive.append(_regex_vp(q, ops.get("$options", "")))
         elif op == "$not":
             if not _is_operator_doc(q):
-                raise _err(f"$not on field {path!r} needs an operator object such as"
+                raise query_error(f"$not on field {path!r} needs an operator object such as"
                            f" {{\"$regex\": ...}}, got {q!r}")
             negative_fanned.append(_ops_vp(path, q, lookup, fan=fan))
         elif op == "$all":
             if not isinstance(q, list):
-                raise _err(f"$all needs an array of values, got {q!r}")
+                raise query_error(f"$all needs an array of values, got {q!r}")
             if not q:
                 positive.append(_false)  # Parse: $all [] matches nothing
             else:
@@ -693,7 +693,7 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
             positive.append(_elem_match_vp(path, q, lookup))
         elif op == "$size":
             if q.__class__ is not int:
-                raise _err(f"$size needs a whole number, got {q!r}")
+                raise query_error(f"$size needs a whole number, got {q!r}")
 
             def size_is(v: Any, _n=q) -> bool:
                 return v.__class__ is list and len(v) == _n
@@ -717,7 +717,7 @@ def _elem_match_vp(path: str, q: Any, lookup: Optional[Lookup]) -> ValuePredicat
     """An array with one element meeting every condition: operators on the
     element itself ({"$gt": 1, "$lt": 5}) or a where over object elements."""
     if not isinstance(q, dict) or not q:
-        raise _err(f"$elemMatch on field {path!r} needs a non-empty object, got {q!r}")
+        raise query_error(f"$elemMatch on field {path!r} needs a non-empty object, got {q!r}")
     if all(isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$nor") for k in q):
         inner = _ops_vp(path, q, lookup, fan=False)
         # the element itself is the value: no array-contains semantics one level down
@@ -789,9 +789,9 @@ def _range_fast(path: str, cmps: Dict[str, Any], date_field: bool) -> Optional[P
         elif c is str and not date_field:
             kinds.add("str")
         elif date_field and c is dict and q.get("__type") == "Date" and q.get("iso").__class__ is str:
-            qi = _canon_iso(q["iso"])
+            qi = canonical_iso(q["iso"])
             if qi is None:
-                raise _err(f"{op} needs a valid date, got {q!r}")
+                raise query_error(f"{op} needs a valid date, got {q!r}")
             kinds.add("date")
             q = qi
         else:
@@ -803,7 +803,7 @@ def _range_fast(path: str, cmps: Dict[str, Any], date_field: bool) -> Optional[P
     fallback = _all_of([_cmp_vp(op, q, date_field) for op, q in cmps.items()])
     if kind == "num" and date_field:
         return None  # numbers never match a date field: leave it to the generic path
-    return _range_maker(kind, tuple(cmps))(path, M, fallback, _canon_iso, *qs)
+    return _range_maker(kind, tuple(cmps))(path, M, fallback, canonical_iso, *qs)
 
 
 def _fast_op(path: str, op: str, q: Any, cond: dict) -> Optional[Predicate]:
@@ -878,20 +878,20 @@ def _fast_op(path: str, op: str, q: Any, cond: dict) -> Optional[Predicate]:
 def _validate_ops(path: str, ops: dict) -> None:
     for k in ops:
         if not (isinstance(k, str) and k.startswith("$")):
-            raise _err(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
+            raise query_error(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
         if k not in _FIELD_OPS:
-            raise _err(f"unknown query operator {k!r} on field {path!r}"
+            raise query_error(f"unknown query operator {k!r} on field {path!r}"
                        f" (supported: {', '.join(sorted(_FIELD_OPS))})")
     if "$options" in ops and "$regex" not in ops:
-        raise _err(f"field {path!r}: $options needs a $regex beside it")
+        raise query_error(f"field {path!r}: $options needs a $regex beside it")
     bounds = [k for k in ops if k in _DISTANCE_KEYS]
     if bounds and "$nearSphere" not in ops:
-        raise _err(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
+        raise query_error(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
 
 
 def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
     if not isinstance(path, str) or not path:
-        raise _err(f"invalid field name {path!r} in where")
+        raise query_error(f"invalid field name {path!r} in where")
     simple = "." not in path
     date_field = path in DATE_FIELDS
     if not _is_operator_doc(cond):
@@ -942,7 +942,7 @@ def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
 
 def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
     if not isinstance(value, list) or not value:
-        raise _err(f"{key} needs a non-empty array of where objects, got {value!r}")
+        raise query_error(f"{key} needs a non-empty array of where objects, got {value!r}")
     return [_compile(w, lookup) for w in value]
 
 
@@ -967,11 +967,11 @@ def _or_of_equalities(branches: Any) -> Optional[Tuple[str, list]]:
 def _related_to(spec: Any, lookup: Optional[Lookup]) -> Predicate:
     if (not isinstance(spec, dict) or not isinstance(spec.get("object"), dict)
             or not isinstance(spec.get("key"), str)):
-        raise _err(f"$relatedTo needs {{\"object\": Pointer, \"key\": \"field\"}}, got {spec!r}")
+        raise query_error(f"$relatedTo needs {{\"object\": Pointer, \"key\": \"field\"}}, got {spec!r}")
     obj = spec["object"]
     cls, oid = obj.get("className"), obj.get("objectId")
     if not isinstance(cls, str) or not isinstance(oid, str):
-        raise _err(f"$relatedTo: object must be a Pointer with className and objectId, got {obj!r}")
+        raise query_error(f"$relatedTo: object must be a Pointer with className and objectId, got {obj!r}")
     ids = frozenset(_need_lookup(lookup, "$relatedTo").related_ids(cls, oid, spec["key"]))
 
     def related(o: dict) -> bool:
@@ -993,7 +993,7 @@ def compile_where(where: Optional[dict], lookup: Optional[Lookup] = None,
             pred = _with_relation_equality(pred, where, lookup, class_name)
         return pred
     except RecursionError:
-        raise _err("where is nested too deeply") from None
+        raise query_error("where is nested too deeply") from None
 
 
 def _with_relation_equality(pred: Predicate, where: dict, lookup: Lookup, class_name: str) -> Predicate:
@@ -1011,12 +1011,12 @@ def _with_relation_equality(pred: Predicate, where: dict, lookup: Lookup, class_
     for key, target_class, target_id in alts:
         plain = _compile({key: where[key]}, lookup)
 
-        def test(o: dict, _key=key, _cls=target_class, _id=target_id, _plain=plain) -> bool:
+        def test(o: dict, plain_value_key=key, _cls=target_class, _id=target_id, _plain=plain) -> bool:
             if _plain(o):
                 return True
-            v = o.get(_key)
+            v = o.get(plain_value_key)
             return (v.__class__ is dict and v.get("__type") == "Relation" and v.get("className") == _cls
-                    and _id in related_ids(class_name, o.get("objectId"), _key))
+                    and _id in related_ids(class_name, o.get("objectId"), plain_value_key))
         field_tests.append(test)
     return _all_of([rest] + field_tests)
 
@@ -1025,11 +1025,11 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
     if where is None:
         return _true
     if not isinstance(where, dict):
-        raise _err(f"where must be a JSON object, got {type(where).__name__}: {where!r}")
+        raise query_error(f"where must be a JSON object, got {type(where).__name__}: {where!r}")
     preds: List[Predicate] = []
     for key, cond in where.items():
         if not isinstance(key, str):
-            raise _err(f"invalid key {key!r} in where")
+            raise query_error(f"invalid key {key!r} in where")
         if key.startswith("$"):
             if key == "$and":
                 preds.append(_all_of(_compile_list(key, cond, lookup)))
@@ -1044,7 +1044,7 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
             elif key == "$relatedTo":
                 preds.append(_related_to(cond, lookup))
             else:
-                raise _err(f"unknown top-level query operator {key!r}"
+                raise query_error(f"unknown top-level query operator {key!r}"
                            " (supported: $and, $or, $nor, $relatedTo)")
         else:
             preds.append(_compile_field(key, cond, lookup))

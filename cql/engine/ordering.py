@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, List, Sequence, Tuple, Union
 
 from .values import (
-    DATE_FIELDS, Fanout, _EMPTY_ARRAY_KEY, _date_key, _err, _key, field_getter,
+    DATE_FIELDS, EMPTY_ARRAY_KEY, Fanout, date_key, field_getter, plain_value_key, query_error,
 )
 
 __all__ = ["parse_order", "sort_key", "order_objects"]
@@ -28,7 +28,7 @@ def parse_order(order: Union[str, Sequence[str], None]) -> List[Tuple[str, bool]
             desc = part.startswith("-")
             name = part[1:].strip() if part[0] in "+-" else part
             if not name:
-                raise _err(f"invalid order {item!r}: a field name is missing")
+                raise query_error(f"invalid order {item!r}: a field name is missing")
             out.append((name, desc))
     return out
 
@@ -51,22 +51,22 @@ def sort_key(field: str, descending: bool = False) -> Callable[[dict], tuple]:
                 return (3, v)
             if len(v) == 24 and v[23] == "Z" and v[10] == "T" and v[19] == ".":
                 return (9, v)
-            return _date_key(v)
+            return date_key(v)
         if c is int or c is float:
             return (2, v)
         if c is list or c is Fanout:
             if not v:
-                return _EMPTY_ARRAY_KEY
+                return EMPTY_ARRAY_KEY
             keys = []
             for e in v:
                 if c is Fanout and e.__class__ is list:
-                    keys.extend(_key(x) for x in e)
+                    keys.extend(plain_value_key(x) for x in e)
                     if not e:
-                        keys.append(_EMPTY_ARRAY_KEY)
+                        keys.append(EMPTY_ARRAY_KEY)
                 else:
-                    keys.append(_key(e))
+                    keys.append(plain_value_key(e))
             return pick(keys)
-        return _key(v)
+        return plain_value_key(v)
     return key
 
 

@@ -14,7 +14,8 @@ from ..errors import CQLError
 from ..types import parse_date
 
 __all__ = ["MISSING", "Fanout", "DATE_FIELDS", "value_key", "values_equal", "field_getter",
-           "get_path", "QUERY_ERROR", "REGEX_ERROR"]
+           "get_path", "QUERY_ERROR", "REGEX_ERROR", "query_error", "canonical_iso", "date_key",
+           "plain_value_key", "array_keys", "EMPTY_ARRAY_KEY"]
 
 QUERY_ERROR = 102
 REGEX_ERROR = 300
@@ -43,7 +44,8 @@ class Fanout(list):
     __slots__ = ()
 
 
-def _err(message: str) -> CQLError:
+def query_error(message: str) -> CQLError:
+    """A malformed where (code 102)."""
     return CQLError(message, QUERY_ERROR)
 
 
@@ -52,10 +54,10 @@ def _err(message: str) -> CQLError:
 DATE_FIELDS = frozenset(("createdAt", "updatedAt"))
 
 _NULL_KEY = (1,)
-_EMPTY_ARRAY_KEY = (0,)  # MongoDB sorts [] before null/missing
+EMPTY_ARRAY_KEY = (0,)  # MongoDB sorts [] before null/missing
 
 
-def _canon_iso(text: str) -> Optional[str]:
+def canonical_iso(text: str) -> Optional[str]:
     """A date string in the canonical form 'YYYY-MM-DDTHH:MM:SS.sssZ' (None if not a date)."""
     if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == "." and text[4] == "-":
         return text
@@ -73,9 +75,10 @@ def _canon_slow(text: str) -> Optional[str]:
             f"{d.second:02d}.{d.microsecond // 1000:03d}Z")
 
 
-def _date_key(iso: Any) -> tuple:
+def date_key(iso: Any) -> tuple:
+    """The order key of a date given by its ISO text."""
     if iso.__class__ is str:
-        return (9, _canon_iso(iso) or iso)
+        return (9, canonical_iso(iso) or iso)
     return (9, str(iso))
 
 
@@ -96,7 +99,7 @@ def _key(v: Any) -> tuple:
         t = v.get("__type")
         if t is not None:
             if t == "Date":
-                return _date_key(v.get("iso"))
+                return date_key(v.get("iso"))
             if t == "Pointer" or t == "Object":
                 return (4, (("__type", (3, "Pointer")), ("className", _key(v.get("className"))),
                             ("objectId", _key(v.get("objectId")))))
@@ -129,7 +132,7 @@ def value_key(value: Any, field: Optional[str] = None) -> tuple:
     ``field`` matters only for createdAt/updatedAt, whose plain ISO strings are dates.
     """
     if field in DATE_FIELDS and value.__class__ is str:
-        return _date_key(value)
+        return date_key(value)
     return _key(value)
 
 
@@ -198,7 +201,7 @@ def field_getter(path: str, dates: bool = True) -> Callable[[dict], Any]:
         return get
     parts = tuple(path.split("."))
     if any(not p for p in parts):
-        raise _err(f"invalid field path {path!r}: empty segment")
+        raise query_error(f"invalid field path {path!r}: empty segment")
 
     def get_dotted(o: dict) -> Any:
         return _walk(o, parts, 0)

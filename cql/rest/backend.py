@@ -18,7 +18,7 @@ from ..backend import Backend
 from ..plan import Create, Delete, Find, Plan, Update, class_path, in_batches, object_path
 from ..result import Result
 from . import client as http
-from .dialects import Dialect, Lowered, get_dialect, order_fields
+from .dialects import Dialect, Lowered, get_dialect, has_near, order_fields
 from .schema import SchemaCache
 
 SYSTEM_KEYS = ("objectId", "createdAt", "updatedAt")
@@ -155,7 +155,7 @@ class RestBackend(Backend):
             return objects, (answer.get("count") if find.count else None)
         objects = []
         order = list(find.order)
-        near = _near(where)
+        near = has_near(where)
         if not near and "objectId" not in [f for f, _ in order_fields(order)]:
             order.append("objectId")  # a total order, so pages neither overlap nor skip
         if order:
@@ -207,7 +207,7 @@ class RestBackend(Backend):
             base["include"] = ",".join(include)
         if keys:
             base["keys"] = keys
-        if order is not None or _near(where):
+        if order is not None or has_near(where):
             params = dict(base, where=where) if where else dict(base)
             if order is not None:
                 if "objectId" not in [f for f, _ in order_fields(order)]:
@@ -433,11 +433,6 @@ def _as_list(order: Any) -> List[str]:
     if isinstance(order, str):
         return [order]
     return list(order)
-
-
-def _near(where: Any) -> bool:
-    from .dialects import _has_near
-    return _has_near(where)
 
 
 def _created(answer: dict) -> dict:

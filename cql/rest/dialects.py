@@ -121,7 +121,7 @@ class ParsePostgresDialect(Dialect):
                    type_of: Optional[TypeOf] = None) -> Tuple[str, List[str]]:
         if not order:
             return "server", []
-        if _has_near(lowered.server):
+        if has_near(lowered.server):
             return "client", []  # Postgres replaces ORDER BY with the distance sort
         type_of = type_of or (lambda c, f: None)
         check = []
@@ -430,11 +430,12 @@ def _max_radians(cond: dict) -> Optional[float]:
     return None
 
 
-def _has_near(where: Any) -> bool:
+def has_near(where: Any) -> bool:
+    """Whether a where holds a $nearSphere anywhere (the server then sorts by distance)."""
     if isinstance(where, dict):
-        return any(k == "$nearSphere" or _has_near(v) for k, v in where.items())
+        return any(k == "$nearSphere" or has_near(v) for k, v in where.items())
     if isinstance(where, list):
-        return any(_has_near(v) for v in where)
+        return any(has_near(v) for v in where)
     return False
 
 

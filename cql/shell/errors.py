@@ -68,19 +68,9 @@ def format_error(exc: BaseException, piece: Optional[Piece], source: str, name: 
         src_lines = source.splitlines()
         if 1 <= line <= len(src_lines):
             text = src_lines[line - 1]
-            pad = "".join("\t" if ch == "\t" else " " for ch in text[: max(column - 1, 0)])
-            pad = _wide_pad(text[: max(column - 1, 0)], pad)
             lines.append(text)
-            lines.append(pad + "^")
+            lines.append(errors.caret_under(text, column))
     return "\n".join(lines)
-
-
-def _wide_pad(prefix: str, pad: str) -> str:
-    """Two spaces under a wide (CJK) character so the caret lines up."""
-    if prefix.isascii():
-        return pad
-    from wcwidth import wcwidth
-    return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix)
 
 
 def open_error(target: Optional[str], exc: errors.Error) -> str:

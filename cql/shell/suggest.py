@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional
 
-from ..splitter import _scan
+from ..splitter import scan
 
 Suggestion = Dict[str, object]
 
@@ -54,7 +54,7 @@ def _tokens(text: str) -> List[tuple]:
 
 def _current_statement(text: str) -> str:
     """The text after the last terminator outside quotes and comments."""
-    spans, _open = _scan(text)
+    spans, _open = scan(text)
     if spans and not spans[-1][2]:
         return text[spans[-1][0]:]
     return ""
@@ -102,7 +102,7 @@ def suggest(text_before_cursor: str, full_text: Optional[str] = None) -> List[Su
     if line.startswith(".") and not pending.strip():
         return _command_suggestion(line)
 
-    _spans, open_ = _scan(text_before_cursor)
+    _spans, open_ = scan(text_before_cursor)
     if open_ is not None:
         return []
     statement = _current_statement(text_before_cursor)

@@ -17,6 +17,7 @@ import os
 from typing import Any, Callable, Iterator, List, Optional
 
 from ..connection import Connection
+from ..names import is_class_name, is_field_name
 from .errors import CommandError, decode_text
 
 BATCH = 50
@@ -109,12 +110,11 @@ def _csv_row(row: dict) -> dict:
 def check_objects(objects: List[dict], path: str, class_name: str) -> None:
     """Field names and values as INSERT would accept them (codes 105, 107, ...),
     so nothing is imported that cannot be queried or read back."""
-    from ..ast_builder import _NAME_RE
     from ..errors import CQLError
     from ..types import check_value
     for n, obj in enumerate(objects, 1):
         for key, value in obj.items():
-            if not _NAME_RE.match(key):
+            if not is_field_name(key):
                 raise CommandError(f"{path}: object {n}: invalid field name {key!r}: field names start with "
                                    "an ASCII letter and use only ASCII letters, digits and '_'; nothing imported")
             try:
@@ -129,8 +129,7 @@ def import_file(conn: Connection, path: str, class_name: str, *,
     ``warn`` is told how far an import got that failed half-way;
     ``progress_bar`` shows prompt_toolkit's bar for a large file."""
     from ..plan import Create
-    from ..ast_builder import _CLASS_RE
-    if not _CLASS_RE.match(class_name):
+    if not is_class_name(class_name):
         raise CommandError(f"invalid class name {class_name!r}: class names start with an ASCII letter "
                            "or '_' and use only ASCII letters, digits and '_'")
     objects = [{k: v for k, v in o.items() if k not in SYSTEM} for o in read_objects(path)]
