@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from . import ast
-from .names import is_class_name, is_field_name
 from .errors import CQLError, CQLSyntaxError, InvalidClassName, InvalidKey, UnsupportedError, error_at
+from .keywords import DISTANCE_UNITS, VALUE_FUNCTIONS
+from .names import is_class_name, is_field_name
 
-VALUE_FUNCTIONS: Dict[str, Tuple[int, int]] = {
-    "date": (1, 1), "pointer": (2, 2), "geopoint": (2, 2), "file": (1, 1),
-    "base64": (1, 1), "current_timestamp": (0, 0), "op": (1, 2),
-}
 _AGGREGATES = {"max", "min", "sum", "avg", "group_concat", "stddev"}
-_UNITS = {
-    "km": "kilometers", "kilometer": "kilometers", "kilometers": "kilometers",
-    "mi": "miles", "mile": "miles", "miles": "miles",
-    "rad": "radians", "radian": "radians", "radians": "radians",
-}
 
 
 # ---- per-parse state (thread-local: one Lark parser serves every thread) ----------
@@ -302,7 +294,7 @@ class Builder:
             value = ast.Literal(_number(value), token_pos(value))
         if unit is None:
             return ast.Distance(value, "radians", value.pos)
-        name = _UNITS.get(str(unit).lower())
+        name = DISTANCE_UNITS.get(str(unit).lower())
         if name is None:
             raise syntax_error(f"unknown distance unit '{unit}': use km, miles or radians", token_pos(unit))
         return ast.Distance(value, name, value.pos)

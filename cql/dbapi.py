@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Optional
 
+from .names import DATE_FIELDS
 from .types import schema_type
 
 __all__ = ["STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp",
@@ -83,7 +84,7 @@ def type_code(column: str, value: Any) -> Optional[str]:
     """The description type code of a column, from its name and a REST JSON value."""
     if column == "objectId":
         return "ObjectId"
-    if column in ("createdAt", "updatedAt"):
+    if column in DATE_FIELDS:
         return "Date"
     return schema_type(value)
 

@@ -16,8 +16,9 @@ import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import ast
-from .ast_builder import VALUE_FUNCTIONS, Builder, on_qmark, on_semi, parse_state, syntax_error
+from .ast_builder import Builder, on_qmark, on_semi, parse_state, syntax_error
 from .errors import CQLError, CQLSyntaxError
+from .keywords import VALUE_FUNCTIONS
 from .lalr import TABLE_FORMAT, FastParser, tables_from_lark
 
 __all__ = ["parse", "clear_cache", "grammar_path", "grammar_text", "get_parser", "VALUE_FUNCTIONS"]

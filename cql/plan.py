@@ -99,6 +99,14 @@ def _matching(write: Union[Update, Delete]) -> Find:
 Plan = Union[Find, Create, Update, Delete]
 
 
+def is_operator_object(value: Any) -> bool:
+    """Whether a where condition is an operator object such as ``{"$gt": 1}``
+    rather than a value to compare with: as in MongoDB, any key starting with
+    ``$`` makes it one (one that mixes in plain keys is malformed, and the
+    matcher says so)."""
+    return isinstance(value, dict) and any(k.__class__ is str and k.startswith("$") for k in value)
+
+
 # ---- the REST requests a plan means -----------------------------------------------------
 T = TypeVar("T")
 

@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
                      ParameterError, UnsupportedError, error_at)
-from .plan import Create, Delete, Find, Plan, Update
+from .names import UPDATE_OPS
+from .plan import Create, Delete, Find, Plan, Update, is_operator_object
 from .types import GeoPoint, check_value, encode, format_date, parse_date
 
 __all__ = ["plan", "like_to_regex", "merge_and", "OPS"]
@@ -24,8 +25,7 @@ _COMPARE = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _UNIT_SUFFIX = {"kilometers": "Kilometers", "miles": "Miles", "radians": "Radians"}
 
 #: op() names, canonical spelling (matched case-insensitively).
-OPS = ("Increment", "Decrement", "Add", "AddUnique", "Remove", "AddRelation",
-       "RemoveRelation", "Delete", "BitAnd", "BitOr", "BitXor")
+OPS = tuple(UPDATE_OPS)
 _OPS_LOWER = {name.lower(): name for name in OPS}
 _REGEX_META = set("\\.^$*+?()[]{}|")
 
@@ -62,10 +62,6 @@ def like_to_regex(pattern: str) -> str:
     return ("^" if anchor_start else "") + "".join(out) + ("$" if anchor_end else "")
 
 
-def _is_ops(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and all(k.startswith("$") for k in value)
-
-
 def merge_and(parts: List[dict]) -> dict:
     """One where object for a conjunction; ``{"$and": parts}`` if any operand clashes."""
     out: Dict[str, Any] = {}
@@ -75,7 +71,8 @@ def merge_and(parts: List[dict]) -> dict:
                 out[key] = value
                 continue
             old = out[key]
-            if key.startswith("$") or not (_is_ops(old) and _is_ops(value)) or old.keys() & value.keys():
+            if (key.startswith("$") or not (is_operator_object(old) and is_operator_object(value))
+                    or old.keys() & value.keys()):
                 return {"$and": parts}
             out[key] = {**old, **value}
     return out

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
+from .names import SYSTEM_FIELDS
 from .types import decode, parse_date
 
-SYSTEM_FIRST = ("objectId",)
-SYSTEM_LAST = ("createdAt", "updatedAt")
+# Display order: objectId first, createdAt and updatedAt last.
+SYSTEM_FIRST = SYSTEM_FIELDS[:1]
+SYSTEM_LAST = SYSTEM_FIELDS[1:]
 
 
 class Result:
@@ -83,13 +85,6 @@ class Result:
             return [(self.count,)]
         cols = self.columns
         return [tuple(obj.get(c) for c in cols) for obj in self.results]
-
-    def json_rows(self) -> List[Tuple[Any, ...]]:
-        """Rows in ``columns`` order with REST JSON values (for machine formats)."""
-        if self.count_only:
-            return [(self.count,)]
-        cols = self.columns
-        return [tuple(obj.get(c) for c in cols) for obj in self.objects]
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.results)

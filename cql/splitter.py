@@ -113,12 +113,6 @@ def scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, st
     return spans, None
 
 
-def _position(text: str, offset: int) -> Tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
-
-
 def split(text: str, dot_commands: bool = False) -> List[Piece]:
     """The statements of a script, in order, with their positions. Pieces that
     hold only whitespace or comments are dropped. With ``dot_commands``, a line

@@ -11,6 +11,7 @@ from typing import Any, List, Optional, Tuple
 from . import ast
 from .ast_builder import token_pos, syntax_error
 from .errors import CQLError, UnsupportedError
+from .keywords import VALUE_FUNCTIONS
 
 __all__ = ["convert"]
 
@@ -91,8 +92,7 @@ def _tokens_before(text: str, offset: int, lark_parser: Any) -> List[Any]:
 
 
 # A bare name where a value stands parses as a function call; these names are real functions.
-_FUNCTIONS = frozenset({"date", "pointer", "geopoint", "file", "base64", "current_timestamp", "op",
-                        "size"})
+_FUNCTIONS = frozenset({*VALUE_FUNCTIONS, "size"})
 # Tokens after which a value stands (a name there was read as the start of a function call).
 _VALUE_AFTER = frozenset({"EQ", "NE", "LT", "LE", "GT", "GE", "_LPAR", "_COMMA", "_LBRACK",
                           "_COLON", "_NEAR", "_AND"})

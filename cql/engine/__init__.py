@@ -6,6 +6,14 @@ persistent one (created if missing). See executor.py (statements), query.py
 (access paths), indexes.py, store.py (durability), matcher.py (where semantics)
 and ops.py (update operators).
 """
-from .executor import EngineBackend
+from typing import Any
 
 __all__ = ["EngineBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: cql.rest uses the matcher and geo.py without loading the store.
+    if name == "EngineBackend":
+        from .executor import EngineBackend
+        return EngineBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
+from ..names import SYSTEM_FIELDS
 from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
@@ -38,7 +39,6 @@ from .query import Finder, Selection, parse_order
 from .store import Batch, Store
 from .values import plain_value_key
 
-SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
 _SYSTEM_SET = frozenset(SYSTEM_FIELDS)
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
 

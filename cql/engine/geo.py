@@ -6,6 +6,7 @@ does. Units follow Parse/LeanCloud: radians; kilometres with an Earth radius of
 
 Public API:
 - ``EARTH_RADIUS_KM``, ``EARTH_RADIUS_MILES``
+- ``DISTANCE_KEYS``: ``$maxDistanceInKilometers`` and the like -> (bound, unit)
 - ``distance_radians(lat1, lng1, lat2, lng2) -> float`` (degrees in, radians out)
 - ``distance_km(...)``, ``distance_miles(...)``
 - ``to_radians(distance, unit) -> float`` with unit "radians" | "kilometers" | "miles"
@@ -22,6 +23,14 @@ EARTH_RADIUS_KM = 6371.0
 EARTH_RADIUS_MILES = 3958.8
 
 _UNITS = {"radians": 1.0, "kilometers": EARTH_RADIUS_KM, "miles": EARTH_RADIUS_MILES}
+
+#: The distance bounds that stand beside ``$nearSphere``: key -> ("max" | "min", unit).
+DISTANCE_KEYS = {
+    "$maxDistance": ("max", "radians"), "$maxDistanceInRadians": ("max", "radians"),
+    "$maxDistanceInKilometers": ("max", "kilometers"), "$maxDistanceInMiles": ("max", "miles"),
+    "$minDistance": ("min", "radians"), "$minDistanceInRadians": ("min", "radians"),
+    "$minDistanceInKilometers": ("min", "kilometers"), "$minDistanceInMiles": ("min", "miles"),
+}
 
 LatLng = Tuple[float, float]
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from ..names import DATE_FIELDS
 from .sortedlist import SortedList
 from .values import array_keys, plain_value_key
 
-DATE_FIELDS = ("createdAt", "updatedAt")
 _MISSING = object()
 
 KeyFn = Callable[[Any], Any]

@@ -95,7 +95,9 @@ from math import asin as _asin, cos as _cos, inf, radians as _radians, sin as _s
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import CQLError, InvalidGeoPoint
+from ..plan import is_operator_object
 from . import geo
+from .geo import DISTANCE_KEYS
 from .ordering import order_objects, parse_order, sort_key
 from .values import (
     DATE_FIELDS, MISSING, QUERY_ERROR, REGEX_ERROR, Fanout, M, canonical_iso, field_getter, get_path,
@@ -196,7 +198,7 @@ def _datify(q: Any, date_field: bool) -> Any:
     if date_field and q.__class__ is str:
         if canonical_iso(q) is None:
             raise query_error(f"createdAt and updatedAt compare as dates, and {q!r} is not an ISO-8601 date"
-                       " (e.g. '2015-06-21T18:02:52.249Z')")
+                              " (e.g. '2015-06-21T18:02:52.249Z')")
         return {"__type": "Date", "iso": q}
     return q
 
@@ -332,7 +334,7 @@ def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
         if not date_field:
             vp = _no_plain_strings(vp)
     else:
-        if c is dict and any(k.__class__ is str and k.startswith("$") for k in q):
+        if is_operator_object(q):
             raise query_error(f"{op} does not take an operator object: {q!r} is not supported")
         qk = plain_value_key(q)
         rank = qk[0]
@@ -474,14 +476,6 @@ def _regex_vp(pattern: Any, options: Any) -> ValuePredicate:
 
 # ---- geo
 
-_DISTANCE_KEYS = {
-    "$maxDistance": ("max", "radians"), "$maxDistanceInRadians": ("max", "radians"),
-    "$maxDistanceInKilometers": ("max", "kilometers"), "$maxDistanceInMiles": ("max", "miles"),
-    "$minDistance": ("min", "radians"), "$minDistanceInRadians": ("min", "radians"),
-    "$minDistanceInKilometers": ("min", "kilometers"), "$minDistanceInMiles": ("min", "miles"),
-}
-
-
 def _geo_point(value: Any, what: str) -> Tuple[float, float]:
     """(lat, lng) of a query GeoPoint: a GeoPoint dict, {latitude, longitude}, or [lng, lat]."""
     lat = lng = None
@@ -520,7 +514,7 @@ def _near_vp(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
     lat0, lng0 = _geo_point(point, "$nearSphere")
     lo, hi = 0.0, inf
     for key, amount in bounds.items():
-        kind, unit = _DISTANCE_KEYS[key]
+        kind, unit = DISTANCE_KEYS[key]
         if amount.__class__ not in (int, float):
             raise query_error(f"{key} needs a number, got {amount!r}")
         r = geo.to_radians(amount, unit)
@@ -542,7 +536,7 @@ def _near_vp(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
 def _within_vp(spec: Any, what: str) -> ValuePredicate:
     if not isinstance(spec, dict) or len(spec) != 1:
         raise query_error(f"{what} needs one of {{\"$box\": [sw, ne]}}, {{\"$centerSphere\": [point, radians]}},"
-                   f" {{\"$polygon\": [points]}}, got {spec!r}")
+                          f" {{\"$polygon\": [points]}}, got {spec!r}")
     (kind, arg), = spec.items()
     if kind == "$box":
         if not isinstance(arg, list) or len(arg) != 2:
@@ -551,7 +545,7 @@ def _within_vp(spec: Any, what: str) -> ValuePredicate:
         ne = _geo_point(arg[1], "$box")
         if sw[0] > ne[0]:
             raise query_error(f"$box: the south-west corner (latitude {sw[0]}) is north of the"
-                       f" north-east corner (latitude {ne[0]})")
+                              f" north-east corner (latitude {ne[0]})")
         in_box = geo.in_box
         return _point_vp(lambda lat, lng: in_box(lat, lng, sw, ne))
     if kind == "$centerSphere":
@@ -633,21 +627,15 @@ def _select_vp(spec: Any, op: str, lookup: Optional[Lookup], date_field: bool) -
 _FIELD_OPS = frozenset((
     "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$in", "$nin", "$exists", "$regex", "$options",
     "$not", "$all", "$size", "$inQuery", "$notInQuery", "$select", "$dontSelect", "$nearSphere",
-    "$within", "$geoWithin", "$containedBy", "$elemMatch", *_DISTANCE_KEYS,
+    "$within", "$geoWithin", "$containedBy", "$elemMatch", *DISTANCE_KEYS,
 ))
-
-
-def _is_operator_doc(cond: Any) -> bool:
-    if cond.__class__ is not dict or not cond:
-        return False
-    return any(k.__class__ is str and k.startswith("$") for k in cond)
 
 
 def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValuePredicate:
     """The value predicate of an operator document such as {"$gt": 1, "$lte": 5}."""
     date_field = path in DATE_FIELDS
     _validate_ops(path, ops)
-    bounds = {k: ops[k] for k in ops if k in _DISTANCE_KEYS}
+    bounds = {k: ops[k] for k in ops if k in DISTANCE_KEYS}
     positive: List[ValuePredicate] = []
     negative: List[ValuePredicate] = []  # predicates whose negation must hold
     fanned: List[ValuePredicate] = []  # positive predicates that handle Fanout themselves
@@ -667,9 +655,9 @@ def _ops_vp(path: str, ops: dict, lookup: Optional[Lookup], fan: bool) -> ValueP
         elif op == "$regex":
             positive.append(_regex_vp(q, ops.get("$options", "")))
         elif op == "$not":
-            if not _is_operator_doc(q):
+            if not is_operator_object(q):
                 raise query_error(f"$not on field {path!r} needs an operator object such as"
-                           f" {{\"$regex\": ...}}, got {q!r}")
+                                  f" {{\"$regex\": ...}}, got {q!r}")
             negative_fanned.append(_ops_vp(path, q, lookup, fan=fan))
         elif op == "$all":
             if not isinstance(q, list):
@@ -881,10 +869,10 @@ def _validate_ops(path: str, ops: dict) -> None:
             raise query_error(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
         if k not in _FIELD_OPS:
             raise query_error(f"unknown query operator {k!r} on field {path!r}"
-                       f" (supported: {', '.join(sorted(_FIELD_OPS))})")
+                              f" (supported: {', '.join(sorted(_FIELD_OPS))})")
     if "$options" in ops and "$regex" not in ops:
         raise query_error(f"field {path!r}: $options needs a $regex beside it")
-    bounds = [k for k in ops if k in _DISTANCE_KEYS]
+    bounds = [k for k in ops if k in DISTANCE_KEYS]
     if bounds and "$nearSphere" not in ops:
         raise query_error(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
 
@@ -894,7 +882,7 @@ def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
         raise query_error(f"invalid field name {path!r} in where")
     simple = "." not in path
     date_field = path in DATE_FIELDS
-    if not _is_operator_doc(cond):
+    if not is_operator_object(cond):
         q = _datify(cond, date_field)
         if simple and not date_field:
             fast = _fast_op(path, "$eq", q, {})
@@ -957,7 +945,7 @@ def _or_of_equalities(branches: Any) -> Optional[Tuple[str, list]]:
             return None
         (k, v), = b.items()
         if not isinstance(k, str) or k.startswith("$") or (field is not None and k != field) \
-                or _is_operator_doc(v):
+                or is_operator_object(v):
             return None
         field = k
         values.append(v)
@@ -1045,7 +1033,7 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
                 preds.append(_related_to(cond, lookup))
             else:
                 raise query_error(f"unknown top-level query operator {key!r}"
-                           " (supported: $and, $or, $nor, $relatedTo)")
+                                  " (supported: $and, $or, $nor, $relatedTo)")
         else:
             preds.append(_compile_field(key, cond, lookup))
     return _all_of(preds)

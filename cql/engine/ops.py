@@ -41,14 +41,13 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from ..errors import InvalidJSON, InvalidKey, TypeMismatch
 from ..types import schema_type
+from ..names import SYSTEM_FIELDS, UPDATE_OPS as CQL_UPDATE_OPS
 from .matcher import MISSING, value_key
 
 __all__ = ["apply_update", "relation_changes", "RelationChange", "UPDATE_OPS", "type_name"]
 
-UPDATE_OPS = ("Increment", "Decrement", "Add", "AddUnique", "Remove", "Delete",
-              "AddRelation", "RemoveRelation", "Batch", "BitAnd", "BitOr", "BitXor")
-
-RESERVED_KEYS = frozenset(("objectId", "createdAt", "updatedAt"))
+#: Every op this module applies: CQL's, and REST's Batch of relation ops.
+UPDATE_OPS = (*CQL_UPDATE_OPS, "Batch")
 
 
 class RelationChange(NamedTuple):
@@ -230,7 +229,7 @@ def _check_key(key: Any) -> List[str]:
     for p in parts:
         if not p or p.startswith("$"):
             raise InvalidKey(f"invalid field name {key!r}")
-    if parts[0] in RESERVED_KEYS:
+    if parts[0] in SYSTEM_FIELDS:
         raise InvalidKey(f"{parts[0]} is set by the server and cannot be written")
     return parts
 
@@ -243,7 +242,7 @@ def apply_update(obj: dict, body: dict, now_iso: Optional[str] = None) -> dict:
     copied: set = set()  # id()s of nested dicts of ``out`` that are already private copies
     for key, value in body.items():
         if key.__class__ is str and key and "." not in key and key[0] != "$" \
-                and key not in RESERVED_KEYS:
+                and key not in SYSTEM_FIELDS:
             # the common case: a top-level field
             c = value.__class__
             if c is dict:

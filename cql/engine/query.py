@@ -27,6 +27,7 @@ import heapq
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import matcher
+from ..plan import is_operator_object
 from .indexes import ClassIndexes, SortedIndex, query_value
 
 _MAX = "\U0010ffff" * 4
@@ -153,7 +154,7 @@ class Finder:
                 ids = [v for v in dict.fromkeys(cond["$in"]) if v in objects]
                 return Access(lambda: ids, len(ids), "objectId (hash)", True)
             return None
-        if not _is_operator(cond):
+        if not is_operator_object(cond):
             if cond is None or not _hashable_value(cond):
                 return None
             h = idx.hash_index(field, objects)
@@ -345,7 +346,7 @@ class Finder:
             bounds, span = acc.bounds, acc.size
         elif field in indexes.sorted:  # (a range on the field has built it)
             for f, cond in conjuncts(where):
-                if f == field and _is_operator(cond):
+                if f == field and is_operator_object(cond):
                     bounds = self._bounds(field, cond)
                     if bounds is not None:
                         break
@@ -406,11 +407,6 @@ def sort_objects(objects: List[dict], order: Sequence[Tuple[str, bool]]) -> List
     """Objects in ORDER BY order, ties by objectId ascending."""
     objects = sorted(objects, key=_by_id)
     return matcher.order_objects(objects, [("-" if d else "") + f for f, d in order])
-
-
-def _is_operator(cond: Any) -> bool:
-    return isinstance(cond, dict) and "__type" not in cond and \
-        any(k.startswith("$") for k in cond)
 
 
 def _scalar(value: Any) -> bool:

@@ -475,7 +475,3 @@ class Batch:
 
     def delete(self, cls: str, oid: str) -> None:
         self.changes.append((cls, oid, None))
-
-
-def file_exists(path: str) -> bool:
-    return os.path.exists(path)

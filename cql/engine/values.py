@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional, Sequence
 
 from ..errors import CQLError
+from ..names import DATE_FIELDS
 from ..types import parse_date
 
 __all__ = ["MISSING", "Fanout", "DATE_FIELDS", "value_key", "values_equal", "field_getter",
@@ -51,7 +52,6 @@ def query_error(message: str) -> CQLError:
 
 # --------------------------------------------------------------------------- values
 
-DATE_FIELDS = frozenset(("createdAt", "updatedAt"))
 
 _NULL_KEY = (1,)
 EMPTY_ARRAY_KEY = (0,)  # MongoDB sorts [] before null/missing

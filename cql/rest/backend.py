@@ -18,10 +18,11 @@ from ..backend import Backend
 from ..plan import Create, Delete, Find, Plan, Update, class_path, in_batches, object_path
 from ..result import Result
 from . import client as http
-from .dialects import Dialect, Lowered, get_dialect, has_near, order_fields
+from ..engine.ordering import parse_order
+from ..names import SYSTEM_FIELDS
+from .dialects import Dialect, Lowered, get_dialect, has_near
 from .schema import SchemaCache
 
-SYSTEM_KEYS = ("objectId", "createdAt", "updatedAt")
 ALL = 10 ** 12  # "no limit" for internal scans
 
 
@@ -156,7 +157,7 @@ class RestBackend(Backend):
         objects = []
         order = list(find.order)
         near = has_near(where)
-        if not near and "objectId" not in [f for f, _ in order_fields(order)]:
+        if not near and "objectId" not in [f for f, _ in parse_order(order)]:
             order.append("objectId")  # a total order, so pages neither overlap nor skip
         if order:
             params["order"] = ",".join(order)
@@ -210,7 +211,7 @@ class RestBackend(Backend):
         if order is not None or has_near(where):
             params = dict(base, where=where) if where else dict(base)
             if order is not None:
-                if "objectId" not in [f for f, _ in order_fields(order)]:
+                if "objectId" not in [f for f, _ in parse_order(order)]:
                     order = order + ["objectId"]
                 params["order"] = ",".join(order)
             offset = 0
@@ -442,7 +443,7 @@ def _created(answer: dict) -> dict:
 def _trim(obj: dict, keys: Sequence[str]) -> dict:
     """Only the asked-for fields (plus objectId/createdAt/updatedAt), as the
     engine returns them (Parse adds e.g. Relation fields on its own)."""
-    wanted = set(SYSTEM_KEYS) | {k.split(".", 1)[0] for k in keys}
+    wanted = set(SYSTEM_FIELDS) | {k.split(".", 1)[0] for k in keys}
     if all(k in wanted for k in obj):
         return obj
     return {k: v for k, v in obj.items() if k in wanted}

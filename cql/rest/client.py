@@ -18,12 +18,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import errors
+from ..names import NON_IDEMPOTENT_OPS
 from ..redact import redact_url
 
 RETRY_STATUSES = (429, 502, 503, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# Ops whose repetition changes the outcome: a PUT carrying one must not be retried.
-NON_IDEMPOTENT_OPS = frozenset({"Increment", "Decrement", "Add", "BitAnd", "BitOr", "BitXor"})
 MAX_URL_QUERY = 6000  # longer queries go as POST with "_method": "GET"
 
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import errors
-from ..plan import Create, Find, Plan, Update, create_requests, object_path, requests_of
+from ..engine.geo import DISTANCE_KEYS, to_radians
+from ..engine.ordering import parse_order
+from ..names import SYSTEM_FIELDS, SYSTEM_TYPES
+from ..plan import Create, Find, Plan, Update, create_requests, is_operator_object, object_path, requests_of
 
 TypeOf = Callable[[str, str], Optional[str]]          # (class, field) -> Parse type name
 TargetOf = Callable[[str, str], Optional[str]]        # (class, pointer field) -> target class
-SYSTEM_NEVER_MISSING = ("objectId", "createdAt", "updatedAt")
-EARTH_KM = 6371.0
-EARTH_MILES = 3958.8
 _DROP = object()  # "send nothing to the server for this constraint"
 
 
@@ -43,10 +43,6 @@ class Lowered:
         return self.residual is None
 
 
-def _is_ops(cond: Any) -> bool:
-    return isinstance(cond, dict) and bool(cond) and all(isinstance(k, str) and k.startswith("$") for k in cond)
-
-
 def _typed(value: Any, kind: str) -> bool:
     return isinstance(value, dict) and value.get("__type") == kind
 
@@ -57,19 +53,6 @@ def _num(value: Any) -> bool:
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, (str, bool, int, float))
-
-
-def order_fields(order: Sequence[str]) -> List[Tuple[str, bool]]:
-    """("-score", "name") -> [("score", True), ("name", False)]."""
-    out = []
-    for item in order:
-        for part in str(item).split(","):
-            part = part.strip()
-            if not part:
-                continue
-            desc = part.startswith("-")
-            out.append((part.lstrip("+-"), desc))
-    return out
 
 
 class Dialect:
@@ -125,8 +108,8 @@ class ParsePostgresDialect(Dialect):
             return "client", []  # Postgres replaces ORDER BY with the distance sort
         type_of = type_of or (lambda c, f: None)
         check = []
-        for field, _ in order_fields(order):
-            if field in SYSTEM_NEVER_MISSING:
+        for field, _ in parse_order(order):
+            if field in SYSTEM_FIELDS:  # never missing
                 continue
             if "." in field or type_of(class_name, field) not in ("String", "Number", "Date", "Boolean"):
                 return "client", []
@@ -250,7 +233,7 @@ class ParsePostgresDialect(Dialect):
         kind = type_of(cls, field)
         if kind is None:
             return _DROP, False
-        if _is_ops(cond):
+        if is_operator_object(cond):
             return self._ops(cls, field, kind, cond, type_of, target_of)
         return self._equal(cls, field, kind, cond, target_of)
 
@@ -290,9 +273,7 @@ class ParsePostgresDialect(Dialect):
         sent: Dict[str, Any] = {}
         exact = True
         for op, value in cond.items():
-            if op in ("$maxDistance", "$maxDistanceInRadians", "$maxDistanceInKilometers",
-                      "$maxDistanceInMiles", "$minDistance", "$minDistanceInRadians",
-                      "$minDistanceInKilometers", "$minDistanceInMiles", "$options"):
+            if op in DISTANCE_KEYS or op == "$options":
                 continue  # handled with $nearSphere / $regex
             part = self._op(cls, field, kind, op, value, cond, type_of, target_of)
             if part is None or isinstance(part, _PartialOps):
@@ -423,10 +404,9 @@ def server_regex(pattern: str, options: str) -> Optional[str]:
 
 
 def _max_radians(cond: dict) -> Optional[float]:
-    for key, scale in (("$maxDistance", 1.0), ("$maxDistanceInRadians", 1.0),
-                       ("$maxDistanceInKilometers", 1.0 / EARTH_KM), ("$maxDistanceInMiles", 1.0 / EARTH_MILES)):
-        if key in cond and _num(cond[key]):
-            return float(cond[key]) * scale
+    for key, (bound, unit) in DISTANCE_KEYS.items():
+        if bound == "max" and key in cond and _num(cond[key]):
+            return to_radians(cond[key], unit)
     return None
 
 
@@ -443,7 +423,7 @@ def _guess_types(plan: Plan) -> TypeOf:
     """For explain without a server: a field's type is the type of the value it
     is compared with (so arrays are never recognised)."""
     from .schema import type_of as kind_of
-    seen: Dict[str, str] = {"objectId": "String", "createdAt": "Date", "updatedAt": "Date"}
+    seen: Dict[str, str] = dict(SYSTEM_TYPES)
 
     def walk(where: Any) -> None:
         if isinstance(where, list):
@@ -454,7 +434,7 @@ def _guess_types(plan: Plan) -> TypeOf:
                 if key.startswith("$"):
                     walk(cond)
                     continue
-                values = list(cond.values()) if _is_ops(cond) else [cond]
+                values = list(cond.values()) if is_operator_object(cond) else [cond]
                 for v in values:
                     if isinstance(v, list):
                         v = v[0] if v and not isinstance(v[0], list) else None

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Optional
 
 from .. import errors
+from ..names import SYSTEM_TYPES, UPDATE_OPS
 from ..types import schema_type
 
 Schema = Dict[str, Dict[str, str]]
-SYSTEM_FIELDS = {"objectId": "String", "createdAt": "Date", "updatedAt": "Date"}
 HIDDEN_FIELDS = {"ACL", "_rperm", "_wperm", "authData", "_hashed_password"}
 
 
@@ -68,7 +68,7 @@ class SchemaCache:
         cost a /schemas round trip; anything unclear drops the cache instead."""
         if self._server is None:
             return
-        fields = self._server.setdefault(class_name, dict(SYSTEM_FIELDS))
+        fields = self._server.setdefault(class_name, dict(SYSTEM_TYPES))
         for body in bodies:
             for key, value in body.items():
                 if key in fields:
@@ -88,7 +88,7 @@ class SchemaCache:
         """Learn field types from returned objects (used without the master key)."""
         if self._fetch is not None:
             return
-        fields = self._seen.setdefault(class_name, dict(SYSTEM_FIELDS))
+        fields = self._seen.setdefault(class_name, dict(SYSTEM_TYPES))
         for obj in objects:
             for key, value in obj.items():
                 kind = type_of(value)
@@ -99,8 +99,8 @@ class SchemaCache:
 
     def field_type(self, class_name: str, field: str) -> Optional[str]:
         """The field's type, or None when unknown (or the field does not exist)."""
-        if field in SYSTEM_FIELDS:
-            return SYSTEM_FIELDS[field]
+        if field in SYSTEM_TYPES:
+            return SYSTEM_TYPES[field]
         server = self._load()
         source = server if server is not None else self._seen
         return source.get(class_name, {}).get(field)
@@ -134,15 +134,10 @@ class SchemaCache:
         return {cls: dict(sorted(fields.items())) for cls, fields in sorted(source.items())}
 
 
-_OP_TYPES = {"Increment": "Number", "Decrement": "Number", "BitAnd": "Number", "BitOr": "Number",
-             "BitXor": "Number", "Add": "Array", "AddUnique": "Array", "Remove": "Array",
-             "AddRelation": "Relation", "RemoveRelation": "Relation", "Delete": ""}
-
-
 def _written_type(value: Any) -> Optional[str]:
     """The type a written value gives a new field ('' for none, None if unclear)."""
     if isinstance(value, dict) and "__op" in value:
-        return _OP_TYPES.get(value["__op"])
+        return UPDATE_OPS.get(value["__op"])
     return type_of(value)
 
 

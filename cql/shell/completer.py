@@ -10,6 +10,7 @@ from typing import Callable, Dict, Iterable, List, Optional
 from prompt_toolkit.completion import Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from ..keywords import FUNCTIONS, KEYWORDS
 from .suggest import suggest
 
 _WORD = re.compile(r"[\w.\\?`]*$")
@@ -19,7 +20,6 @@ class CQLCompleter(Completer):
     """Keywords, functions, class and field names, dot commands, file names."""
 
     def __init__(self, schema_source: Optional[Callable[[], Dict[str, Dict[str, str]]]] = None):
-        from .lexer import FUNCTIONS, KEYWORDS
         self.keywords = list(KEYWORDS)
         self.functions = list(FUNCTIONS)
         self.schema: Dict[str, Dict[str, str]] = {}

@@ -1,44 +1,16 @@
 """A pygments lexer for CQL (highlighting in the shell; ``pygmentize -l cql``).
 
-Keywords and functions come from cql.keywords (taken from the grammar) when it
-is there; the fallback lists below match grammar/cql.lark at the time of
-writing, so the lexer works on its own too.
+Keywords, functions and distance units come from cql.keywords.
 """
 from __future__ import annotations
-
-from typing import Tuple
 
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation,
                             String, Text, Whitespace)
 
-_FALLBACK_KEYWORDS = (
-    "select", "from", "where", "limit", "order", "by", "asc", "desc", "include", "insert",
-    "into", "values", "update", "set", "delete", "and", "or", "not", "in", "is", "exists",
-    "null", "true", "false", "like", "regexp", "all", "near", "within", "min", "max",
-    "related", "to",
-)
-_FALLBACK_FUNCTIONS = (
-    "count", "size", "date", "pointer", "geopoint", "file", "base64", "current_timestamp", "op",
-)
-_FALLBACK_UNITS = ("km", "kilometers", "miles", "mi", "radians")
+from ..keywords import DISTANCE_UNITS, FUNCTIONS, KEYWORDS
 
-
-def vocabulary() -> Tuple[Tuple[str, ...], Tuple[str, ...], Tuple[str, ...]]:
-    """(keywords, functions, distance units), lower case."""
-    try:
-        from .. import keywords as kw
-        keys = tuple(k.lower() for k in getattr(kw, "KEYWORDS"))
-        funcs = tuple(f.lower() for f in getattr(kw, "FUNCTIONS"))
-        units = tuple(u.lower() for u in getattr(kw, "UNITS", _FALLBACK_UNITS))
-        if keys and funcs:
-            return keys, funcs, units
-    except (ImportError, AttributeError, TypeError):
-        pass
-    return _FALLBACK_KEYWORDS, _FALLBACK_FUNCTIONS, _FALLBACK_UNITS
-
-
-KEYWORDS, FUNCTIONS, UNITS = vocabulary()
+UNITS = tuple(DISTANCE_UNITS)
 _CONSTANTS = ("null", "true", "false")
 
 

@@ -2,7 +2,7 @@
 
 Shown only when stderr is a terminal and the script has already run for a
 moment, so short runs and redirected output stay clean. (Interactive
-``.import`` uses prompt_toolkit's progress bar instead; see commands.py.)
+``.import`` uses prompt_toolkit's progress bar instead; see transfer.py.)
 """
 from __future__ import annotations
 

@@ -17,12 +17,13 @@ import os
 from typing import Any, Callable, Iterator, List, Optional
 
 from ..connection import Connection
-from ..names import is_class_name, is_field_name
+from ..names import SYSTEM_FIELDS, is_class_name, is_field_name
+from ..result import SYSTEM_FIRST, SYSTEM_LAST
 from .errors import CommandError, decode_text
 
 BATCH = 50
 PAGE = 1000
-SYSTEM = ("objectId", "createdAt", "updatedAt", "ACL")
+SYSTEM = (*SYSTEM_FIELDS, "ACL")  # assigned by the target, never copied from a file
 PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
 
 
@@ -237,8 +238,8 @@ def _export_to(conn: Connection, class_name: str, path: str, target: str) -> int
         if ext == ".csv":
             objects = list(iter_class(conn, class_name))
             keys = sorted({k for o in objects for k in o} - set(SYSTEM))
-            cols = [c for c in ("objectId",) if any(c in o for o in objects)] + keys + \
-                [c for c in ("createdAt", "updatedAt") if any(c in o for o in objects)]
+            cols = [c for c in SYSTEM_FIRST if any(c in o for o in objects)] + keys + \
+                [c for c in SYSTEM_LAST if any(c in o for o in objects)]
             writer = csv.writer(f, lineterminator="\n")
             writer.writerow(cols)
             for o in objects:

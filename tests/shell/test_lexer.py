@@ -45,3 +45,14 @@ def test_every_keyword_is_a_keyword():
     for word in KEYWORDS:
         kind = tokens(f"x {word} y")[1][0]
         assert kind in Keyword, (word, kind)
+
+
+def test_every_distance_unit_the_parser_accepts_is_highlighted():
+    import cql
+    from cql.keywords import DISTANCE_UNITS
+    for unit in ("km", "kilometer", "kilometers", "mi", "mile", "miles", "rad", "radian", "radians"):
+        text = f"select * from C where loc near [1, 2] max 1 {unit}"
+        assert cql.parse(text)  # the parser takes it ...
+        assert tokens(text)[-1] == (Keyword.Type, unit)  # ... and the shell highlights it
+    assert set(DISTANCE_UNITS) == {"km", "kilometer", "kilometers", "mi", "mile", "miles",
+                                   "rad", "radian", "radians"}
