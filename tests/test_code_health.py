@@ -1,5 +1,7 @@
-"""The shape of the code, kept by tests: no import cycle among cql's modules and
-no module importing another module's ``_private`` names (issue 8).
+"""The shape of the code, kept by tests (issue 8): no import cycle among cql's
+modules, no module importing another module's ``_private`` names, and no
+module much over 600 lines (one that grows past it wants splitting along its
+seams, as cql/engine/matcher.py was).
 
 Imports under ``if TYPE_CHECKING:`` are for type hints only and are left out:
 they never run, so they cannot make a cycle at import time.
@@ -12,6 +14,7 @@ from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
+MAX_MODULE_LINES = 620  # "about 600"
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cql")
 
 
@@ -117,3 +120,10 @@ def test_no_module_imports_another_modules_private_names(module):
     private = [f"{name} from {source} (line {line})" for source, name, line in _imports(module)
                if source != module and name.startswith("_") and not name.startswith("__")]
     assert private == [], f"{module} imports private names; make them public in their module"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_much_over_600_lines(module):
+    with open(MODULES[module], encoding="utf-8") as f:
+        lines = sum(1 for _ in f)
+    assert lines <= MAX_MODULE_LINES, f"{module} has {lines} lines: split it along its seams"
