@@ -3,13 +3,8 @@ per test session, started on first use by tests/rest/testserver.py and stopped
 at the end. If it cannot start, the tests fail with the reason (not skipped)."""
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "rest"))
-from testserver import ServerStartError, TestServer  # noqa: E402
+from testserver import ServerStartError, TestServer  # tests/rest, on pythonpath (pyproject.toml)
 
 
 @pytest.fixture(scope="session")

@@ -21,86 +21,8 @@ def where(text: str, *args):
     return params(text, *args)["where"]
 
 
-# -- SPEC 1, conditions table ---------------------------------------------------------
-WHERE_ROWS = [
-    ("f = 1", {"f": 1}),
-    ("f = null", {"f": None}),
-    ("f != 1", {"f": {"$ne": 1}}),
-    ("f <> 1", {"f": {"$ne": 1}}),
-    ("f != null", {"f": {"$ne": None}}),
-    ("f < 1", {"f": {"$lt": 1}}),
-    ("f <= 1", {"f": {"$lte": 1}}),
-    ("f > 1", {"f": {"$gt": 1}}),
-    ("f >= 1", {"f": {"$gte": 1}}),
-    ("f in (1, 'a')", {"f": {"$in": [1, "a"]}}),
-    ("f not in (1, 2)", {"f": {"$nin": [1, 2]}}),
-    ("f is exists", {"f": {"$exists": True}}),
-    ("f is not exists", {"f": {"$exists": False}}),
-    ("f like 'dennis%'", {"f": {"$regex": "^dennis"}}),
-    ("f like '%den%'", {"f": {"$regex": "den"}}),
-    ("f like 'a.b%'", {"f": {"$regex": "^a\\.b"}}),
-    ("f like 'a_b'", {"f": {"$regex": "^a.b$"}}),
-    ("f like 'a%b'", {"f": {"$regex": "^a.*b$"}}),
-    ("f like '[(]x[%]'", {"f": {"$regex": "^[(]x[%]$"}}),
-    ("f like '%xx[(]yy[)]%'", {"f": {"$regex": "xx[(]yy[)]"}}),
-    ("f like 'a+b*c?(d)|e{1}^$'", {"f": {"$regex": "^a\\+b\\*c\\?\\(d\\)\\|e\\{1\\}\\^\\$$"}}),
-    ("f like 'a\\\\b'", {"f": {"$regex": "^a\\\\b$"}}),
-    ("f regexp '\\d+'", {"f": {"$regex": "\\d+"}}),
-    ("f not like 'a%'", {"f": {"$not": {"$regex": "^a"}}}),
-    ("f not regexp 'dennis.*'", {"f": {"$not": {"$regex": "dennis.*"}}}),
-    ("f all (100, 100)", {"f": {"$all": [100, 100]}}),
-    ("size(f) = 3", {"f": {"$size": 3}}),
-    ("f = [1, 2]", {"f": [1, 2]}),
-    ("f in (select * from C where w = 1)",
-     {"f": {"$inQuery": {"className": "C", "where": {"w": 1}}}}),
-    ("f not in (select * from C where w = 1)",
-     {"f": {"$notInQuery": {"className": "C", "where": {"w": 1}}}}),
-    ("f in (select k from C where w = 1)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f = (select k from C where w = 1)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f not in (select k from C where w = 1)",
-     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f != (select k from C where w = 1)",
-     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f in (select k from C where w = 1 limit 5, 10 order by -w)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}, "limit": 10, "skip": 5,
-                                  "order": "-w"}, "key": "k"}}}),
-    ("f near [116.4, 39.9]", {"f": {"$nearSphere": G(116.4, 39.9)}}),
-    ("f near geopoint(116.4, 39.9) max 1 km",
-     {"f": {"$nearSphere": G(116.4, 39.9), "$maxDistanceInKilometers": 1}}),
-    ("f near geopoint(116.4, 39.9) min 0.5 km max 1 km",
-     {"f": {"$nearSphere": G(116.4, 39.9), "$minDistanceInKilometers": 0.5,
-            "$maxDistanceInKilometers": 1}}),
-    ("f near [1, 2] max 3 miles", {"f": {"$nearSphere": G(1, 2), "$maxDistanceInMiles": 3}}),
-    ("f near [1, 2] max 3", {"f": {"$nearSphere": G(1, 2), "$maxDistanceInRadians": 3}}),
-    ("f near [1, 2] min 1 radians", {"f": {"$nearSphere": G(1, 2), "$minDistanceInRadians": 1}}),
-    ("f within [116.33, 39.97] and [116.37, 39.99]",
-     {"f": {"$within": {"$box": [G(116.33, 39.97), G(116.37, 39.99)]}}}),
-    ("related likes to pointer('Post', 'p1')",
-     {"$relatedTo": {"object": P("Post", "p1"), "key": "likes"}}),
-    ("s > 80 and s <= 100", {"s": {"$gt": 80, "$lte": 100}}),
-    ("s > 80 and s > 90", {"$and": [{"s": {"$gt": 80}}, {"s": {"$gt": 90}}]}),
-    ("s = 80 and s > 90", {"$and": [{"s": 80}, {"s": {"$gt": 90}}]}),
-    ("s = 1 and t = 2 and s = 3", {"$and": [{"s": 1}, {"t": 2}, {"s": 3}]}),
-    ("(a = 1 or b = 2) and (c = 1 or d = 2)",
-     {"$and": [{"$or": [{"a": 1}, {"b": 2}]}, {"$or": [{"c": 1}, {"d": 2}]}]}),
-    ("related a to pointer('X', '1') and related b to pointer('X', '2')",
-     {"$and": [{"$relatedTo": {"object": P("X", "1"), "key": "a"}},
-               {"$relatedTo": {"object": P("X", "2"), "key": "b"}}]}),
-    ("a = 1 or (b = 2 or c = 3)", {"$or": [{"a": 1}, {"b": 2}, {"c": 3}]}),
-    ("(a = 1 or b = 2) and c = 3", {"$or": [{"a": 1}, {"b": 2}], "c": 3}),
-    ("score>80 and score<=100 or score=0",
-     {"$or": [{"score": {"$gt": 80, "$lte": 100}}, {"score": 0}]}),
-    ("name is exists and score > 80 and score <= 100",
-     {"name": {"$exists": True}, "score": {"$gt": 80, "$lte": 100}}),
-    ("f = [116.4, 39.9]", {"f": [116.4, 39.9]}),
-]
-
-
-@pytest.mark.parametrize("cond,expected", WHERE_ROWS, ids=[c for c, _ in WHERE_ROWS])
-def test_where_table(cond, expected):
-    assert where(f"select * from C where {cond}") == expected
+# -- SPEC 1, conditions table: tests/where_table.py, one table with
+# tests/test_lang_explain_spec.py (test_condition runs every row)
 
 
 VALUE_ROWS = [

@@ -5,6 +5,7 @@ import pytest
 
 import cql
 from cql import GeoPoint, Pointer, explain
+from where_table import WHERE_ROWS
 
 
 def where_of(statement, *params):
@@ -24,89 +25,10 @@ PT = {"__type": "GeoPoint", "latitude": 39.9, "longitude": 116.4}
 
 
 # ---- conditions table ---------------------------------------------------------------
-CONDITIONS = [
-    ("f = 1", {"f": 1}),
-    ("f = 'x'", {"f": "x"}),
-    ("f = null", {"f": None}),
-    ("f != 1", {"f": {"$ne": 1}}),
-    ("f <> 1", {"f": {"$ne": 1}}),
-    ("f != null", {"f": {"$ne": None}}),
-    ("f < 1", {"f": {"$lt": 1}}),
-    ("f <= 1", {"f": {"$lte": 1}}),
-    ("f > 1", {"f": {"$gt": 1}}),
-    ("f >= 1", {"f": {"$gte": 1}}),
-    ("f > 'abc'", {"f": {"$gt": "abc"}}),
-    ("createdAt > date('2011-08-20T02:06:57.931Z')",
-     {"createdAt": {"$gt": {"__type": "Date", "iso": "2011-08-20T02:06:57.931Z"}}}),
-    ("f in (1, 2, 3)", {"f": {"$in": [1, 2, 3]}}),
-    ("f not in ('a', 'b')", {"f": {"$nin": ["a", "b"]}}),
-    ("f is exists", {"f": {"$exists": True}}),
-    ("f is not exists", {"f": {"$exists": False}}),
-    ("f like 'dennis%'", {"f": {"$regex": "^dennis"}}),
-    ("f like '%den%'", {"f": {"$regex": "den"}}),
-    ("f like 'a.b%'", {"f": {"$regex": "^a\\.b"}}),
-    ("f like 'a_c'", {"f": {"$regex": "^a.c$"}}),
-    ("f like '%[(]x'", {"f": {"$regex": "[(]x$"}}),
-    ("f like '50[%]'", {"f": {"$regex": "^50[%]$"}}),
-    ("f regexp '\\d+'", {"f": {"$regex": "\\d+"}}),
-    ("f not like 'a%'", {"f": {"$not": {"$regex": "^a"}}}),
-    ("f not regexp '^x'", {"f": {"$not": {"$regex": "^x"}}}),
-    ("f all (1, 2)", {"f": {"$all": [1, 2]}}),
-    ("size(f) = 2", {"f": {"$size": 2}}),
-    ("f = [1, 2]", {"f": [1, 2]}),
-    ("f = {'a': 1, b: 'x'}", {"f": {"a": 1, "b": "x"}}),
-    ("f in (select * from C where w = 1)",
-     {"f": {"$inQuery": {"className": "C", "where": {"w": 1}}}}),
-    ("f not in (select * from C where w = 1)",
-     {"f": {"$notInQuery": {"className": "C", "where": {"w": 1}}}}),
-    ("f in (select k from C where w = 1)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f = (select k from C where w = 1)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f not in (select k from C where w = 1)",
-     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f != (select k from C where w = 1)",
-     {"f": {"$dontSelect": {"query": {"className": "C", "where": {"w": 1}}, "key": "k"}}}),
-    ("f in (select * from C where w = 1 order by -s limit 5, 10)",
-     {"f": {"$inQuery": {"className": "C", "where": {"w": 1}, "limit": 10, "skip": 5, "order": "-s"}}}),
-    ("f in (select k from C where w = 1 limit 3)",
-     {"f": {"$select": {"query": {"className": "C", "where": {"w": 1}, "limit": 3}, "key": "k"}}}),
-    ("f near [116.4, 39.9]", {"f": {"$nearSphere": PT}}),
-    ("f near geopoint(116.4, 39.9)", {"f": {"$nearSphere": PT}}),
-    ("f near [116.4, 39.9] max 2.0 km", {"f": {"$nearSphere": PT, "$maxDistanceInKilometers": 2.0}}),
-    ("f near [116.4, 39.9] min 1 miles max 5 miles",
-     {"f": {"$nearSphere": PT, "$minDistanceInMiles": 1, "$maxDistanceInMiles": 5}}),
-    ("f near [116.4, 39.9] max 0.5", {"f": {"$nearSphere": PT, "$maxDistanceInRadians": 0.5}}),
-    ("f near [116.4, 39.9] min 0.1 radians", {"f": {"$nearSphere": PT, "$minDistanceInRadians": 0.1}}),
-    ("f within [116.0, 39.0] and [117.0, 40.0]",
-     {"f": {"$within": {"$box": [{"__type": "GeoPoint", "latitude": 39.0, "longitude": 116.0},
-                                 {"__type": "GeoPoint", "latitude": 40.0, "longitude": 117.0}]}}}),
-    ("related likes to pointer('Post', 'p1')",
-     {"$relatedTo": {"object": {"__type": "Pointer", "className": "Post", "objectId": "p1"}, "key": "likes"}}),
-    # and: merging and clashes
-    ("a = 1 and b = 2", {"a": 1, "b": 2}),
-    ("s > 80 and s <= 100", {"s": {"$gt": 80, "$lte": 100}}),
-    ("a = 1 and a = 2", {"$and": [{"a": 1}, {"a": 2}]}),
-    ("a = 1 and a > 0", {"$and": [{"a": 1}, {"a": {"$gt": 0}}]}),
-    ("a > 1 and a > 2", {"$and": [{"a": {"$gt": 1}}, {"a": {"$gt": 2}}]}),
-    ("a > 1 and b = 2 and a > 2", {"$and": [{"a": {"$gt": 1}}, {"b": 2}, {"a": {"$gt": 2}}]}),
-    ("(a = 1 or b = 2) and (c = 3 or d = 4)",
-     {"$and": [{"$or": [{"a": 1}, {"b": 2}]}, {"$or": [{"c": 3}, {"d": 4}]}]}),
-    ("related x to pointer('P', '1') and related y to pointer('P', '2')",
-     {"$and": [{"$relatedTo": {"object": {"__type": "Pointer", "className": "P", "objectId": "1"}, "key": "x"}},
-               {"$relatedTo": {"object": {"__type": "Pointer", "className": "P", "objectId": "2"}, "key": "y"}}]}),
-    # or: flattening, precedence
-    ("a = 1 or b = 2 or c = 3", {"$or": [{"a": 1}, {"b": 2}, {"c": 3}]}),
-    ("a = 1 or (b = 2 or c = 3)", {"$or": [{"a": 1}, {"b": 2}, {"c": 3}]}),
-    ("(a = 1 and b = 2) and c = 3", {"a": 1, "b": 2, "c": 3}),
-    ("a = 1 or b = 2 and c = 3", {"$or": [{"a": 1}, {"b": 2, "c": 3}]}),
-    ("a = 1 and (b = 2 or c = 3)", {"a": 1, "$or": [{"b": 2}, {"c": 3}]}),
-    ("a = 1 and b = 2 or c = 3", {"$or": [{"a": 1, "b": 2}, {"c": 3}]}),
-    ("((a = 1))", {"a": 1}),
-]
+# The table of conditions and their where JSON is shared: tests/where_table.py.
 
 
-@pytest.mark.parametrize("cond,where", CONDITIONS, ids=[c for c, _ in CONDITIONS])
+@pytest.mark.parametrize("cond,where", WHERE_ROWS, ids=[c for c, _ in WHERE_ROWS])
 def test_condition(cond, where):
     assert where_of(f"select * from T where {cond}") == where
 

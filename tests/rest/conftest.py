@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-from testserver import APP_ID, MASTER_KEY, REST_KEY, connect  # noqa: E402
+from testserver import APP_ID, MASTER_KEY, REST_KEY, connect
 
 _counter = itertools.count()
 

@@ -3,12 +3,9 @@ from the environment, a warning for keys on the command line, errors with the
 server's code."""
 import json
 import os
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "rest"))
-from testserver import APP_ID, MASTER_KEY  # noqa: E402
+from testserver import APP_ID, MASTER_KEY
 
 
 @pytest.fixture(scope="module")
