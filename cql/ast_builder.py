@@ -137,6 +137,16 @@ def _key_name(tok: Any) -> str:
     return name
 
 
+def _chain(node: type, c: list) -> Any:
+    """One ``node`` (Or/And) for a chain of its operands: ``a or (b or c)`` is Or(a, b, c)."""
+    if len(c) == 1:
+        return c[0]
+    items: List[Any] = []
+    for x in c:
+        items.extend(x.items if isinstance(x, node) else (x,))
+    return node(tuple(items), items[0].pos)
+
+
 class Builder:
     """LALR callbacks: each returns an AST node (or an internal piece of one)."""
 
@@ -310,20 +320,10 @@ class Builder:
         return ast.Related(c[1].name, c[2], c[1].pos)
 
     def or_(self, c: list) -> Any:
-        if len(c) == 1:
-            return c[0]
-        items: List[Any] = []
-        for x in c:
-            items.extend(x.items if isinstance(x, ast.Or) else (x,))
-        return ast.Or(tuple(items), items[0].pos)
+        return _chain(ast.Or, c)
 
     def and_(self, c: list) -> Any:
-        if len(c) == 1:
-            return c[0]
-        items: List[Any] = []
-        for x in c:
-            items.extend(x.items if isinstance(x, ast.And) else (x,))
-        return ast.And(tuple(items), items[0].pos)
+        return _chain(ast.And, c)
 
     def where(self, c: list) -> Tuple[str, Any]:
         return ("where", c[0])

@@ -55,8 +55,27 @@ class Create:
     columns: Tuple[str, ...] = ()
 
 
+class _Write:
+    """What Update and Delete share: one object pinned by ``object_id``, or
+    every object matching ``where``."""
+    class_name: str
+    object_id: Optional[str]
+    where: dict
+
+    @property
+    def pinned(self) -> bool:
+        return self.object_id is not None
+
+    def matching(self) -> Find:
+        """The query of the objects this write touches (for counts/confirmation)."""
+        where = dict(self.where)
+        if self.object_id is not None:
+            where = {"$and": [{"objectId": self.object_id}, where]} if where else {"objectId": self.object_id}
+        return Find(self.class_name, where=where, keys=("objectId",), count=True, limit=0)
+
+
 @dataclass(frozen=True)
-class Update:
+class Update(_Write):
     """An update. With ``object_id``: PUT /classes/C/id, ``where`` being the
     extra condition of a conditional write (empty: none). Without: every object
     matching ``where`` (empty: all of them), ids queried first, then /batch."""
@@ -65,35 +84,13 @@ class Update:
     object_id: Optional[str] = None
     where: dict = field(default_factory=dict)
 
-    @property
-    def pinned(self) -> bool:
-        return self.object_id is not None
-
-    def matching(self) -> Find:
-        """The query of the objects this write touches (for counts/confirmation)."""
-        return _matching(self)
-
 
 @dataclass(frozen=True)
-class Delete:
+class Delete(_Write):
     """A delete; ``object_id``/``where`` as in Update."""
     class_name: str
     object_id: Optional[str] = None
     where: dict = field(default_factory=dict)
-
-    @property
-    def pinned(self) -> bool:
-        return self.object_id is not None
-
-    def matching(self) -> Find:
-        return _matching(self)
-
-
-def _matching(write: Union[Update, Delete]) -> Find:
-    where = dict(write.where)
-    if write.object_id is not None:
-        where = {"$and": [{"objectId": write.object_id}, where]} if where else {"objectId": write.object_id}
-    return Find(write.class_name, where=where, keys=("objectId",), count=True, limit=0)
 
 
 Plan = Union[Find, Create, Update, Delete]

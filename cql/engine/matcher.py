@@ -289,12 +289,7 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
         return bool(others) and plain_value_key(v) in others
 
     def in_vp(v: Any) -> bool:
-        t = v.__class__
-        if t is str:
-            return v in strs
-        if t is int or t is float:
-            return v in nums
-        if t is list:
+        if v.__class__ is list:
             if others and plain_value_key(v) in others:
                 return True
             for e in v:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import CommandError, decode_text
+from .formats import plural
 
 if TYPE_CHECKING:  # the session calls dispatch(); this module never imports it at run time
     from .session import Session
@@ -92,6 +93,22 @@ def _words(arg: str) -> List[str]:
         raise CommandError(f"cannot read the arguments: {exc}") from None
 
 
+def _exact_words(arg: str, count: int, usage: str) -> List[str]:
+    """The arguments of a command that takes exactly ``count`` of them."""
+    words = _words(arg)
+    if len(words) != count:
+        raise CommandError(f"usage: {usage}")
+    return words
+
+
+def _optional_word(arg: str, usage: str) -> Optional[str]:
+    """The one argument of a command that takes at most one (None without it)."""
+    words = _words(arg)
+    if len(words) > 1:
+        raise CommandError(f"usage: {usage}")
+    return words[0] if words else None
+
+
 def _on_off(value: str, usage: str) -> bool:
     v = value.strip().lower()
     if v in ("on", "yes", "true", "1"):
@@ -126,10 +143,7 @@ def _quit(session: Session, arg: str) -> None:
 @command(".open", args="[TARGET]", complete=("file",),
          description="Open a database file, an http(s):// URL, or (no argument) a transient one")
 def _open(session: Session, arg: str) -> None:
-    words = _words(arg)
-    if len(words) > 1:
-        raise CommandError("usage: .open [TARGET]")
-    session.connect(words[0] if words else None)
+    session.connect(_optional_word(arg, ".open [TARGET]"))
     session.message(f"connected to {session.conn.description or session.target}")
 
 
@@ -203,10 +217,7 @@ def _explain(session: Session, arg: str) -> None:
 
 @command(".read", aliases=(".source",), args="FILE", complete=("file",), description="Run the statements in FILE")
 def _read(session: Session, arg: str) -> None:
-    words = _words(arg)
-    if len(words) != 1:
-        raise CommandError("usage: .read FILE")
-    path = words[0]
+    path, = _exact_words(arg, 1, ".read FILE")
     key = os.path.realpath(path)
     if key in session.reading:
         raise CommandError(f".read {path}: the file is already being read (a .read loop); not read again")
@@ -224,34 +235,27 @@ def _read(session: Session, arg: str) -> None:
 @command(".output", aliases=(".o",), args="[FILE|stdout]", complete=("file",),
          description="Send results to FILE (none or stdout: the screen)")
 def _output(session: Session, arg: str) -> None:
-    words = _words(arg)
-    if len(words) > 1:
-        raise CommandError("usage: .output [FILE|stdout]")
-    session.set_output(words[0] if words else None)
+    session.set_output(_optional_word(arg, ".output [FILE|stdout]"))
 
 
 @command(".import", args="FILE CLASS", complete=("file", "class"),
          description="Insert the objects of a JSON array, JSON lines or CSV (with header) file")
 def _import(session: Session, arg: str) -> None:
-    words = _words(arg)
-    if len(words) != 2:
-        raise CommandError("usage: .import FILE CLASS")
+    path, class_name = _exact_words(arg, 2, ".import FILE CLASS")
     from .transfer import import_file
-    n = import_file(session.connection(), words[0], words[1], warn=session.warn,
+    n = import_file(session.connection(), path, class_name, warn=session.warn,
                     progress_bar=session.interactive)
     session.schema_changed()
-    session.message(f"{n} {'object' if n == 1 else 'objects'} imported into {words[1]}")
+    session.message(f"{plural(n, 'object')} imported into {class_name}")
 
 
 @command(".export", args="CLASS FILE", complete=("class", "file"),
          description="Write every object of CLASS to FILE (.json array, .csv, else JSON lines)")
 def _export(session: Session, arg: str) -> None:
-    words = _words(arg)
-    if len(words) != 2:
-        raise CommandError("usage: .export CLASS FILE")
+    class_name, path = _exact_words(arg, 2, ".export CLASS FILE")
     from .transfer import export_class
-    n = export_class(session.connection(), words[0], words[1])
-    session.message(f"{n} {'object' if n == 1 else 'objects'} exported to {words[1]}")
+    n = export_class(session.connection(), class_name, path)
+    session.message(f"{plural(n, 'object')} exported to {path}")
 
 
 def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:
