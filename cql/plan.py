@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
-from urllib.parse import quote
 
 from .errors import CQLError
 
@@ -130,6 +129,7 @@ def class_path(class_name: str) -> str:
 
 def object_path(class_name: str, object_id: str) -> str:
     """The path of one object, its id escaped (an id may hold '/' or spaces)."""
+    from urllib.parse import quote  # here, not at the top: `import cql` does not need urllib
     return f"/classes/{class_name}/{quote(object_id, safe='')}"
 
 

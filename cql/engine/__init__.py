@@ -3,7 +3,8 @@ persisted to an SQLite file when opened on one.
 
 ``EngineBackend(None)`` is a transient database; ``EngineBackend("app.db")`` a
 persistent one (created if missing). See executor.py (statements), query.py
-(access paths), indexes.py, store.py (durability), matcher.py (where semantics)
+(access paths), indexes.py, store.py (durability), matcher.py (where semantics,
+with values.py, ordering.py, geo.py, subqueries.py, regex.py and fastpaths.py)
 and ops.py (update operators).
 """
 from typing import Any
