@@ -10,6 +10,7 @@ dispatched by cql.shell.commands. The shell knows Results, not parse trees.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
@@ -19,6 +20,8 @@ from ..splitter import Piece, split
 from . import formats
 from .errors import CommandError, format_error
 
+# SELECT and INSERT never change existing objects: no need to plan one first to ask.
+_READ_OR_INSERT = re.compile(r"(?i)(select|insert)\b")
 RED = "\x1b[31m"
 YELLOW = "\x1b[33m"
 RESET = "\x1b[0m"
@@ -178,7 +181,7 @@ class Session:
         """Execute one CQL statement and print its result; None when the user
         declined the confirmation."""
         conn = self.connection()
-        if not self.yes:
+        if not self.yes and not _READ_OR_INSERT.match(text):
             from ..plan import Delete, Update
             plan = conn.plan(text)
             if isinstance(plan, (Update, Delete)) and not plan.pinned and not self.confirm_write(plan):
