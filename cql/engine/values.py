@@ -41,7 +41,9 @@ M = MISSING
 
 
 class Fanout(list):
-    """The values a dotted path reaches through an array of objects."""
+    """The values a dotted path reaches through an array: one per object
+    element (MISSING where it lacks the rest of the path), none for other
+    elements; empty when the array holds no object."""
     __slots__ = ()
 
 
@@ -82,6 +84,17 @@ def date_key(iso: Any) -> tuple:
     return (9, str(iso))
 
 
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
+def _element(name: str, v: Any) -> tuple:
+    """Key of one field of an object: (type rank, name, value...), the order in
+    which MongoDB's BSONElement::woCompare looks at them."""
+    k = _key(v)
+    return (k[0], name) + k[1:]
+
+
 def _key(v: Any) -> tuple:
     """BSON-order key of a value (see value_key)."""
     c = v.__class__
@@ -101,17 +114,18 @@ def _key(v: Any) -> tuple:
             if t == "Date":
                 return date_key(v.get("iso"))
             if t == "Pointer" or t == "Object":
-                return (4, (("__type", (3, "Pointer")), ("className", _key(v.get("className"))),
-                            ("objectId", _key(v.get("objectId")))))
+                return (4, ((3, "__type", "Pointer"), _element("className", v.get("className")),
+                            _element("objectId", v.get("objectId"))))
             if t == "GeoPoint":
-                return (4, (("__type", (3, "GeoPoint")), ("latitude", _key(v.get("latitude"))),
-                            ("longitude", _key(v.get("longitude")))))
+                return (4, ((3, "__type", "GeoPoint"), _element("latitude", v.get("latitude")),
+                            _element("longitude", v.get("longitude"))))
             if t == "Bytes":
                 return (6, str(v.get("base64", "")))
             if t == "File":  # a file is its id (or name): url and metadata may differ
                 ident = v.get("id") or v.get("objectId") or v.get("name")
-                return (4, (("__type", (3, "File")), ("id", _key(ident))))
-        return (4, tuple(sorted([(str(k), _key(x)) for k, x in v.items()])))
+                return (4, ((3, "__type", "File"), _element("id", ident)))
+        return (4, tuple([_element(k, x) for k, x in sorted([(str(k), x) for k, x in v.items()],
+                                                            key=_first)]))
     # Subclasses and foreign types (should not occur in REST JSON).
     if isinstance(v, bool):
         return (8, bool(v))
@@ -129,7 +143,12 @@ def _key(v: Any) -> tuple:
 def value_key(value: Any, field: Optional[str] = None) -> tuple:
     """Total-order, hashable key of a REST JSON value (MongoDB BSON order).
 
-    ``field`` matters only for createdAt/updatedAt, whose plain ISO strings are dates.
+    Shape: ``(type rank, value...)``; null/missing ``(1,)``; an array ``(5,
+    (element keys))``; an object ``(4, ((rank, name, value...), ...))``, one
+    entry per field in sorted-name order, compared type rank, then name, then
+    value (MongoDB's BSONElement::woCompare; sorting the names is our decision:
+    key order is ignored). ``field`` matters only for createdAt/updatedAt,
+    whose plain ISO strings are dates.
     """
     if field in DATE_FIELDS and value.__class__ is str:
         return date_key(value)
@@ -168,8 +187,10 @@ def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
                     v = v[idx]
                     continue
                 return M
-            # MongoDB: "a.b" on an array of objects reaches each element's b;
-            # an element without b counts as missing (so {"a.b": null} matches).
+            # MongoDB: "a.b" on an array reaches each object element's b (an
+            # object without b gives MISSING, so {"a.b": null} matches); other
+            # elements give nothing, so an array holding no object reaches no
+            # value at all: an empty Fanout, which {"a.b": null} does not match.
             out = Fanout()
             for e in v:
                 if e.__class__ is dict:
@@ -178,7 +199,7 @@ def _walk(v: Any, parts: Sequence[str], start: int) -> Any:
                         out.extend(r)
                     else:
                         out.append(r)
-            return out if out else M
+            return out
         else:
             return M
     return v
