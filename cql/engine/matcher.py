@@ -30,19 +30,24 @@ and the specialised closures of common cases in ``fastpaths.py``)
     The exact per-object key ``order_objects`` uses for one field (arrays: min
     element ascending, max descending; ``[]`` before null). Sort with
     ``reverse=descending``.
+``order_key(order) -> Callable[[dict], tuple]``
+    One key per ORDER BY field, chosen together: paths under one array take
+    their values from the same element (MongoDB's compound sort key).
 ``value_key(value, field=None) -> tuple``
     A total order over REST JSON values (MongoDB BSON order): missing = null <
     numbers < strings < objects (Pointer, GeoPoint, File, plain) < arrays <
-    Bytes < booleans < dates. Equal keys <=> equal values (1 == 1.0,
+    Bytes < booleans < dates; objects field by field in name order, each by
+    type, then name, then value. Equal keys <=> equal values (1 == 1.0,
     True != 1, pointers by className+objectId (an included ``Object`` equals
     its pointer), GeoPoints by coordinates, Files by id,
     objects by deep equality ignoring key order, dates by instant). With
     ``field`` "createdAt"/"updatedAt" a plain ISO string is a date. Hashable.
 ``field_getter(path) -> Callable[[dict], Any]`` / ``get_path(obj, path)``
     The value at a dotted path, ``MISSING`` when absent (createdAt/updatedAt
-    strings come back as Date dicts). A path through an array of objects
-    gives a ``Fanout`` (a list subclass) of each element's value (``MISSING``
-    for an element without it).
+    strings come back as Date dicts). A path through an array gives a
+    ``Fanout`` (a list subclass) of each object element's value (``MISSING``
+    for an object without it); other elements give nothing, so an array
+    without objects gives an empty ``Fanout``: no value, not a missing one.
 ``near_spec(where) -> NearSpec | None``
     The ``$nearSphere`` of a where (top level or inside a top-level ``$and``),
     so the executor can sort nearest first: ``.field``, ``.latitude``,
@@ -55,6 +60,9 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
 ----------------------------------------------------
 - ``{"f": v}``: equal, or an array field containing v (or equal to v when v is
   an array). ``{"f": null}`` matches null, missing, and arrays holding null.
+  ``{"a.b": null}`` also matches a scalar ``a`` and an array ``a`` with an
+  object lacking b, but not an array ``a`` without objects (``[1]``, ``[]``,
+  ``[[]]``): MongoDB up to 8.x (9.0 changed it).
 - ``$ne``/``$nin``/``$not``/``$notInQuery``/``$dontSelect`` are negations, so
   they match missing fields; ``{"$ne": null}`` matches present non-null values.
 - ``$lt $lte $gt $gte`` never cross types (numbers, strings by code point,
@@ -65,7 +73,10 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
   ``$all: []`` matches nothing (Parse). ``$size`` only matches arrays.
   ``$containedBy`` (Parse): an array whose every element is in the list.
 - Dot notation reaches into objects ("meta.color"), array indexes
-  ("tags.0"), and through arrays of objects (any element's value, MongoDB).
+  ("tags.0"), and through arrays (any object element's value, MongoDB).
+- Ordering: an object's key over several ORDER BY paths is the first, in
+  ORDER BY order, of the keys a compound index on those paths would hold
+  (MongoDB's sort stage); see ``ordering.py``.
 - ``$regex`` (``$options`` from ``imsx``; PCRE ``\\Q..\\E`` and ``(?<name>``
   are translated) matches strings and arrays with a matching string element.
 - Dates: a string compared with a Date field does not match (no type
@@ -98,7 +109,7 @@ from .fastpaths import (
     or_of_equalities, range_predicate, string_comparison,
 )
 from .geo import DISTANCE_KEYS, NearSpec, near_predicate, near_spec, within_predicate
-from .ordering import order_objects, parse_order, sort_key
+from .ordering import order_key, order_objects, parse_order, sort_key
 from .regex import compile_regex, regex_predicate
 from .subqueries import Lookup, in_query_predicate, related_to_predicate, relation_holds, selected_values
 from .values import (
@@ -107,7 +118,7 @@ from .values import (
 )
 
 __all__ = [
-    "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects",
+    "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects", "order_key",
     "parse_order", "sort_key", "value_key", "field_getter", "get_path",
     "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR", "DATE_FIELDS",
 ]
