@@ -76,7 +76,38 @@ def generate(seed: int = 20261121) -> Dict[str, List[dict]]:
         data["Event"].append({"k": k, "title": f"{rng.choice(WORDS)} event {k}", "at": _date(rng),
                               "place": _geo(rng), "tags": rng.sample(WORDS, rng.randrange(0, 3)),
                               "host": ("@ref", "Author", rng.randrange(60))})
+    data["Shape"] = shapes()
     return data
+
+
+# MongoDB's corner cases (issue 11): dotted paths through arrays with and
+# without objects, embedded objects compared field by field, compound sorts on
+# paths under one array. Parse Server fixes a field's type, so shapes that mix
+# types sit one level down, inside the Object field ``w``.
+O_SHAPES = [[1, 2], [], [None], [{"a": 1}], [{"b": 1}], [[]], [{"a": None}], [[{"a": 1}]],
+            [{"a": [1, 2]}], [{"a": {"x": 1}}], [1, {"a": 2}], [{"a": 1}, {"b": 2}], [{"a": "x"}], None]
+W_SHAPES = [{"o": 5}, {"o": [1, 2]}, {"o": []}, {"o": [None]}, {"o": {"a": 1}}, {"o": {}}, {"o": None},
+            {"o": "x"}, {"o": [{"a": 1}]}, {"o": [{"b": 1}]}, {}, {"o": [[{"a": 2}]]}, {"o": {"a": [0, 3]}}]
+D_SHAPES = [{"a": "x"}, {"b": 1}, {"a": 1}, {"a": 1, "b": 2}, {"b": 2, "a": 1}, {}, {"a": None},
+            {"a": [1]}, {"a": {"c": 1}}, {"b": "x"}, {"a": True}, {"a": 1, "c": 0}, {"a": 2.5}, {"c": None}]
+S_SHAPES = [[{"b": 4, "c": 1}, {"b": 1, "c": 2}], [{"b": 2, "c": 1}, {"b": 4, "c": 2}],
+            [{"b": 6, "c": 1}, {"b": 9, "c": 2}], [{"b": 4, "c": 1}, {"b": 5, "c": 3}],
+            [{"b": [2, 3], "c": 1}, {"b": [7, 6], "c": 3}], [{"b": 5, "c": []}, {"b": 3, "c": 3}],
+            [{"b": [], "c": 2}, {"b": 2, "c": 3}], [{"b": 3, "c": [2]}, {"b": 8, "c": [3]}], [],
+            [{"c": 1}], [1, {"b": 0, "c": 5}], [{"b": "x", "c": 1}]]
+
+
+def shapes() -> List[dict]:
+    rows = []
+    for k in range(28):
+        row: dict = {"k": k, "w": W_SHAPES[k % len(W_SHAPES)], "d": D_SHAPES[k % len(D_SHAPES)]}
+        o = O_SHAPES[k % len(O_SHAPES)]
+        if o is not None:  # a top-level null would read back as missing on Postgres
+            row["o"] = o
+        if k % 13:
+            row["s"] = S_SHAPES[k % len(S_SHAPES)]
+        rows.append(row)
+    return rows
 
 
 def relations(seed: int = 20261121) -> List[Tuple[int, List[int]]]:
@@ -95,7 +126,7 @@ def load(backend, data: Dict[str, List[dict]]) -> Dict[Ref, str]:
             return {"__type": "Pointer", "className": value[1], "objectId": ids[(value[1], value[2])]}
         return value
 
-    for cls in ("Country", "Author", "Item", "Event"):
+    for cls in ("Country", "Author", "Item", "Event", "Shape"):
         rows = [{key: resolve(v) for key, v in row.items()} for row in data[cls]]
         for start in range(0, len(rows), 200):
             chunk = rows[start:start + 200]

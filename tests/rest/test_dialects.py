@@ -40,6 +40,16 @@ def lower(where, cls="C"):
      {"owner": {"__type": "Pointer", "className": "Author", "objectId": "a"}}, None),
     ({"owner": {"__type": "Pointer", "className": "Other", "objectId": "a"}},
      {}, {"owner": {"__type": "Pointer", "className": "Other", "objectId": "a"}}),
+    # MongoDB's answers Postgres cannot give (issue 11): dotted paths through
+    # arrays, null on arrays, objects compared or matched as values
+    ({"tags.a": None}, {}, {"tags.a": None}),
+    ({"tags.a": {"$ne": None}}, {}, {"tags.a": {"$ne": None}}),
+    ({"tags": None}, {}, {"tags": None}),
+    ({"tags": {"$ne": None}}, {}, {"tags": {"$ne": None}}),
+    ({"meta": {"a": 1}}, {}, {"meta": {"a": 1}}),
+    ({"meta": {"$lt": {"b": 1}}}, {}, {"meta": {"$lt": {"b": 1}}}),
+    ({"meta": {"$in": [{"a": 1}]}}, {}, {"meta": {"$in": [{"a": 1}]}}),
+    ({"tags": {"$gte": {"b": 1}}}, {}, {"tags": {"$gte": {"b": 1}}}),
     ({"$or": [{"n": 1}, {"tags": {"$size": 1}}]}, {}, {"$or": [{"n": 1}, {"tags": {"$size": 1}}]}),
     ({"$or": [{"n": 1}, {"n": {"$nin": [2]}, "name": "x"}]},
      {"$or": [{"n": 1}, {"name": "x"}]}, {"$or": [{"n": 1}, {"n": {"$nin": [2]}, "name": "x"}]}),
@@ -66,6 +76,8 @@ def test_order_modes():
     assert PG.order_mode("C", ("-createdAt",), exact)[0] == "server"
     assert PG.order_mode("C", ("n", "-name"), exact, lambda c, f: TYPES.get(f)) == ("check", ["n", "name"])
     assert PG.order_mode("C", ("tags",), exact, lambda c, f: TYPES.get(f))[0] == "client"
+    assert PG.order_mode("C", ("meta", "n"), exact, lambda c, f: TYPES.get(f))[0] == "client"
+    assert PG.order_mode("C", ("tags.c", "-tags.b"), exact, lambda c, f: TYPES.get(f))[0] == "client"
     near = lower({"loc": {"$nearSphere": {"__type": "GeoPoint", "latitude": 1, "longitude": 1}}})
     assert PG.order_mode("C", ("n",), near, lambda c, f: TYPES.get(f))[0] == "client"
     assert PG.count_where({}) == {"objectId": {"$exists": True}}

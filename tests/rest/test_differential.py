@@ -277,6 +277,34 @@ STATEMENTS: List[Tuple[str, tuple, str]] = [
     S("select meta.color, k from Item where qty = 11 limit 1000"),
     S("select location, released from Item where qty = 12 limit 1000"),
     S("select fans, k from Item where qty = 13 limit 1000"),
+    # --- MongoDB corner cases (issue 11; class Shape, see dataset.shapes) --------------------
+    *[S(f"select k from Shape where {path} {cond} limit 1000")
+      for path in ("o.a", "w.o.a")
+      for cond in ("= null", "!= null", "is null", "is not null", "in (null, 2)", "not in (null, 2)",
+                   "all (null)", "<= null", ">= null", "< null", "is exists", "is not exists", "= 1",
+                   "!= 1", "> 0", "in (1, 'x')", "= [1, 2]", "not like 'x%'")],
+    S("select k from Shape where w.o = null limit 1000"),
+    S("select k from Shape where w.o != null limit 1000"),
+    S("select k from Shape where s.c = null limit 1000"),
+    S("select k from Shape where s.b.x = null limit 1000"),
+    S("select count(*) from Shape where o.a = null"),
+    S("select count(*), k from Shape where o.a != null order by -k limit 4", mode=O),
+    S("select k from Shape where o.a = null order by +k limit 3, 4", mode=O),
+    *[S(f"select k from Shape where d {op} {obj} limit 1000")
+      for op in ("=", "!=", "<", "<=", ">", ">=")
+      for obj in ("{b: 1}", "{a: 'x'}", "{a: 1, b: 2}", "{b: 2, a: 1}", "{}", "{a: null}", "{a: [1]}")],
+    S("select k from Shape where d in ({a: 1, b: 2}, {c: null}) limit 1000"),
+    S("select k from Shape where w > {o: 1} limit 1000"),
+    S("select k from Shape where o = {a: 1} limit 1000"),
+    S("select k from Shape where o > {a: 0} limit 1000"),
+    S("select k from Shape where s = {b: 4, c: 1} limit 1000"),
+    S("select k from Shape where s < {b: 3} limit 1000"),
+    *[S(f"select k from Shape order by {order}, +k limit 1000", mode=O)
+      for order in ("+d", "-d", "+w", "-w", "+o", "-o", "+o.a", "-o.a", "+w.o", "-w.o", "+w.o.a",
+                    "-w.o.a", "+s", "-s", "+s.c, +s.b", "+s.c, -s.b", "-s.c, +s.b", "-s.c, -s.b",
+                    "+s.b, +s", "+s.b, -s", "-s.c, +s", "+s.c, +d", "+d, -s.b")],
+    S("select k from Shape order by +s.c, +s.b, +k limit 5", mode=O),
+    S("select k from Shape where o.a != null order by -d, +k limit 2, 3", mode=O),
     # --- Event/Country odds and ends ------------------------------------------------------
     S("select * from Event where at > date('2022-01-01T00:00:00Z') order by +at, +k", mode=O),
     S("select * from Event where tags = 'hot' or tags = 'cold' limit 1000"),

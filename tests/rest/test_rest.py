@@ -132,6 +132,28 @@ def test_operators(conn, cls, where, expected):
     assert got == expected
 
 
+def test_mongodb_answers_for_arrays_and_objects(conn, cls):
+    """Issue 11's examples through Parse Server: MongoDB's answers. A number cannot
+    share a Parse field with arrays, so example 1's mixed field sits in an object."""
+    def ks(sql):
+        return [o["k"] for o in conn.execute(sql).objects]
+    conn.execute(f"insert into {cls} (k, w, o) values (1, {{o: [1, 2]}}, [1, 2]), (2, {{o: []}}, []), "
+                 f"(3, {{o: [null]}}, [null]), (4, {{o: 5}}, [[]]), (5, {{o: [{{a: 1}}]}}, [{{a: 1}}]), "
+                 f"(6, {{o: [{{b: 1}}]}}, [{{b: 1}}])")
+    conn.execute(f"insert into {cls} (k, w) values (7, {{}})")
+    assert ks(f"select k from {cls} where w.o.a = null order by k") == [4, 6, 7]
+    assert ks(f"select k from {cls} where w.o.a != null order by k") == [1, 2, 3, 5]
+    assert ks(f"select k from {cls} where o.a is null order by k") == [6, 7]
+    assert ks(f"select k from {cls} where o.a not in (null, 9) order by k") == [1, 2, 3, 4, 5]
+    conn.execute(f"insert into {cls} (k, d) values (8, {{a: 'x'}}), (9, {{b: 1}})")
+    assert ks(f"select k from {cls} where d is exists order by d, k") == [9, 8]
+    assert ks(f"select k from {cls} where d < {{b: 1}}") == []
+    assert ks(f"select k from {cls} where d > {{a: 'x'}}") == []
+    conn.execute(f"insert into {cls} (k, a) values (10, [{{b: 4, c: 1}}, {{b: 1, c: 2}}]), "
+                 f"(11, [{{b: 2, c: 1}}, {{b: 4, c: 2}}])")
+    assert ks(f"select k from {cls} where a is exists order by a.c, a.b, k") == [11, 10]
+
+
 def test_subqueries_relations_and_include(conn, cls):
     author, book = cls + "A", cls + "B"
     made = conn.execute(f"insert into {author} (name, age) values ('ann', 30), ('bob', 60)").objects
