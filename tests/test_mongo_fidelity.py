@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import cql
-from cql.engine.matcher import compile_where, order_key, order_objects, sort_key, value_key
+from cql.engine.matcher import compile_where, order_key, order_objects, path_keys, sort_key, value_key
 from cql.plan import Create, Find
 
 
@@ -328,13 +328,21 @@ def reference_match(doc: dict, path: str, op: str, q: Any) -> bool:
 def reference_keys(doc: dict, paths: List[str]) -> List[tuple]:
     """Every sort key a compound index on ``paths`` would hold for ``doc``: each
     array on the way is expanded one element at a time, every path through that
-    same array taking the same element (different arrays: all combinations)."""
+    same array taking the same element (different arrays: all combinations); a
+    numeric segment picks that element of an array."""
     parts = [p.split(".") for p in paths]
     EMPTY = object()
 
     def resolve(path: List[str], chosen: dict) -> Any:
         v, i = doc, 0
         while True:
+            if isinstance(v, list) and i < len(path) and path[i].isdigit() and int(path[i]) < len(v) \
+                    and str(int(path[i])) == path[i]:
+                e, i = v[int(path[i])], i + 1  # a position picks that element, whichever is keyed
+                if i == len(path):
+                    return UNDEFINED if e == [] else e
+                v = e
+                continue
             if isinstance(v, list):
                 if id(v) not in chosen:
                     return ("need", v)
@@ -415,7 +423,8 @@ class TestAgainstReference:
 
     @QUICK
     @given(st.lists(doc, min_size=1, max_size=6),
-           st.lists(st.tuples(st.sampled_from(PATHS), st.booleans()), min_size=1, max_size=3, unique_by=lambda t: t[0]))
+           st.lists(st.tuples(st.sampled_from(PATHS + ["a.0", "a.0.b"]), st.booleans()),
+                    min_size=1, max_size=3, unique_by=lambda t: t[0]))
     def test_order(self, docs, fields):
         docs = [dict(d, k=n, objectId=f"{n:03d}") for n, d in enumerate(docs)]
         order = ",".join(("-" if desc else "") + f for f, desc in fields) + ",k"
@@ -424,6 +433,15 @@ class TestAgainstReference:
             field, desc = fields[0]
             one = sort_key(field, desc)
             assert [one(o) for o in docs] == [order_key([(field, desc)])(o)[0] for o in docs]
+
+    @QUICK
+    @given(doc, st.sampled_from(PATHS + ["a.0", "a.1.b", "a.0.0"]), st.booleans())
+    def test_path_keys_are_the_index_keys(self, d, path, desc):
+        """path_keys (for indexes) holds what a one-field index would; sort_key picks from it."""
+        got = path_keys(path)(d)
+        assert sorted(got) == sorted((0,) if v is UNDEFINED else value_key(v) for v in reference_keys(d, [path])
+                                     for v in [v[0]])
+        assert sort_key(path, desc)(d) == (max(got) if desc else min(got))
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(doc, min_size=1, max_size=8), st.sampled_from(PATHS), condition,

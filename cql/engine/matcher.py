@@ -33,6 +33,9 @@ and the specialised closures of common cases in ``fastpaths.py``)
 ``order_key(order) -> Callable[[dict], tuple]``
     One key per ORDER BY field, chosen together: paths under one array take
     their values from the same element (MongoDB's compound sort key).
+``path_keys(path) -> Callable[[dict], list[tuple]]``
+    Every key a one-field MongoDB index on ``path`` holds for an object (for
+    indexes that must agree with the sort).
 ``value_key(value, field=None) -> tuple``
     A total order over REST JSON values (MongoDB BSON order): missing = null <
     numbers < strings < objects (Pointer, GeoPoint, File, plain) < arrays <
@@ -109,7 +112,7 @@ from .fastpaths import (
     or_of_equalities, range_predicate, string_comparison,
 )
 from .geo import DISTANCE_KEYS, NearSpec, near_predicate, near_spec, within_predicate
-from .ordering import order_key, order_objects, parse_order, sort_key
+from .ordering import order_key, order_objects, parse_order, path_keys, sort_key
 from .regex import compile_regex, regex_predicate
 from .subqueries import Lookup, in_query_predicate, related_to_predicate, relation_holds, selected_values
 from .values import (
@@ -118,7 +121,7 @@ from .values import (
 )
 
 __all__ = [
-    "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects", "order_key",
+    "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects", "order_key", "path_keys",
     "parse_order", "sort_key", "value_key", "field_getter", "get_path",
     "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR", "DATE_FIELDS",
 ]

@@ -1,6 +1,6 @@
 """Ordering REST JSON objects the MongoDB way: ``order_objects``, ``order_key``,
-``sort_key``, ``parse_order``. Import them from ``cql.engine.matcher`` (the
-stable API).
+``sort_key``, ``path_keys``, ``parse_order``. Import them from
+``cql.engine.matcher`` (the stable API).
 
 An object's sort key is the one MongoDB's sort stage uses: the keys a
 compound index on the ORDER BY fields would hold for the object (its
@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from .values import DATE_FIELDS, EMPTY_ARRAY_KEY, MISSING, date_key, plain_value_key, query_error
 
-__all__ = ["parse_order", "sort_key", "order_key", "order_objects"]
+__all__ = ["parse_order", "sort_key", "order_key", "order_objects", "path_keys"]
 
 Key = tuple
 
@@ -199,16 +199,20 @@ def _before(a: Key, b: Key, desc: Sequence[bool]) -> bool:
     return False
 
 
-# --------------------------------------------------------------------------- one dotted path
+# --------------------------------------------------------------------------- one path
 
-def _path_key(path: str, descending: bool) -> Callable[[dict], Key]:
-    """The key of one dotted path with no other ORDER BY path under its first
-    segment: the smallest (largest) of the keys a one-field index would hold."""
+def path_keys(path: str) -> Callable[[dict], List[Key]]:
+    """Every key a one-field MongoDB index on ``path`` holds for an object (its
+    multikey entries, repeats kept): each element of an array the path ends on
+    (an array inside it is one value; ``[]`` gives the key of undefined, before
+    null), null where the path is missing or meets a non-object, and, through
+    an array, the keys of each element in turn. A sort by ``path`` alone takes
+    the smallest (ascending) or largest (descending) of them."""
     parts = tuple(path.split("."))
     if any(not p for p in parts):
         raise query_error(f"invalid field path {path!r}: empty segment")
     n = len(parts)
-    pick = max if descending else min
+    date_field = path in DATE_FIELDS
 
     def collect(v: Any, j: int, out: List[Key]) -> None:
         """Keys of ``parts[j:]`` from the object ``v``."""
@@ -246,11 +250,16 @@ def _path_key(path: str, descending: bool) -> Callable[[dict], Key]:
             else:
                 v, j = _reach(e, parts, j + 1)
 
-    def key(o: dict) -> Key:
+    def keys(o: dict) -> List[Key]:
+        if date_field:  # createdAt/updatedAt: plain ISO strings are dates
+            v = o.get(path, MISSING)
+            if v.__class__ is str:
+                return [date_key(v)]
         out: List[Key] = []
         collect(o, 0, out)
-        return out[0] if len(out) == 1 else pick(out)
-    return key
+        return out
+    return keys
+
 
 # --------------------------------------------------------------------------- public
 
@@ -262,7 +271,13 @@ def sort_key(field: str, descending: bool = False) -> Callable[[dict], Key]:
     """
     if "." not in field:
         return _top_level_key(field, descending)
-    return _path_key(field, descending)
+    keys = path_keys(field)
+    pick = max if descending else min
+
+    def key(o: dict) -> Key:
+        got = keys(o)
+        return got[0] if len(got) == 1 else pick(got)
+    return key
 
 
 def _groups(fields: List[Tuple[str, bool]]) -> List[List[int]]:
