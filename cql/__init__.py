@@ -11,7 +11,7 @@ from .errors import (  # noqa: F401
     InvalidClassName, InvalidKey, MissingObjectId, ObjectNotFound, ConditionNotMet,
     InvalidJSON, TypeMismatch, ServerError, ConnectionFailed, StorageError,
     Warning, Error, InterfaceError, DatabaseError, DataError, OperationalError,
-    IntegrityError, InternalError, ProgrammingError, NotSupportedError,
+    IntegrityError, InternalError, ProgrammingError, NotSupportedError, BadValueError, BatchWriteError,
 )
 from .types import Pointer, GeoPoint, File, Relation  # noqa: F401
 from .connection import connect, init, execute, Connection, Cursor  # noqa: F401
@@ -27,6 +27,37 @@ __version__ = "0.1.0"
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "qmark"
+
+
+# The Python vocabularies (cql.Query, cql.Object, cql.Model and its properties)
+# load on first use, so that ``import cql`` and ``cql -e`` stay fast.
+_LAZY = {
+    "Query": "objects", "Object": "objects",
+    "Model": "model", "Key": "model", "AND": "model", "OR": "model",
+    "StringProperty": "model", "IntegerProperty": "model", "FloatProperty": "model",
+    "BooleanProperty": "model", "DateTimeProperty": "model", "GeoPtProperty": "model",
+    "PointerProperty": "model", "JsonProperty": "model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cql' has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext cql``: the %cql / %%cql magics (see cql.notebook)."""
+    from .notebook import load_ipython_extension as load
+    load(ipython)
 
 
 def parse(text: str) -> List[Any]:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, List
+from typing import Dict, List, Sequence, Union
 
+from .errors import CQLError
 from .plan import Create, Delete, Find, Plan, Update, requests_of
 from .result import Result
 
@@ -26,6 +27,18 @@ class Backend(ABC):
             return self.delete(plan)
         from .errors import InterfaceError
         raise InterfaceError(f"not a plan: {plan!r}")
+
+    def run_each(self, plans: Sequence[Plan]) -> List[Union[Result, CQLError]]:
+        """Run every plan on its own: a plan that fails gives its CQLError in its
+        place and does not stop the others (``Object.save_all``, ``Model.put_multi``).
+        A backend may send them together (the REST client uses /batch)."""
+        out: List[Union[Result, CQLError]] = []
+        for plan in plans:
+            try:
+                out.append(self.run(plan))
+            except CQLError as exc:
+                out.append(exc)
+        return out
 
     @abstractmethod
     def find(self, plan: Find) -> Result: ...

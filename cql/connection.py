@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from . import errors
 from .backend import Backend
-from .plan import Plan
+from .plan import Create, Delete, Find, Plan, Update
 from .result import Result
 
 
@@ -106,10 +106,24 @@ class Connection:
         self._check_open()
         return [self.backend.run(plan(stmt, ())) for stmt in parse(script)]
 
-    def explain(self, statement: str, *params: Any) -> List[dict]:
-        """The requests this connection's backend makes for a statement."""
+    def explain(self, statement: Union[str, Plan], *params: Any) -> List[dict]:
+        """The requests this connection's backend makes for a statement (or a Plan)."""
         self._check_open()
+        if isinstance(statement, (Find, Create, Update, Delete)):
+            return self.backend.explain(statement)
         return self.backend.explain(self.plan(statement, *params))
+
+    # -- the Plan side: cql.Query, cql.Object and cql.Model build Plans directly --
+    def run(self, plan: Plan) -> Result:
+        """Run one Plan on this connection's backend."""
+        self._check_open()
+        return self.backend.run(plan)
+
+    def run_each(self, plans: Sequence[Plan]) -> List[Union[Result, errors.CQLError]]:
+        """Run several Plans, each on its own (batched where the backend can):
+        one Result or CQLError per plan, in order."""
+        self._check_open()
+        return self.backend.run_each(list(plans))
 
     def schema(self) -> Dict[str, Dict[str, str]]:
         self._check_open()

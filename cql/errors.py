@@ -191,3 +191,29 @@ def caret_under(text: str, column: int) -> str:
         return "".join("\t" if ch == "\t" else " " for ch in prefix) + "^"
     from wcwidth import wcwidth
     return "".join("\t" if ch == "\t" else " " * max(wcwidth(ch), 1) for ch in prefix) + "^"
+
+
+class BadValueError(CQLError, DataError):
+    """A cql.Model property given a value it does not take, or a required one
+    left empty; raised before anything is sent (code 142, a validation error;
+    111 for a value of the wrong type)."""
+    code = 142
+
+
+class BatchWriteError(CQLError, DatabaseError):
+    """Some writes of ``save_all``/``destroy_all``/``put_multi``/``delete_multi``
+    failed. ``failures`` lists ``(item, CQLError)`` for every one that failed
+    (not only the first); every other item was written."""
+
+    def __init__(self, what: str, failures: list, total: int):
+        codes = {err.code for _, err in failures}
+        lines = "; ".join(f"{_describe(item)}: code {err.code} {err.message}" for item, err in failures[:20])
+        more = f"; and {len(failures) - 20} more" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} of {total} {what} failed ({total - len(failures)} succeeded): "
+                         f"{lines}{more}", codes.pop() if len(codes) == 1 else 1)
+        self.failures = failures
+
+
+def _describe(item: object) -> str:
+    label = getattr(item, "describe", None)
+    return label() if callable(label) else repr(item)

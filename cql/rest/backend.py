@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import errors
 from ..backend import Backend
@@ -371,6 +371,45 @@ class RestBackend(Backend):
                 outcomes.extend({"error": {"code": exc.code, "error": exc.message}} for _ in chunk)
         return outcomes
 
+    def run_each(self, plans: Sequence[Plan]) -> List[Union[Result, errors.CQLError]]:
+        """One-row creates and unconditional writes by objectId go through /batch
+        (BATCH_SIZE a request, each item's outcome kept); any other plan runs alone."""
+        out: List[Union[Result, errors.CQLError]] = []
+        pending: List[Tuple[Plan, dict]] = []
+        for plan in list(plans) + [None]:  # None flushes the last batch
+            request = None if plan is None else self._batch_item(plan)
+            if request is not None:
+                pending.append((plan, request))
+                continue
+            for chunk in in_batches(pending):
+                try:
+                    answers = self.http.batch([r for _, r in chunk])
+                except errors.CQLError as exc:
+                    out.extend(exc for _ in chunk)
+                    continue
+                out.extend(_batch_outcome(p, r, a) for (p, r), a in zip(chunk, answers))
+            for p, _ in pending:
+                self.schema_cache.learn(p.class_name, list(p.rows) if isinstance(p, Create) else [p.body])
+            pending = []
+            if plan is not None:
+                try:
+                    out.append(self.run(plan))
+                except errors.CQLError as exc:
+                    out.append(exc)
+        return out
+
+    def _batch_item(self, plan: Plan) -> Optional[dict]:
+        """The /batch request of a plan that needs nothing but one request, else None."""
+        if isinstance(plan, Create) and len(plan.rows) == 1 and not self._emulated_ops(plan.rows[0]):
+            return {"method": "POST", "path": class_path(plan.class_name), "body": plan.rows[0]}
+        if isinstance(plan, (Update, Delete)) and plan.pinned and not plan.where:
+            path = object_path(plan.class_name, plan.object_id)
+            if isinstance(plan, Delete):
+                return {"method": "DELETE", "path": path}
+            if not self._emulated_ops(plan.body):
+                return {"method": "PUT", "path": path, "body": plan.body}
+        return None
+
     # -- LeanCloud cloudQuery -------------------------------------------------------
     def run_text(self, statement: str, params: Sequence[Any] = ()) -> Optional[Result]:
         """With ``cloud_query=True`` (LeanCloud only): send the CQL text as is to
@@ -434,6 +473,19 @@ def _as_list(order: Any) -> List[str]:
     if isinstance(order, str):
         return [order]
     return list(order)
+
+
+def _batch_outcome(plan: Plan, request: dict, answer: Any) -> Union[Result, errors.CQLError]:
+    if not isinstance(answer, dict) or "success" not in answer:
+        error = answer.get("error") if isinstance(answer, dict) else None
+        return http.server_error(200, error if isinstance(error, dict) else {"error": str(answer)},
+                                 request["method"], f"{request['path']} in /batch")
+    success = answer["success"]
+    if isinstance(plan, Create):
+        return Result("insert", plan.class_name, [_created(success)])
+    if isinstance(plan, Update):
+        return Result("update", plan.class_name, [{"objectId": plan.object_id, "updatedAt": success.get("updatedAt")}])
+    return Result("delete", plan.class_name, rowcount=1)
 
 
 def _created(answer: dict) -> dict:
