@@ -69,6 +69,11 @@ class CQLError(DatabaseError):
         self.column = column
         self.source = source
 
+    @property
+    def error(self) -> str:
+        """The message (the LeanCloud SDK's LeanCloudError spelling)."""
+        return self.message
+
     def with_position(self, line: Optional[int], column: Optional[int],
                       source: Optional[str]) -> "CQLError":
         """Attach a position unless one is already set; returns self."""

@@ -86,6 +86,17 @@ class Result:
         cols = self.columns
         return [tuple(obj.get(c) for c in cols) for obj in self.results]
 
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (``pip install 'cql[pandas]'``): dates as UTC
+        timestamps, pointers as objectIds, GeoPoints as two float columns."""
+        from .frames import to_pandas
+        return to_pandas(self)
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table (``pip install 'cql[arrow]'``), mapped as to_pandas()."""
+        from .frames import to_arrow
+        return to_arrow(self)
+
     def __iter__(self) -> Iterator[dict]:
         return iter(self.results)
 
