@@ -256,7 +256,7 @@ class Object(metaclass=ObjectMeta):
         if children:
             type(self).save_all(children, conn=conn)
         result = conn.run(self.save_plan(where))
-        self._saved(result.objects[0])
+        self._saved(result.objects[0], conn)
         if fetch_when_save if fetch_when_save is not None else self.fetch_when_save:
             self.fetch(conn=conn)
 
@@ -276,8 +276,9 @@ class Object(metaclass=ObjectMeta):
             return Create(self.class_name(), (body,), tuple(body))
         return Update(self.class_name(), body, self.id, where.where if where is not None else {})
 
-    def _saved(self, answer: dict) -> None:
+    def _saved(self, answer: dict, conn: Connection) -> None:
         self.id = answer.get("objectId") or self.id
+        self._conn = self._conn or conn
         meta = decode_object({k: answer[k] for k in ("createdAt", "updatedAt") if answer.get(k)})
         if "createdAt" in meta:
             self.created_at = self.updated_at = meta["createdAt"]
@@ -314,7 +315,7 @@ class Object(metaclass=ObjectMeta):
         if children:
             cls.save_all(children, conn=conn)
         write_each(objects, [o.save_plan() for o in objects], lambda o: o.connection(conn), "saves",
-                   lambda o, result, c: o._saved(result.objects[0]))
+                   lambda o, result, c: o._saved(result.objects[0], c))
 
     @classmethod
     def destroy_all(cls, objects: Sequence["Object"], conn: Optional[Connection] = None) -> None:

@@ -389,7 +389,8 @@ class RestBackend(Backend):
                     continue
                 out.extend(_batch_outcome(p, r, a) for (p, r), a in zip(chunk, answers))
             for p, _ in pending:
-                self.schema_cache.learn(p.class_name, list(p.rows) if isinstance(p, Create) else [p.body])
+                if not isinstance(p, Delete):
+                    self.schema_cache.learn(p.class_name, list(p.rows) if isinstance(p, Create) else [p.body])
             pending = []
             if plan is not None:
                 try:

@@ -1,0 +1,175 @@
+"""The Python API (cql.Query, cql.Object, cql.Model, cql.leancloud) on the real
+Parse Server, in both flavors (parse, leancloud), with the same answers as on
+the embedded engine: the same code (tests/pyapi_cases.py) runs on both."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+import cql
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import pyapi_cases as cases  # noqa: E402
+
+
+@pytest.fixture
+def engine():
+    c = cql.connect()
+    yield c
+    c.close()
+
+
+def both(conn, engine, cls, load):
+    """Load the same data on the server and the engine."""
+    return load(conn, cls), load(engine, cls)
+
+
+QUERIES = [
+    ("equal_to", lambda q: q.equal_to("priority", 2)),
+    ("greater_than+less_than", lambda q: q.greater_than("priority", 1).less_than("priority", 4)),
+    ("same field twice", lambda q: q.greater_than("priority", 1).greater_than("priority", 2)),
+    ("contained_in", lambda q: q.contained_in("priority", [1, 3])),
+    ("contains_all", lambda q: q.contains_all("tags", ["a", "b"])),
+    ("startswith", lambda q: q.startswith("title", "al")),
+    ("contains", lambda q: q.contains("title", "李总 (x")),
+    ("matched", lambda q: q.matched("title", "^A", ignore_case=True)),
+    ("does_not_exist", lambda q: q.does_not_exist("priority")),
+    ("matches_query", lambda q, u: q.matches_query("owner", cql.Query(u).equal_to("vip", True))),
+    ("or_", lambda q: cql.Query.or_(q.equal_to("priority", 1), q.equal_to("done", True))),
+    ("filter", lambda q: q.filter("priority >=", 2).filter("done =", True)),
+    ("filter IN", lambda q: q.filter("priority IN", [2, 3])),
+    ("near", lambda q: q.near("loc", cases.BEIJING).limit(2)),
+    ("within_kilometers", lambda q: q.within_kilometers("loc", cases.BEIJING, 1500)),
+    ("within_geo_box", lambda q: q.within_geo_box("loc", cql.GeoPoint(latitude=20, longitude=110),
+                                                  cql.GeoPoint(latitude=35, longitude=125))),
+    ("order skip limit", lambda q: q.descending("priority").skip(1).limit(2)),
+]
+
+
+@pytest.mark.parametrize("name,build", QUERIES, ids=[n for n, _ in QUERIES])
+def test_queries_match_the_engine(conn, engine, cls, name, build):
+    answers = []
+    for c in (conn, engine):
+        cases.load_todos(c, todo=cls, user=cls + "U")
+        q = cql.Query(cls, conn=c)
+        query = build(q, cls + "U") if build.__code__.co_argcount == 2 else build(q)
+        rows = query.find()
+        ordered = "near" in name or "order" in name
+        answers.append(cases.titles(rows) if ordered else sorted(cases.titles(rows)))
+        answers.append(query.count())
+    assert answers[:2] == answers[2:], f"server {answers[:2]} != engine {answers[2:]}"
+    assert answers[0], "the query found nothing: the comparison proves little"
+
+
+def test_cursors_over_1000_objects_pages_of_7(conn, engine, cls):
+    results = []
+    for c in (conn, engine):
+        cases.load_numbers(c, cls)
+        results.append(cases.paged_orders(lambda order: cql.Query(cls, conn=c).order(*order)))
+    assert results[0] == results[1]
+
+
+def test_cursor_sees_rows_inserted_between_pages(conn, cls):
+    cases.load_numbers(conn, cls, n=40)
+    q = cql.Query(cls, conn=conn).order("-score")
+    first, cursor, more = q.fetch_page(7)
+    Num = cql.Object.extend(cls)
+    Num(k=1000, score=99).save(conn=conn)  # sorts before the cursor: not seen
+    Num(k=1001, score=-1).save(conn=conn)  # after it: seen once
+    rest, _ = cases.all_pages(q.with_cursor(cursor), 7)
+    ks = [r.get("k") for r in first + rest]
+    assert len(ks) == len(set(ks)) == 41
+    assert 1001 in ks and 1000 not in ks
+
+
+def test_save_all_reports_every_failure(conn, cls):
+    Item = cql.Object.extend(cls)
+    Item(n=1).save(conn=conn)
+    items = [Item(n=2), Item(n="two"), Item(n=3), Item(n=[4])]
+    with pytest.raises(cql.BatchWriteError) as info:
+        Item.save_all(items, conn=conn)
+    assert [i for i, _ in info.value.failures] == [items[1], items[3]]
+    assert all(err.code == 111 for _, err in info.value.failures)
+    assert items[0].id and items[2].id and not items[1].id and not items[3].id
+    assert cql.Query(cls, conn=conn).count() == 3
+    Item.destroy_all([items[0], items[2]], conn=conn)
+    assert cql.Query(cls, conn=conn).count() == 1
+
+
+def test_conditional_save(conn, cls):
+    Wiki = cql.Object.extend(cls)
+    wiki = Wiki(content="Hello", version=2)
+    wiki.save(conn=conn)
+    wiki.set("content", "Morning")
+    with pytest.raises(cql.ConditionNotMet) as info:
+        wiki.save(where=Wiki.query.equal_to("version", 1))
+    assert info.value.code == 305
+    assert Wiki.create_without_data(wiki.id, conn=conn).fetch().get("content") == "Hello"
+    wiki.increment("version")
+    wiki.save(where=Wiki.query.equal_to("version", 2), fetch_when_save=True)
+    assert (wiki.get("content"), wiki.get("version")) == ("Morning", 3)
+
+
+def test_model_with_hooks(conn, cls):
+    calls = []
+
+    class Task(cql.Model):
+        title = cql.StringProperty(required=True)
+        priority = cql.IntegerProperty(default=0)
+        due = cql.DateTimeProperty()
+
+        @classmethod
+        def _class_name(cls_):
+            return cls
+
+        def _pre_put_hook(self):
+            calls.append(("pre_put", self.title))
+
+        def _post_put_hook(self, future):
+            calls.append(("post_put", future.get_result().id()))
+
+        @classmethod
+        def _post_get_hook(cls_, key, future):
+            calls.append(("post_get", getattr(future.get_result(), "title", None)))
+
+        @classmethod
+        def _pre_delete_hook(cls_, key):
+            calls.append(("pre_delete", key.id()))
+
+    Task._connection = conn
+    key = Task(title="write", priority=5).put()
+    keys = Task.put_multi([Task(title=f"t{i}", priority=i) for i in range(3)])
+    assert Task.get_by_id(key.id()).priority == 5
+    assert [t.title for t in Task.query(Task.priority >= 1).order(-Task.priority).fetch()] == ["write", "t2", "t1"]
+    key.delete()
+    assert Task.get_by_id(key.id()) is None
+    assert calls[:2] == [("pre_put", "write"), ("post_put", key.id())]
+    assert ("post_get", "write") in calls and ("pre_delete", key.id()) in calls
+    assert len(keys) == 3
+    with pytest.raises(cql.BadValueError):
+        Task(title=None).put()
+
+
+def test_leancloud_guide_example(conn, cls):
+    import cql.leancloud as leancloud
+    previous = cql.connection.default_connection()
+    cql.connection._default = conn  # the example's "connect line"
+    try:
+        Todo = leancloud.Object.extend(cls)
+        for p, s in ((1, 0), (4, 0), (2, 1)):
+            todo = Todo()
+            todo.set("priority", p)
+            todo.set("status", s)
+            todo.save()
+        query1 = Todo.query
+        query2 = Todo.query
+        query1.greater_than("priority", 3)
+        query2.equal_to("status", 1)
+        query = leancloud.Query.or_(query1, query2)
+        assert sorted(t.get("priority") for t in query.find()) == [2, 4]
+        result = leancloud.Query.do_cloud_query(f"select count(*) from {cls} where priority > ?", 1)
+        assert result.count == 2
+    finally:
+        cql.connection._default = previous
