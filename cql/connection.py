@@ -309,13 +309,16 @@ _default: Optional[Connection] = None
 _default_lock = threading.Lock()
 
 
-def init(target: Optional[str] = None, **options: Any) -> Connection:
-    """Set the module's default connection, used by ``cql.execute``."""
+def init(target: Union[None, str, Connection] = None, **options: Any) -> Connection:
+    """Set the module's default connection, used by ``cql.execute`` and by
+    cql.Query/Object/Model without ``conn=``: a target as ``connect`` takes,
+    or a Connection already open. The previous default is closed."""
     global _default
     with _default_lock:
-        if _default is not None:
+        new = target if isinstance(target, Connection) else connect(target, **options)
+        if _default is not None and _default is not new:
             _default.close()
-        _default = connect(target, **options)
+        _default = new
         return _default
 
 

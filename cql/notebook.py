@@ -22,13 +22,22 @@ import io
 import shlex
 from typing import Any, List, Optional
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 import cql
 from .errors import CQLError
 
 STATEMENT_WORDS = ("select", "insert", "update", "delete")
+
+
+class CellError(Exception):
+    """A failed %cql/%%cql: IPython shows it as its one line (no traceback) and
+    the cell fails, so a notebook run headlessly stops there."""
+
+    def _render_traceback_(self) -> List[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
 
 
 def _connect_parser() -> argparse.ArgumentParser:
@@ -57,13 +66,13 @@ class CQLMagics(Magics):
                 return shown(cql.execute(text))
             return self.connect(text)
         except CQLError as exc:
-            raise UsageError(f"CQL error {exc.code}: {exc}") from None
+            raise CellError(f"CQL error {exc.code}: {exc}") from None
 
     def variables(self, names: List[str]) -> List[Any]:
         namespace = self.shell.user_ns if self.shell is not None else {}
         missing = [n for n in names if n not in namespace]
         if missing:
-            raise UsageError(f"%%cql: notebook variable(s) not defined: {', '.join(missing)}")
+            raise CellError(f"%%cql: notebook variable(s) not defined: {', '.join(missing)}")
         return [namespace[n] for n in names]
 
     def run_cell(self, text: str, params: List[Any]) -> Any:
@@ -78,7 +87,7 @@ class CQLMagics(Magics):
             mine, params = params[:wanted], params[wanted:]
             result = conn.execute(statement, *mine)
         if params:
-            raise UsageError(f"%%cql: {len(params)} variable(s) left over: the cell has fewer ? placeholders")
+            raise CellError(f"%%cql: {len(params)} variable(s) left over: the cell has fewer ? placeholders")
         return None if result is None else shown(result)
 
     def connect(self, line: str) -> cql.Connection:
@@ -86,7 +95,7 @@ class CQLMagics(Magics):
         try:
             args = _connect_parser().parse_args(shlex.split(line))
         except (argparse.ArgumentError, ValueError) as exc:
-            raise UsageError(f"%cql TARGET [--app-id ID] [--rest-key KEY | --master-key KEY] "
+            raise CellError(f"%cql TARGET [--app-id ID] [--rest-key KEY | --master-key KEY] "
                              f"[--flavor parse|leancloud]: {exc}") from None
         target = None if args.target == ":memory:" else args.target
         options = rest_options(args, stderr=io.StringIO()) if target and "://" in target else {}

@@ -487,7 +487,7 @@ class Query:
         conn = conn or default_connection()
         if len(pvalues) == 1 and isinstance(pvalues[0], (list, tuple)):
             statements = parse(cql)  # the SDK also takes the parameters as one list
-            if statements and statements[0].param_count == len(pvalues[0]) != 1:
+            if statements and statements[0].param_count == len(pvalues[0]):
                 pvalues = tuple(pvalues[0])
         result = conn.execute(cql, *pvalues)
         rows: list = []

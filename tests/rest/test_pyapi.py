@@ -154,8 +154,7 @@ def test_model_with_hooks(conn, cls):
 
 def test_leancloud_guide_example(conn, cls):
     import cql.leancloud as leancloud
-    previous = cql.connection.default_connection()
-    cql.connection._default = conn  # the example's "connect line"
+    cql.init(conn)  # the example's "connect line"
     try:
         Todo = leancloud.Object.extend(cls)
         for p, s in ((1, 0), (4, 0), (2, 1)):
@@ -172,4 +171,4 @@ def test_leancloud_guide_example(conn, cls):
         result = leancloud.Query.do_cloud_query(f"select count(*) from {cls} where priority > ?", 1)
         assert result.count == 2
     finally:
-        cql.connection._default = previous
+        cql.init(None)
