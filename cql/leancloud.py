@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-import cql
+from .connection import Connection, init as connect_default
 from .errors import BatchWriteError, CQLError  # noqa: F401
 from .objects import Object as BaseObject, Query as ObjectQuery, Relation  # noqa: F401
 from .types import GeoPoint as BaseGeoPoint
@@ -61,7 +61,7 @@ _master = False
 
 
 def init(app_id: str, app_key: Optional[str] = None, master_key: Optional[str] = None,
-         hook_key: Optional[str] = None) -> cql.Connection:
+         hook_key: Optional[str] = None) -> Connection:
     """Connect cql's default connection to a LeanCloud app (the SDK's init).
     The server comes from LEANCLOUD_API_SERVER (or LC_API_SERVER); CQL_TARGET
     may name any other cql target instead (a file, a Parse Server URL)."""
@@ -69,13 +69,13 @@ def init(app_id: str, app_key: Optional[str] = None, master_key: Optional[str] =
     server = os.environ.get("LEANCLOUD_API_SERVER") or os.environ.get("LC_API_SERVER")
     if server:
         _master = bool(master_key)
-        return cql.init(server, app_id=app_id, rest_key=None if master_key else app_key,
+        return connect_default(server, app_id=app_id, rest_key=None if master_key else app_key,
                         master_key=master_key, flavor="leancloud")
     target = os.environ.get("CQL_TARGET")
     if target is None:
         raise CQLError("leancloud.init() needs the app's API server: set LEANCLOUD_API_SERVER "
                        "(https://...), or CQL_TARGET to another cql target, or call cql.init(TARGET)", 1)
-    return cql.init(target or None)
+    return connect_default(target or None)
 
 
 def use_master_key(flag: bool = True) -> None:

@@ -24,8 +24,9 @@ from typing import Any, List, Optional
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-import cql
+from .connection import Connection, default_connection, execute, init
 from .errors import CQLError
+from .result import Result
 
 STATEMENT_WORDS = ("select", "insert", "update", "delete")
 
@@ -61,9 +62,9 @@ class CQLMagics(Magics):
                 return self.run_cell(cell, self.variables(line.split()))
             text = line.strip()
             if not text:
-                return cql.connection.default_connection()
+                return default_connection()
             if text.split(None, 1)[0].lower() in STATEMENT_WORDS:
-                return shown(cql.execute(text))
+                return shown(execute(text))
             return self.connect(text)
         except CQLError as exc:
             raise CellError(f"CQL error {exc.code}: {exc}") from None
@@ -79,7 +80,7 @@ class CQLMagics(Magics):
         """Each statement of the cell in order, taking as many parameters as it has ``?``."""
         from .parser import parse
         from .splitter import split
-        conn = cql.connection.default_connection()
+        conn = default_connection()
         result = None
         statements = [piece.text for piece in split(text) if piece.text.strip()]
         for statement in statements:
@@ -90,7 +91,7 @@ class CQLMagics(Magics):
             raise CellError(f"%%cql: {len(params)} variable(s) left over: the cell has fewer ? placeholders")
         return None if result is None else shown(result)
 
-    def connect(self, line: str) -> cql.Connection:
+    def connect(self, line: str) -> Connection:
         from .cli import rest_options
         try:
             args = _connect_parser().parse_args(shlex.split(line))
@@ -99,10 +100,10 @@ class CQLMagics(Magics):
                              f"[--flavor parse|leancloud]: {exc}") from None
         target = None if args.target == ":memory:" else args.target
         options = rest_options(args, stderr=io.StringIO()) if target and "://" in target else {}
-        return cql.init(target, **options)
+        return init(target, **options)
 
 
-def shown(result: cql.Result) -> Any:
+def shown(result: Result) -> Any:
     """What a notebook shows for a result: a DataFrame for a select (with pandas)."""
     if result.kind != "select":
         return result
