@@ -84,35 +84,43 @@ def test_cursor_sees_rows_inserted_between_pages(conn, cls):
     assert 1001 in ks and 1000 not in ks
 
 
-def test_save_all_reports_every_failure(conn, cls):
+def save_all_scenario(conn, cls):
     Item = cql.Object.extend(cls)
     Item(n=1).save(conn=conn)
     items = [Item(n=2), Item(n="two"), Item(n=3), Item(n=[4])]
     with pytest.raises(cql.BatchWriteError) as info:
         Item.save_all(items, conn=conn)
-    assert [i for i, _ in info.value.failures] == [items[1], items[3]]
-    assert all(err.code == 111 for _, err in info.value.failures)
-    assert items[0].id and items[2].id and not items[1].id and not items[3].id
-    assert cql.Query(cls, conn=conn).count() == 3
+    failed = [(items.index(i), err.code) for i, err in info.value.failures]
+    saved = [bool(i.id) for i in items]
+    count = cql.Query(cls, conn=conn).count()
     Item.destroy_all([items[0], items[2]], conn=conn)
-    assert cql.Query(cls, conn=conn).count() == 1
+    return failed, saved, count, cql.Query(cls, conn=conn).count()
 
 
-def test_conditional_save(conn, cls):
+def test_save_all_reports_every_failure(conn, engine, cls):
+    server, local = save_all_scenario(conn, cls), save_all_scenario(engine, cls)
+    assert server == local == ([(1, 111), (3, 111)], [True, False, True, False], 3, 1)
+
+
+def conditional_save_scenario(conn, cls):
     Wiki = cql.Object.extend(cls)
     wiki = Wiki(content="Hello", version=2)
     wiki.save(conn=conn)
     wiki.set("content", "Morning")
     with pytest.raises(cql.ConditionNotMet) as info:
         wiki.save(where=Wiki.query.equal_to("version", 1))
-    assert info.value.code == 305
-    assert Wiki.create_without_data(wiki.id, conn=conn).fetch().get("content") == "Hello"
+    unchanged = Wiki.create_without_data(wiki.id, conn=conn).fetch().get("content")
     wiki.increment("version")
     wiki.save(where=Wiki.query.equal_to("version", 2), fetch_when_save=True)
-    assert (wiki.get("content"), wiki.get("version")) == ("Morning", 3)
+    return info.value.code, unchanged, wiki.get("content"), wiki.get("version")
 
 
-def test_model_with_hooks(conn, cls):
+def test_conditional_save(conn, engine, cls):
+    assert conditional_save_scenario(conn, cls) == conditional_save_scenario(engine, cls) == \
+        (305, "Hello", "Morning", 3)
+
+
+def model_scenario(conn, cls):
     calls = []
 
     class Task(cql.Model):
@@ -128,7 +136,7 @@ def test_model_with_hooks(conn, cls):
             calls.append(("pre_put", self.title))
 
         def _post_put_hook(self, future):
-            calls.append(("post_put", future.get_result().id()))
+            calls.append(("post_put", future.get_result() == self.key))
 
         @classmethod
         def _post_get_hook(cls_, key, future):
@@ -136,20 +144,27 @@ def test_model_with_hooks(conn, cls):
 
         @classmethod
         def _pre_delete_hook(cls_, key):
-            calls.append(("pre_delete", key.id()))
+            calls.append(("pre_delete", key.kind()))
 
     Task._connection = conn
     key = Task(title="write", priority=5).put()
-    keys = Task.put_multi([Task(title=f"t{i}", priority=i) for i in range(3)])
-    assert Task.get_by_id(key.id()).priority == 5
-    assert [t.title for t in Task.query(Task.priority >= 1).order(-Task.priority).fetch()] == ["write", "t2", "t1"]
+    Task.put_multi([Task(title=f"t{i}", priority=i) for i in range(3)])
+    got = Task.get_by_id(key.id()).priority
+    ordered = [t.title for t in Task.query(Task.priority >= 1).order(-Task.priority).fetch()]
     key.delete()
-    assert Task.get_by_id(key.id()) is None
-    assert calls[:2] == [("pre_put", "write"), ("post_put", key.id())]
-    assert ("post_get", "write") in calls and ("pre_delete", key.id()) in calls
-    assert len(keys) == 3
+    gone = Task.get_by_id(key.id())
     with pytest.raises(cql.BadValueError):
         Task(title=None).put()
+    return got, ordered, gone, calls
+
+
+def test_model_with_hooks(conn, engine, cls):
+    server, local = model_scenario(conn, cls), model_scenario(engine, cls)
+    assert server == local
+    got, ordered, gone, calls = server
+    assert (got, ordered, gone) == (5, ["write", "t2", "t1"], None)
+    assert calls[:2] == [("pre_put", "write"), ("post_put", True)]
+    assert ("post_get", "write") in calls and ("pre_delete", cls) in calls and ("post_get", None) in calls
 
 
 def test_leancloud_guide_example(conn, cls):
