@@ -187,3 +187,12 @@ def test_leancloud_guide_example(conn, cls):
         assert result.count == 2
     finally:
         cql.init(None)
+
+
+def test_cursors_over_dates(conn, cls):
+    cases.load_numbers(conn, cls, n=120)
+    for order in (["createdAt"], ["-updatedAt", "score"]):
+        rows, _ = cases.all_pages(cql.Query(cls, conn=conn).order(*order), 7)
+        assert sorted(r.get("k") for r in rows) == list(range(120))
+        times = [r.created_at if "created" in order[0] else r.updated_at for r in rows]
+        assert times == sorted(times, reverse=order[0].startswith("-"))
