@@ -239,7 +239,8 @@ class Query:
 
     def fetch(self, limit: Optional[int] = None, offset: int = 0, *, keys_only: Optional[bool] = None,
               projection: Optional[Sequence[str]] = None) -> list:
-        """Up to ``limit`` rows (all when None) after ``offset``."""
+        """Up to ``limit`` rows (default: the query's ``limit()``, else all) after ``offset``."""
+        limit = self._limit if limit is None else limit
         if limit is None:
             return list(self.run(offset=offset, keys_only=keys_only, projection=projection))
         objects, position, _ = self._page(_count(limit, "fetch() limit"), None, _count(offset, "offset"),
@@ -249,7 +250,9 @@ class Query:
 
     def run(self, limit: Optional[int] = None, offset: int = 0, batch_size: int = DEFAULT_BATCH, *,
             keys_only: Optional[bool] = None, projection: Optional[Sequence[str]] = None) -> Iterator[Any]:
-        """Every row (up to ``limit``), fetched ``batch_size`` at a time with keyset cursors."""
+        """Every row (up to ``limit``, default the query's), fetched ``batch_size``
+        at a time with keyset cursors."""
+        limit = self._limit if limit is None else limit
         remaining = None if limit is None else _count(limit, "run() limit")
         batch = _count(batch_size, "batch_size") or DEFAULT_BATCH
         offset = _count(offset, "offset")

@@ -195,6 +195,8 @@ def test_fetch_run_and_iteration(db):
     assert titles(q.run(limit=3, batch_size=2)) == order[:3]
     assert titles(list(q)) == order
     assert titles(q.run(offset=1, batch_size=2)) == order[1:]
+    assert titles(q.limit(3).fetch()) == order[:3] and titles(q.limit(3).run(batch_size=2)) == order[:3]
+    assert titles(q.skip(1).limit(2).fetch()) == order[1:3]
 
 
 def test_keys_only_and_projection(db):
