@@ -1,4 +1,4 @@
-"""A Result as a pandas DataFrame or an Arrow table (the optional extras
+"""Rows as a pandas DataFrame or an Arrow table (the optional extras
 ``cql[pandas]`` and ``cql[arrow]``, imported only when asked for).
 
 Columns are built from the REST JSON objects one column at a time, so dates
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 from itertools import chain
-from typing import Any, Dict, List, Tuple
+from typing import Any, Collection, Dict, List, Sequence, Tuple
 
 from .errors import CQLError
-from .result import SYSTEM_LAST, Result
 from .types import decode
 
 __all__ = ["to_pandas", "to_arrow", "columns_of"]
@@ -36,7 +35,7 @@ _TYPED = {"Date": "date", "Pointer": "pointer", "GeoPoint": "geo", "File": "file
           "Bytes": "bytes"}
 
 
-def _kind(name: str, values: List[Any]) -> str:
+def _kind(name: str, values: List[Any], date_fields: Collection[str]) -> str:
     """What one column holds: date, pointer, geo, file, relation, bytes, json,
     plain (scalars), or mixed. Set operations over the classes first: this
     runs over every value of every column."""
@@ -45,7 +44,7 @@ def _kind(name: str, values: List[Any]) -> str:
     if not classes:
         return "plain"
     if classes <= _SCALAR_SET:
-        return "date" if name in SYSTEM_LAST and classes == {str} else "plain"
+        return "date" if name in date_fields and classes == {str} else "plain"
     if classes == {dict}:
         kinds = {_TYPED.get(v.get("__type"), "json") for v in values if v is not None}
         return kinds.pop() if len(kinds) == 1 else "mixed"
@@ -64,16 +63,15 @@ def _json_values(values: List[Any]) -> List[Any]:
     return [decode(v) for v in values]
 
 
-def columns_of(result: Result) -> List[Tuple[str, str, List[Any]]]:
+def columns_of(columns: Sequence[str], objects: Sequence[dict], date_fields: Collection[str] = ()
+               ) -> List[Tuple[str, str, List[Any]]]:
     """(column name, kind, values) per output column, values still REST JSON
-    except where the kind says how to map them (see the module docstring)."""
-    if result.count_only:
-        return [("count", "plain", [result.count])]
-    objects = result.objects
+    except where the kind says how to map them (see the module docstring).
+    ``date_fields`` hold dates as plain ISO text (createdAt, updatedAt)."""
     out: List[Tuple[str, str, List[Any]]] = []
-    for name in result.columns:
+    for name in columns:
         values = [o.get(name) for o in objects]
-        kind = _kind(name, values)
+        kind = _kind(name, values, date_fields)
         if kind == "date":
             out.append((name, kind, [v if v is None or v.__class__ is str else v.get("iso") for v in values]))
         elif kind == "pointer":
@@ -92,11 +90,11 @@ def columns_of(result: Result) -> List[Tuple[str, str, List[Any]]]:
     return out
 
 
-def to_pandas(result: Result) -> Any:
-    """The result as a pandas DataFrame (see the module docstring)."""
+def to_pandas(columns: Sequence[str], objects: Sequence[dict], date_fields: Collection[str] = ()) -> Any:
+    """Rows of REST JSON objects as a pandas DataFrame (see the module docstring)."""
     pd = _need("pandas", "pandas")
     data: Dict[str, Any] = {}
-    for name, kind, values in columns_of(result):
+    for name, kind, values in columns_of(columns, objects, date_fields):
         if kind == "date":
             data[name] = pd.to_datetime(values, utc=True, format="ISO8601")
         elif kind == "float":
@@ -108,12 +106,12 @@ def to_pandas(result: Result) -> Any:
     return pd.DataFrame(data, columns=list(data))
 
 
-def to_arrow(result: Result) -> Any:
-    """The result as a pyarrow Table: timestamps in UTC (ms), arrays and
-    objects as JSON text."""
+def to_arrow(columns: Sequence[str], objects: Sequence[dict], date_fields: Collection[str] = ()) -> Any:
+    """Rows of REST JSON objects as a pyarrow Table: timestamps in UTC (ms),
+    arrays and objects as JSON text."""
     pa = _need("pyarrow", "arrow")
     arrays, names = [], []
-    for name, kind, values in columns_of(result):
+    for name, kind, values in columns_of(columns, objects, date_fields):
         if kind == "date":
             array = pa.array(values, pa.string()).cast(pa.timestamp("ms", tz="UTC"))
         elif kind == "float":

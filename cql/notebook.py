@@ -18,7 +18,7 @@ one line (no traceback) and fails the cell.
 from __future__ import annotations
 
 import argparse
-import io
+import os
 import shlex
 from typing import Any, List, Optional
 
@@ -92,14 +92,20 @@ class CQLMagics(Magics):
         return None if result is None else shown(result)
 
     def connect(self, line: str) -> Connection:
-        from .cli import rest_options
         try:
             args = _connect_parser().parse_args(shlex.split(line))
         except (argparse.ArgumentError, ValueError) as exc:
             raise CellError(f"%cql TARGET [--app-id ID] [--rest-key KEY | --master-key KEY] "
                              f"[--flavor parse|leancloud]: {exc}") from None
         target = None if args.target == ":memory:" else args.target
-        options = rest_options(args, stderr=io.StringIO()) if target and "://" in target else {}
+        options = {}
+        if target and "://" in target:  # keys from the line, else the environment (as the cql command)
+            for key, env in (("app_id", "CQL_APP_ID"), ("rest_key", "CQL_REST_KEY"), ("master_key", "CQL_MASTER_KEY")):
+                value = getattr(args, key) or os.environ.get(env)
+                if value:
+                    options[key] = value
+            if args.flavor:
+                options["flavor"] = args.flavor
         return init(target, **options)
 
 

@@ -90,12 +90,18 @@ class Result:
         """A pandas DataFrame (``pip install 'cql[pandas]'``): dates as UTC
         timestamps, pointers as objectIds, GeoPoints as two float columns."""
         from .frames import to_pandas
-        return to_pandas(self)
+        return to_pandas(*self._frame())
 
     def to_arrow(self) -> Any:
         """A pyarrow Table (``pip install 'cql[arrow]'``), mapped as to_pandas()."""
         from .frames import to_arrow
-        return to_arrow(self)
+        return to_arrow(*self._frame())
+
+    def _frame(self) -> Tuple[List[str], List[dict], Tuple[str, ...]]:
+        """(columns, REST JSON objects, fields holding dates as text) for cql.frames."""
+        if self.count_only:
+            return ["count"], [{"count": self.count}], ()
+        return self.columns, self.objects, SYSTEM_LAST
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.results)
