@@ -48,6 +48,7 @@ def _connect_parser() -> argparse.ArgumentParser:
     p.add_argument("--rest-key")
     p.add_argument("--master-key")
     p.add_argument("--flavor", choices=("parse", "leancloud"))
+    p.add_argument("--dialect", help="server dialect, e.g. parse-postgres (default: from the flavor)")
     return p
 
 
@@ -96,7 +97,7 @@ class CQLMagics(Magics):
             args = _connect_parser().parse_args(shlex.split(line))
         except (argparse.ArgumentError, ValueError) as exc:
             raise CellError(f"%cql TARGET [--app-id ID] [--rest-key KEY | --master-key KEY] "
-                             f"[--flavor parse|leancloud]: {exc}") from None
+                            f"[--flavor parse|leancloud] [--dialect NAME]: {exc}") from None
         target = None if args.target == ":memory:" else args.target
         options = {}
         if target and "://" in target:  # keys from the line, else the environment (as the cql command)
@@ -104,8 +105,9 @@ class CQLMagics(Magics):
                 value = getattr(args, key) or os.environ.get(env)
                 if value:
                     options[key] = value
-            if args.flavor:
-                options["flavor"] = args.flavor
+            for key in ("flavor", "dialect"):
+                if getattr(args, key):
+                    options[key] = getattr(args, key)
         return init(target, **options)
 
 

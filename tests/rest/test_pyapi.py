@@ -196,3 +196,20 @@ def test_cursors_over_dates(conn, cls):
         assert sorted(r.get("k") for r in rows) == list(range(120))
         times = [r.created_at if "created" in order[0] else r.updated_at for r in rows]
         assert times == sorted(times, reverse=order[0].startswith("-"))
+
+
+def test_notebook_magic_connects_to_a_server(server, flavor, cls):
+    from testserver import APP_ID, MASTER_KEY
+    from cql.notebook import CQLMagics
+    magics = CQLMagics(shell=None)
+    url = server.parse_url if flavor == "parse" else server.root
+    conn = magics.cql(f"{url} --app-id {APP_ID} --master-key {MASTER_KEY} --flavor {flavor} "
+                      "--dialect parse-postgres")  # the test server is Parse Server on PostgreSQL
+    try:
+        assert conn.backend.flavor == flavor
+        magics.cql("", f"insert into {cls}(n) values (1), (2), (3)")
+        frame = magics.cql(f"select * from {cls} where n >= 2 order by n")
+        assert list(frame["n"]) == [2, 3] and str(frame["createdAt"].dt.tz) == "UTC"
+        assert cql.Query(cls).count() == 3  # %cql TARGET is cql's default connection too
+    finally:
+        cql.init(None)
