@@ -22,7 +22,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .connection import Connection, default_connection
 from .errors import BadValueError, CQLError
-from .objects import SYSTEM_FIELDS, write_each
+from .names import DATE_FIELDS, SYSTEM_FIELDS
+from .objects import write_each
 from .plan import Create, Delete, Find, Update
 from .properties import (BooleanProperty, DateTimeProperty, FloatProperty, GeoPtProperty, IntegerProperty,  # noqa: F401
                          JsonProperty, PointerProperty, Property, StringProperty, property_list)
@@ -244,7 +245,7 @@ class Model:
     def _stored(self, answer: dict, conn: Connection) -> None:
         if self.key is None:
             self.key = Key(type(self), answer["objectId"], conn)
-        meta = decode_object({k: answer[k] for k in ("createdAt", "updatedAt") if answer.get(k)})
+        meta = decode_object({k: answer[k] for k in DATE_FIELDS if answer.get(k)})
         if "createdAt" in meta:
             self.created_at = self.updated_at = meta["createdAt"]
         self.updated_at = meta.get("updatedAt", self.updated_at)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from .connection import Connection, default_connection
 from .errors import BatchWriteError, CQLError, InvalidKey, MissingObjectId, ObjectNotFound, ParameterError
+from .names import DATE_FIELDS, SYSTEM_FIELDS
 from .plan import Create, Delete, Find, Update
 from .query import Query as BaseQuery, check_class_name, check_key, encode_value
 from .result import decode_object
@@ -22,7 +23,6 @@ from .types import Pointer, Relation as RelationType, decode
 
 __all__ = ["Object", "Query", "Relation", "write_each"]
 
-SYSTEM_FIELDS = ("objectId", "createdAt", "updatedAt")
 _ARRAY_OPS = ("Add", "AddUnique", "Remove")
 _BIT_OPS = {"BitAnd": lambda a, b: a & b, "BitOr": lambda a, b: a | b, "BitXor": lambda a, b: a ^ b}
 
@@ -279,7 +279,7 @@ class Object(metaclass=ObjectMeta):
     def _saved(self, answer: dict, conn: Connection) -> None:
         self.id = answer.get("objectId") or self.id
         self._conn = self._conn or conn
-        meta = decode_object({k: answer[k] for k in ("createdAt", "updatedAt") if answer.get(k)})
+        meta = decode_object({k: answer[k] for k in DATE_FIELDS if answer.get(k)})
         if "createdAt" in meta:
             self.created_at = self.updated_at = meta["createdAt"]
         if "updatedAt" in meta:

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 from .errors import CQLError
+from .names import DATE_FIELDS
 from .planner import merge_and
 
 TIE_BREAKER = "objectId"
-SYSTEM_DATES = ("createdAt", "updatedAt")
 _VERSION = 1
 
 
@@ -112,7 +112,7 @@ def _sort_value(row: dict, field: str) -> Any:
     value: Any = row
     for part in field.split("."):
         value = value.get(part) if isinstance(value, dict) else None
-    if field in SYSTEM_DATES and isinstance(value, str):  # plain ISO text on the wire
+    if field in DATE_FIELDS and isinstance(value, str):  # plain ISO text on the wire
         return {"__type": "Date", "iso": value}
     return value
 

@@ -30,6 +30,12 @@ _OPS_LOWER = {name.lower(): name for name in OPS}
 _REGEX_META = set("\\.^$*+?()[]{}|")
 
 
+def regex_escape(text: str) -> str:
+    """``text`` as a regex matching it literally (in MongoDB, PCRE, Python and
+    PostgreSQL alike: only the metacharacters get a backslash)."""
+    return "".join("\\" + ch if ch in _REGEX_META else ch for ch in text)
+
+
 def like_to_regex(pattern: str) -> str:
     """SQL LIKE -> regex (SPEC, decided): % -> .*, _ -> ., [...] copied, the rest
     escaped, anchored ^...$ except where the pattern starts/ends with %."""

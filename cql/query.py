@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from . import paging
@@ -29,32 +28,30 @@ from .connection import Connection, default_connection
 from .errors import CQLError, InvalidClassName, InvalidGeoPoint, InvalidJSON, InvalidKey, ObjectNotFound, \
     ParameterError
 from .plan import Find
-from .planner import merge_and
+from .names import is_class_name, is_field_name
+from .planner import merge_and, regex_escape
 from .types import GeoPoint, decode, encode
 
 __all__ = ["Query", "Condition", "AND", "OR", "CloudQueryResult", "encode_value", "check_class_name",
            "check_key"]
 
 _MISSING = object()
-_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*\Z")
 _FILTER_OPS = {"=": None, "==": None, "!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte",
                "in": "$in"}
-_REGEX_META = frozenset("\\.^$*+?()[]{}|/-")
 _DISTANCE_UNITS = ("Radians", "Miles", "Kilometers")
 DEFAULT_BATCH = 100
 
 
 # -- names and values ----------------------------------------------------------------
 def check_class_name(name: Any) -> str:
-    if not isinstance(name, str) or not _CLASS_NAME.match(name):
+    if not isinstance(name, str) or not is_class_name(name):
         raise InvalidClassName(f"invalid class name {name!r}: class names start with a letter or '_' "
                                "and use only ASCII letters, digits and '_'")
     return name
 
 
 def check_key(key: Any) -> str:
-    if not isinstance(key, str) or not _KEY.match(key):
+    if not isinstance(key, str) or not all(map(is_field_name, key.split("."))):
         raise InvalidKey(f"invalid field name {key!r}: field names start with a letter and use only "
                          "ASCII letters, digits and '_' (a.b for a nested field)")
     return key
@@ -91,7 +88,7 @@ def _point(value: Any) -> dict:
 def _regex_escape(text: Any) -> str:
     if not isinstance(text, str):
         raise ParameterError(f"expected a string, got {text!r}")
-    return "".join("\\" + ch if ch in _REGEX_META else ch for ch in text)
+    return regex_escape(text)
 
 
 def _names(keys: Sequence[Any]) -> Tuple[str, ...]:

@@ -6,9 +6,9 @@ for a decode they do not need.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Collection, Iterator, List, Optional, Sequence, Tuple
 
-from .names import SYSTEM_FIELDS
+from .names import DATE_FIELDS, SYSTEM_FIELDS
 from .types import decode, parse_date
 
 # Display order: objectId first, createdAt and updatedAt last.
@@ -97,11 +97,11 @@ class Result:
         from .frames import to_arrow
         return to_arrow(*self._frame())
 
-    def _frame(self) -> Tuple[List[str], List[dict], Tuple[str, ...]]:
+    def _frame(self) -> Tuple[List[str], List[dict], Collection[str]]:
         """(columns, REST JSON objects, fields holding dates as text) for cql.frames."""
         if self.count_only:
             return ["count"], [{"count": self.count}], ()
-        return self.columns, self.objects, SYSTEM_LAST
+        return self.columns, self.objects, DATE_FIELDS
 
     def __iter__(self) -> Iterator[dict]:
         return iter(self.results)

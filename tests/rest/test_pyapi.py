@@ -3,15 +3,10 @@ Parse Server, in both flavors (parse, leancloud), with the same answers as on
 the embedded engine: the same code (tests/pyapi_cases.py) runs on both."""
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 import cql
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import pyapi_cases as cases  # noqa: E402
+import pyapi_cases as cases
 
 
 @pytest.fixture
