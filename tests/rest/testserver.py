@@ -27,6 +27,8 @@ PG_BIN = Path(os.environ.get("CQL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 APP_ID = "testapp"
 MASTER_KEY = "testmaster"
 REST_KEY = "testrest"
+MAINTENANCE_KEY = "testmaintenance"  # Parse Server's maintenanceKey (not on the strict server)
+STRICT_APP_ID = "strictapp"          # the strict server: Parse Server's defaults (no custom objectIds)
 
 
 class ServerStartError(RuntimeError):
@@ -53,8 +55,29 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def _terminate(proc: Optional[subprocess.Popen]) -> None:
+    """SIGTERM a node process group, SIGKILL after 10 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
 class TestServer:
-    """A PostgreSQL cluster plus a Parse Server node process (mounts /parse and /1.1)."""
+    """A PostgreSQL cluster plus a Parse Server node process: /parse (custom
+    objectIds and a maintenance key allowed) and /1.1 (the LeanCloud flavor of
+    the same app, with the scan API); on demand (start_strict) a second process
+    with Parse Server's defaults, for an app in a database of its own."""
 
     __test__ = False  # not a pytest test class
 
@@ -63,6 +86,8 @@ class TestServer:
         self.pg_port = 0
         self.port = 0
         self.node: Optional[subprocess.Popen] = None
+        self.strict_port = 0
+        self.strict_node: Optional[subprocess.Popen] = None
         self.pg_started = False
 
     # -- public -----------------------------------------------------------------
@@ -87,55 +112,63 @@ class TestServer:
 
     def start_parse(self, timeout: float = 60.0) -> None:
         """Spawn the node process and wait until /parse/health is 200."""
-        assert self.dir is not None
         if not self.port:
             self.port = free_port()
+        self.node = self._spawn(self.port, "parse", timeout, APP_ID=APP_ID, MAINTENANCE_KEY=MAINTENANCE_KEY,
+                                DATABASE="parse")
+
+    def start_strict(self, timeout: float = 60.0) -> str:
+        """A second Parse Server process (app STRICT_APP_ID, database
+        parse_strict) with Parse Server's defaults: no custom objectIds, no
+        maintenance key. Started on first call; returns its API root URL."""
+        if self.strict_node is None or self.strict_node.poll() is not None:
+            self.strict_port = free_port()
+            self.strict_node = self._spawn(self.strict_port, "strict", timeout, APP_ID=STRICT_APP_ID,
+                                           PARSE_DEFAULTS="1", DATABASE="parse_strict")
+        return self.strict_url
+
+    @property
+    def strict_url(self) -> str:
+        return f"http://127.0.0.1:{self.strict_port}/parse"
+
+    def _spawn(self, port: int, name: str, timeout: float, DATABASE: str, **settings: str) -> subprocess.Popen:
+        assert self.dir is not None
         stop_pg = " ".join(shlex.quote(a) for a in _as_postgres(
             [str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "pgdata"), "-m", "immediate", "-w", "stop"]))
         orphan = f"{stop_pg}; rm -rf {shlex.quote(str(self.dir))}"
-        env = dict(os.environ, WATCH_PID=str(os.getpid()), ON_ORPHAN=orphan, PORT=str(self.port), APP_ID=APP_ID, MASTER_KEY=MASTER_KEY,
-                   REST_KEY=REST_KEY, NODE_NO_WARNINGS="1", LOGS_FOLDER=str(self.dir / "parse-logs"),
-                   PARSE_SERVER_LOGS_FOLDER=str(self.dir / "parse-logs"),
-                   DATABASE_URI=f"postgres://postgres@127.0.0.1:{self.pg_port}/parse")
-        log = open(self.dir / "parse.log", "ab")
-        self.node = subprocess.Popen(["node", str(SERVER_DIR / "server.js")], cwd=str(SERVER_DIR),
-                                     env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        env = dict(os.environ, WATCH_PID=str(os.getpid()), ON_ORPHAN=orphan, PORT=str(port), MASTER_KEY=MASTER_KEY,
+                   REST_KEY=REST_KEY, NODE_NO_WARNINGS="1", LOGS_FOLDER=str(self.dir / f"{name}-logs"),
+                   PARSE_SERVER_LOGS_FOLDER=str(self.dir / f"{name}-logs"),
+                   DATABASE_URI=f"postgres://postgres@127.0.0.1:{self.pg_port}/{DATABASE}", **settings)
+        log_path = self.dir / f"{name}.log"
+        log = open(log_path, "ab")
+        node = subprocess.Popen(["node", str(SERVER_DIR / "server.js")], cwd=str(SERVER_DIR),
+                                env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.node.poll() is not None:
-                raise ServerStartError(f"parse-server exited with {self.node.returncode}:\n"
-                                       + _tail(self.dir / "parse.log"))
+            if node.poll() is not None:
+                raise ServerStartError(f"parse-server ({name}) exited with {node.returncode}:\n" + _tail(log_path))
             try:
-                if requests.get(f"{self.parse_url}/health", timeout=1).status_code == 200:
-                    return
+                if requests.get(f"http://127.0.0.1:{port}/parse/health", timeout=1).status_code == 200:
+                    return node
             except requests.RequestException:
                 pass
             time.sleep(0.1)
-        raise ServerStartError(f"parse-server did not become healthy in {timeout:.0f} s:\n"
-                               + _tail(self.dir / "parse.log"))
+        _terminate(node)
+        raise ServerStartError(f"parse-server ({name}) did not become healthy in {timeout:.0f} s:\n"
+                               + _tail(log_path))
 
     def stop_parse(self) -> None:
         """SIGTERM the node process, SIGKILL it after 10 s."""
         proc, self.node = self.node, None
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(5)
+        _terminate(proc)
 
     def stop(self) -> None:
         self.stop_parse()
+        proc, self.strict_node = self.strict_node, None
+        _terminate(proc)
         if self.pg_started and self.dir is not None:
             self._stop_postgres()
         if self.dir is not None:
@@ -190,7 +223,9 @@ class TestServer:
         psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.pg_port),
                 "-U", "postgres"]
         self._run(psql + ["-c", "create database parse"], "create database")
-        self._run(psql + ["-d", "parse", "-c", "create extension if not exists postgis"], "create extension postgis")
+        self._run(psql + ["-c", "create database parse_strict"], "create database")
+        for db in ("parse", "parse_strict"):
+            self._run(psql + ["-d", db, "-c", "create extension if not exists postgis"], "create extension postgis")
 
     def _stop_postgres(self) -> None:
         assert self.dir is not None
