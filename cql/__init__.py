@@ -80,3 +80,25 @@ def explain(statement: str, *params: Any, dialect: str = "leancloud") -> List[di
         return requests_of(p)
     from .rest.dialects import get_dialect
     return get_dialect(dialect).explain(p)
+
+
+def copy(source: Any, target: Any, **options: Any) -> Any:
+    """Copy an app: ``source`` and ``target`` are LeanCloud exports (archive,
+    folder, .jsonl/.json/.csv file), embedded database files, server URLs or
+    open Connections. Keeps objectIds, createdAt/updatedAt, ACLs, typed values
+    and relations; stops before writing when the target cannot keep something
+    (``accept=`` names the losses to go on with); verifies at the end.
+    Returns a ``cql.transfer.CopyReport`` (``.ok``, ``.verify``). Options:
+    classes, exclude, where (a CQL condition), accept, rename, source_options,
+    target_options (app_id, master_key, maintenance_key, flavor, page_size),
+    verify, workers, progress (a stream for per-class progress bars)."""
+    from .transfer import copy as _copy
+    return _copy(source, target, **options)
+
+
+def verify(source: Any, target: Any, **options: Any) -> Any:
+    """Compare ``target`` with ``source`` object by object; returns a
+    ``cql.transfer.VerifyReport`` (``.clean``; ``str()`` lists every
+    difference by objectId). Options as for ``copy``."""
+    from .transfer import verify as _verify
+    return _verify(source, target, **options)

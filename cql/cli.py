@@ -26,12 +26,18 @@ terminal at all it runs without asking; --yes never asks.
 Exit status: 0 when every statement succeeded, 1 when one failed, 2 for a
 usage error.
 
+Moving data: cql copy SOURCE TARGET and cql verify SOURCE TARGET (see
+cql copy --help): LeanCloud exports, database files, Parse Server and
+LeanCloud apps, in any direction. (A database file named copy or verify:
+write ./copy.)
+
 examples:
   cql                                   shell on a transient database
   cql app.db                            shell on a database file
   cql -e "select * from Todo" app.db    one statement, table on stdout
   cql -f schema.cql -f data.cql app.db  scripts in order
   cql --format json app.db < q.cql      a script on stdin, JSON out
+  cql copy export.tar.gz app.db         a LeanCloud export into a database file
 """
 
 
@@ -154,6 +160,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """The console script ``cql`` and ``python -m cql``; returns the exit status."""
     if sys.stdout is None:  # started with stdout closed (cql ... >&-): results go nowhere, quietly
         sys.stdout = open(os.devnull, "w")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["copy"], ["verify"]):  # cql copy SOURCE TARGET / cql verify SOURCE TARGET
+        from .transfer.command import main as transfer_main
+        return transfer_main(argv[0], argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

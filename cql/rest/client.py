@@ -158,6 +158,21 @@ class RestClient:
         self.session.mount("https://", adapter)
         self._retries, self._backoff = retries, backoff
 
+    def derived(self, extra_headers: Dict[str, str]) -> "RestClient":
+        """A client of the same app and credentials with a session of its own
+        whose requests also carry ``extra_headers`` (e.g. Parse Server's
+        maintenance key for a migration's writes)."""
+        other = RestClient.__new__(RestClient)
+        other.__dict__.update(self.__dict__)
+        other.calls = 0
+        other.session = requests.Session()
+        other.session.headers.update(self.session.headers)
+        other.session.headers.update(extra_headers)
+        for prefix, adapter in self.session.adapters.items():
+            other.session.mount(prefix, HTTPAdapter(max_retries=adapter.max_retries, pool_connections=2,
+                                                    pool_maxsize=8))
+        return other
+
     def _auth_headers(self, app_id: str, rest_key: Optional[str], master_key: Optional[str],
                       session_token: Optional[str]) -> Dict[str, str]:
         if self.flavor == "leancloud":

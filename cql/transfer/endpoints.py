@@ -1,0 +1,797 @@
+"""The two ends of a copy: where objects come from and where they go.
+
+An Endpoint reads (classes, schema, objects in pages, relation rows) and
+writes (what it cannot keep, schema, objectId-keyed upserts). Kinds:
+``ExportEndpoint`` (LeanCloud export archive/folder/file; written as a folder
+or archive of JSON Lines), ``EngineEndpoint`` (an embedded database file) and
+``RestEndpoint`` (a Parse Server or a LeanCloud app). ``open_endpoint`` picks
+one from a target string.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from urllib.parse import quote
+
+from .. import errors
+from . import formats
+from .canonical import USER_SECRETS, Rules, canonical, canonical_acl, dumps
+
+PAGE = 1000                 # objects per read
+RelationRow = Tuple[str, str, str, str]   # (owner id, key, target class, target id)
+Schema = Dict[str, Dict[str, str]]        # {class: {field: type}} with Pointer<C>/Relation<C>
+SYSTEM = ("objectId", "createdAt", "updatedAt", "ACL")
+# Parse Server's own classes; other names starting with "_" cannot be created there
+PARSE_SYSTEM_CLASSES = ("_User", "_Installation", "_Role", "_Session", "_Product", "_PushStatus",
+                        "_JobStatus", "_JobSchedule", "_Audience", "_Idempotency")
+
+
+@dataclass
+class Findings:
+    """What the objects to copy hold that some targets cannot keep (None: not known
+    without reading everything)."""
+    counts: Dict[str, Optional[int]] = field(default_factory=dict)
+    nulls: Optional[int] = None                # objects with a field holding null
+    null_example: str = ""
+    user_secrets: Optional[int] = None         # _User rows with password/salt/sessionToken
+    auth_data: Optional[int] = None            # _User rows with authData
+    acl_without_self: Optional[int] = None     # _User rows whose ACL lacks read+write for the user
+    file_fields: List[str] = field(default_factory=list)   # "Class.field" holding File values
+
+    def observe(self, cls: str, obj: dict) -> None:
+        """Count one object (each object once) and what it holds."""
+        self.counts[cls] = (self.counts.get(cls) or 0) + 1
+        for key, value in obj.items():
+            if value is None:
+                self.nulls = (self.nulls or 0) + 1
+                self.null_example = self.null_example or f"{cls} {obj.get('objectId')} {key}"
+                break
+        if cls == "_User":
+            oid = obj.get("objectId")
+            if any(k in obj for k in USER_SECRETS):
+                self.user_secrets = (self.user_secrets or 0) + 1
+            if obj.get("authData"):
+                self.auth_data = (self.auth_data or 0) + 1
+            acl = obj.get("ACL")
+            own = canonical_acl(acl).get(oid) if isinstance(acl, dict) else None
+            if own != {"read": True, "write": True}:
+                self.acl_without_self = (self.acl_without_self or 0) + 1
+
+    @classmethod
+    def of_pages(cls, endpoint: "Endpoint", classes: Sequence[str], schema: "Schema",
+                 where: Dict[str, dict]) -> "Findings":
+        """Findings by reading every object once (a local source)."""
+        found = cls(nulls=0, user_secrets=0, auth_data=0, acl_without_self=0,
+                    file_fields=file_fields(classes, schema))
+        for c in classes:
+            found.counts[c] = 0
+            for page in endpoint.pages(c, where.get(c)):
+                for obj in page:
+                    found.observe(c, obj)
+        return found
+
+
+@dataclass
+class Limit:
+    """Something a target cannot keep. ``loss`` names the ``--accept`` that
+    lets the copy go on; None means it must be fixed first."""
+    loss: Optional[str]
+    message: str
+
+
+@dataclass
+class Written:
+    inserted: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    failures: List[Tuple[str, int, str]] = field(default_factory=list)   # (objectId, code, message)
+
+    def add(self, other: "Written") -> None:
+        self.inserted += other.inserted
+        self.replaced += other.replaced
+        self.unchanged += other.unchanged
+        self.failures.extend(other.failures)
+
+
+class Endpoint:
+    """One end of a copy. ``shown`` is safe to print (no keys)."""
+
+    kind = ""
+    shown = ""
+
+    # -- reading --------------------------------------------------------------------
+    def classes(self) -> List[str]:
+        raise NotImplementedError
+
+    def schema(self) -> Schema:
+        """{class: {field: type}} without objectId/createdAt/updatedAt/ACL."""
+        raise NotImplementedError
+
+    def count(self, cls: str, where: Optional[dict]) -> Optional[int]:
+        return None
+
+    def pages(self, cls: str, where: Optional[dict]) -> Iterator[List[dict]]:
+        """Every object of ``cls`` matching ``where``, a page at a time."""
+        raise NotImplementedError
+
+    def relations(self, cls: str) -> Iterator[RelationRow]:
+        raise NotImplementedError
+
+    def get_objects(self, cls: str, ids: Sequence[str]) -> Dict[str, dict]:
+        raise NotImplementedError
+
+    def findings(self, classes: Sequence[str], schema: Schema, where: Dict[str, dict]) -> Findings:
+        """Found by count queries where the source can answer them."""
+        found = Findings(file_fields=file_fields(classes, schema))
+        for cls in classes:
+            found.counts[cls] = self.count(cls, where.get(cls))
+        if "_User" in classes:
+            user_where = where.get("_User")
+            fields = schema.get("_User", {})
+            secret = [f for f in USER_SECRETS if f in fields]
+            found.user_secrets = self.count("_User", _and(user_where, {"$or": [{f: {"$exists": True}}
+                                                                              for f in secret]})) if secret else 0
+            found.auth_data = self.count("_User", _and(user_where, {"authData": {"$exists": True}})) \
+                if "authData" in fields else 0
+        return found
+
+    # -- writing --------------------------------------------------------------------
+    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings) -> List[Limit]:
+        """What this target cannot keep of these classes (``classes``/``schema``
+        already renamed to the target's names)."""
+        return []
+
+    def rules(self, accepted: Set[str], rename: Dict[str, str]) -> Rules:
+        """How objects copied here compare with their source."""
+        return Rules(frozenset(accepted), False, dict(rename))
+
+    def prepare(self, classes: Sequence[str], schema: Schema) -> None:
+        """Create classes and fields (before any object is written)."""
+
+    def writer(self, cls: str, rules: Rules) -> "ClassWriter":
+        raise NotImplementedError(f"{self.shown} cannot be written to")
+
+    def finish(self) -> None:
+        """Called once every class was written (an export is put in place here)."""
+
+    def close(self) -> None:
+        pass
+
+
+class ClassWriter:
+    """Writes the objects of one class; ``write`` may be called from several
+    threads when ``parallel`` > 1."""
+
+    parallel = 1
+    chunk = 2000
+
+    def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        """Upsert ``objects`` (with the relation rows of their owners, {owner
+        id: [(key, target class, target id)]})."""
+        raise NotImplementedError
+
+    def write_relations(self, rows: List[RelationRow]) -> int:
+        """Relation rows of owners not written in this copy; the number added."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+def _and(a: Optional[dict], b: dict) -> dict:
+    return {"$and": [a, b]} if a else b
+
+
+def file_fields(classes: Sequence[str], schema: Schema) -> List[str]:
+    return [f"{c}.{f}" for c in classes for f, t in schema.get(c, {}).items() if t == "File"]
+
+
+def parse_type(spec: Any) -> Optional[str]:
+    """A /schemas field spec as a type name (Pointer<C>, Relation<C>, ...); None for ACL."""
+    if not isinstance(spec, dict):
+        return str(spec)
+    kind = spec.get("type", "Object")
+    if kind == "ACL":
+        return None
+    if kind in ("Pointer", "Relation"):
+        return f"{kind}<{spec.get('targetClass')}>"
+    return kind
+
+
+def parse_spec(kind: str) -> dict:
+    """A type name as a /schemas field spec."""
+    if kind.endswith(">") and "<" in kind:
+        base, target = kind[:-1].split("<", 1)
+        return {"type": base, "targetClass": target}
+    return {"type": kind}
+
+
+def keyset_pages(run_find: Callable[[Any], List[dict]], cls: str, where: Optional[dict],
+                 page: int = PAGE) -> Iterator[List[dict]]:
+    """Pages of a class in objectId order: ``objectId > last``, never a skip."""
+    from ..plan import Find
+    last: Optional[str] = None
+    while True:
+        clause = where or {}
+        if last is not None:
+            clause = _and(where, {"objectId": {"$gt": last}})
+        objects = run_find(Find(cls, where=clause, order=("objectId",), limit=page))
+        if objects:
+            yield objects
+        if len(objects) < page:
+            return
+        last = objects[-1]["objectId"]
+
+
+# -- the embedded engine ------------------------------------------------------------
+
+class EngineEndpoint(Endpoint):
+    kind = "embedded"
+
+    def __init__(self, target: Any):
+        from ..connection import Connection, connect
+        if isinstance(target, Connection):
+            self.conn, self.owned = target, False
+        else:
+            self.conn, self.owned = connect(target), True
+        self.backend = self.conn.backend
+        if not hasattr(self.backend, "write_objects"):
+            raise errors.InterfaceError(f"{self.conn!r} is not an embedded database")
+        self.shown = getattr(self.backend, "path", None) or "a transient in-memory database"
+
+    def classes(self) -> List[str]:
+        return sorted(self.backend.schema())
+
+    def schema(self) -> Schema:
+        return {c: {f: t for f, t in fields.items() if f not in SYSTEM}
+                for c, fields in self.backend.schema().items()}
+
+    def count(self, cls: str, where: Optional[dict]) -> Optional[int]:
+        from ..plan import Find
+        return self.backend.run(Find(cls, where=where or {}, count=True, limit=0)).count
+
+    def pages(self, cls: str, where: Optional[dict]) -> Iterator[List[dict]]:
+        if where:
+            yield from keyset_pages(lambda f: self.backend.run(f).objects, cls, where)
+            return
+        last = None
+        while True:
+            page = self.backend.scan_objects(cls, after=last, limit=PAGE)
+            if page:
+                yield page
+            if len(page) < PAGE:
+                return
+            last = page[-1]["objectId"]
+
+    def relations(self, cls: str) -> Iterator[RelationRow]:
+        return self.backend.relation_rows(cls)
+
+    def get_objects(self, cls: str, ids: Sequence[str]) -> Dict[str, dict]:
+        from ..plan import Find
+        objects = self.backend.run(Find(cls, where={"objectId": {"$in": list(ids)}}, limit=len(ids))).objects
+        return {o["objectId"]: o for o in objects}
+
+    def findings(self, classes: Sequence[str], schema: Schema, where: Dict[str, dict]) -> Findings:
+        return Findings.of_pages(self, classes, schema, where)
+
+    def writer(self, cls: str, rules: Rules) -> ClassWriter:
+        return _EngineWriter(self.backend, cls)
+
+    def close(self) -> None:
+        if self.owned:
+            self.conn.close()
+
+
+class _EngineWriter(ClassWriter):
+    chunk = 5000
+
+    def __init__(self, backend: Any, cls: str):
+        self.backend, self.cls = backend, cls
+
+    def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        inserted, replaced, unchanged = self.backend.write_objects(self.cls, objects)
+        if relations:
+            self.backend.write_relation_rows(self.cls, [(o, k, tc, ti) for o, rows in relations.items()
+                                                        for k, tc, ti in rows])
+        return Written(inserted, replaced, unchanged)
+
+    def write_relations(self, rows: List[RelationRow]) -> int:
+        return self.backend.write_relation_rows(self.cls, rows)
+
+
+# -- a server ---------------------------------------------------------------------
+
+class RestEndpoint(Endpoint):
+    """A Parse Server (flavor "parse") or a LeanCloud app ("leancloud").
+
+    Reads: schema from /schemas (master key), objects in objectId pages
+    (LeanCloud: its scan API, which resumes with a fresh scan when a cursor
+    expires), relation rows from the _Join tables (else $relatedTo per owner).
+    Writes: classes and fields through /schemas; objects through /batch, a few
+    requests in flight, each chunk an objectId-keyed upsert (read what exists,
+    create what is missing, delete and re-create what differs), so a chunk can
+    be retried whole after a lost answer.
+    """
+
+    def __init__(self, url: str, options: Dict[str, Any], workers: int = 4):
+        from ..rest import RestBackend
+        options = dict(options)
+        self.maintenance_key = options.pop("maintenance_key", None)
+        self.backend = RestBackend(url, **options)
+        self.http = self.backend.http
+        self.flavor = self.backend.flavor
+        self.kind = self.flavor
+        self.shown = self.http.shown
+        self.page_size = self.backend.page_size
+        self.workers = max(1, int(workers))
+        self._schema_raw: Optional[Dict[str, dict]] = None
+        self._writer_http = None
+        self.keeps_ids: Optional[bool] = None
+        self.keeps_times: Optional[bool] = None
+        self._owned = True
+
+    # -- reading ----------------------------------------------------------------------
+    @classmethod
+    def of(cls, backend: Any, options: Optional[Dict[str, Any]] = None, workers: int = 4) -> "RestEndpoint":
+        """An endpoint over an open RestBackend (the shell's connection)."""
+        ep = cls.__new__(cls)
+        ep.maintenance_key = (options or {}).get("maintenance_key")
+        ep.backend = backend
+        ep.http = backend.http
+        ep.flavor = ep.kind = backend.flavor
+        ep.shown = ep.http.shown
+        ep.page_size = backend.page_size
+        ep.workers = max(1, int(workers))
+        ep._schema_raw = None
+        ep._writer_http = None
+        ep.keeps_ids = ep.keeps_times = None
+        ep._owned = False
+        return ep
+
+    def _need_master(self, what: str) -> None:
+        if not self.http.has_master:
+            raise errors.CQLError(f"{what} {self.shown} needs its master key (for a source: "
+                                  "--source-master-key or CQL_SOURCE_MASTER_KEY; for a target: "
+                                  "--target-master-key or CQL_TARGET_MASTER_KEY)", 119)
+
+    def raw_schema(self, refresh: bool = False) -> Dict[str, dict]:
+        if self._schema_raw is None or refresh:
+            self._need_master("reading the classes of")
+            answer = self.http.request("GET", "/schemas")
+            self._schema_raw = {e["className"]: e.get("fields") or {} for e in answer.get("results", [])
+                                if isinstance(e, dict) and isinstance(e.get("className"), str)}
+        return self._schema_raw
+
+    def classes(self) -> List[str]:
+        return sorted(self.raw_schema())
+
+    def schema(self) -> Schema:
+        out: Schema = {}
+        for cls, fields in self.raw_schema().items():
+            out[cls] = {}
+            for name, spec in fields.items():
+                kind = parse_type(spec)
+                if kind is not None and name not in SYSTEM:
+                    out[cls][name] = kind
+        return out
+
+    def count(self, cls: str, where: Optional[dict]) -> Optional[int]:
+        from ..plan import Find
+        return self.backend.run(Find(cls, where=where or {}, count=True, limit=0)).count
+
+    def pages(self, cls: str, where: Optional[dict]) -> Iterator[List[dict]]:
+        self._need_master("reading every object of")
+        if self.flavor == "leancloud":
+            yield from self.scan(cls, where)
+            return
+        yield from keyset_pages(lambda f: self.backend.run(f).objects, cls, where, self.page_size)
+
+    def scan(self, cls: str, where: Optional[dict]) -> Iterator[List[dict]]:
+        """LeanCloud's scan API: objectId order, ``cursor`` until null. An
+        expired cursor (it lives 10 minutes) restarts a fresh scan after the
+        last objectId seen, so nothing is read twice or missed."""
+        path = f"/scan/classes/{quote(cls, safe='')}"
+        limit = min(self.page_size, 1000)
+        cursor: Optional[str] = None
+        last: Optional[str] = None
+        while True:
+            params: Dict[str, Any] = {"limit": limit}
+            if cursor is not None:
+                params["cursor"] = cursor
+            else:
+                clause = where if last is None else _and(where, {"objectId": {"$gt": last}})
+                if clause:
+                    params["where"] = dumps(clause)
+            try:
+                answer = self.http.request("GET", path, params)
+            except errors.ServerError as exc:
+                if cursor is None or getattr(exc, "http_status", 0) in (401, 403):
+                    raise
+                cursor = None  # expired (or otherwise refused): start again after `last`
+                continue
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list):
+                raise errors.ServerError(f"{self.shown} answered GET {path} with something that is not a "
+                                         "scan answer", 1)
+            if results:
+                last = results[-1].get("objectId", last)
+                yield results
+            cursor = answer.get("cursor")
+            if not cursor:
+                return
+
+    def relations(self, cls: str) -> Iterator[RelationRow]:
+        fields = self.raw_schema().get(cls, {})
+        for key, spec in sorted(fields.items()):
+            if isinstance(spec, dict) and spec.get("type") == "Relation":
+                target = spec.get("targetClass")
+                try:
+                    rows = list(self._join_rows(cls, key))
+                except errors.ServerError:
+                    rows = list(self._related_rows(cls, key, target))
+                for owner, related in sorted(rows):
+                    yield owner, key, target, related
+
+    def _join_rows(self, cls: str, key: str, owners: Optional[Sequence[str]] = None) -> Iterator[Tuple[str, str]]:
+        """(owningId, relatedId) from Parse's _Join:key:Class table, keyset-paged."""
+        join = f"_Join:{key}:{cls}"
+        last: Optional[Tuple[str, str]] = None
+        page = min(self.page_size, 1000)
+        while True:
+            clauses = []
+            if owners is not None:
+                clauses.append({"owningId": {"$in": list(owners)}})
+            if last is not None:
+                clauses.append({"$or": [{"owningId": {"$gt": last[0]}},
+                                        {"owningId": last[0], "relatedId": {"$gt": last[1]}}]})
+            params: Dict[str, Any] = {"order": "owningId,relatedId", "limit": page}
+            if clauses:
+                params["where"] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+            results = self.http.query(join, params).get("results", [])
+            for row in results:
+                yield row.get("owningId"), row.get("relatedId")
+            if len(results) < page:
+                return
+            last = (results[-1].get("owningId"), results[-1].get("relatedId"))
+
+    def _related_rows(self, cls: str, key: str, target: str) -> Iterator[Tuple[str, str]]:
+        """The slow way (a query per owner) where the _Join table cannot be read."""
+        for page in self.pages(cls, None):
+            for obj in page:
+                where = {"$relatedTo": {"object": {"__type": "Pointer", "className": cls,
+                                                   "objectId": obj["objectId"]}, "key": key}}
+                for related in keyset_pages(lambda f: self.backend.run(f).objects, target, where):
+                    for r in related:
+                        yield obj["objectId"], r["objectId"]
+
+    def get_objects(self, cls: str, ids: Sequence[str]) -> Dict[str, dict]:
+        out: Dict[str, dict] = {}
+        for start in range(0, len(ids), 100):
+            chunk = list(ids[start:start + 100])
+            answer = self.http.query(cls, {"where": {"objectId": {"$in": chunk}}, "limit": len(chunk)})
+            out.update((o["objectId"], o) for o in answer.get("results", []))
+        return out
+
+    # -- writing ----------------------------------------------------------------------
+    def probe(self) -> None:
+        """Find out, writing nothing, whether the server keeps client objectIds
+        and honours the maintenance key."""
+        if self.keeps_ids is not None:
+            return
+        try:  # an invalid class name fails after the objectId check, before any write
+            self.http.request("POST", "/classes/_CqlCopyProbe", body={"objectId": "cqlprobe0000"}, retry=False)
+            self.keeps_ids = True  # pragma: no cover (a server that created it)
+        except errors.ServerError as exc:
+            self.keeps_ids = not (exc.code == 105 and "objectId" in str(getattr(exc, "server_text", "")))
+        self.keeps_times = False
+        if self.maintenance_key:
+            # With a valid maintenance key the request is a maintenance one, which
+            # may not read /schemas; with a wrong key (or none configured) the
+            # server falls back to the master key.
+            try:
+                self._maintenance_http().request("GET", "/schemas/_User")
+            except errors.ServerError as exc:
+                self.keeps_times = getattr(exc, "http_status", 0) == 403 and "permission" in str(exc).lower()
+
+    def _maintenance_http(self):
+        """A client whose requests carry the maintenance key (object writes
+        only: a maintenance request may not use /schemas)."""
+        if self._writer_http is None:
+            self._writer_http = self.http.derived({"X-Parse-Maintenance-Key": str(self.maintenance_key)})
+        return self._writer_http
+
+    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings) -> List[Limit]:
+        out: List[Limit] = []
+        if not self.http.has_master:
+            return [Limit(None, f"copying into {self.shown} needs its master key "
+                                "(--target-master-key or CQL_TARGET_MASTER_KEY)")]
+        self.probe()
+        if not self.keeps_ids:
+            out.append(Limit(None, f"{self.shown} does not accept objectIds chosen by the client, and a "
+                                   "copy keeps every objectId (so pointers and relations stay valid and an "
+                                   "interrupted copy can be resumed): start Parse Server with "
+                                   "allowCustomObjectId: true (PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID=1)"))
+        if not self.keeps_times:
+            why = ("the maintenance key given was not accepted (is it the server's maintenanceKey, and this "
+                   "machine in maintenanceKeyIps?)" if self.maintenance_key else
+                   "give its maintenance key (--target-maintenance-key or CQL_TARGET_MAINTENANCE_KEY; Parse "
+                   "Server option maintenanceKey) to keep them")
+            out.append(Limit("timestamps", f"{self.shown} sets createdAt/updatedAt itself: {why}"))
+        for cls in classes:
+            if cls.startswith("_") and cls not in PARSE_SYSTEM_CLASSES:
+                out.append(Limit(None, f"class {cls} cannot be created on {self.shown} (names starting with _ "
+                                       f"are reserved for Parse Server's own classes): copy it under another "
+                                       f"name with --rename {cls}=NewName, or leave it out with --exclude {cls}"))
+        users = findings.counts.get("_User") if "_User" in classes else 0
+        if "_User" in classes and users != 0:
+            if findings.user_secrets is None or findings.user_secrets:
+                n = "" if findings.user_secrets is None else f"{findings.user_secrets} "
+                out.append(Limit("passwords", f"_User: {n}users have LeanCloud password hashes (password, "
+                                              "salt) or session tokens; Parse Server stores bcrypt and accepts "
+                                              "no hash over REST, and these are never copied into fields "
+                                              "clients could read: each user is created with a random password "
+                                              "and must reset it (requestPasswordReset)"))
+            if findings.auth_data:
+                out.append(Limit("auth-data", f"_User: {findings.auth_data} users have authData; Parse Server "
+                                              "re-validates it with each provider's auth adapter on create, "
+                                              "which fails for providers it is not configured for: "
+                                              "--accept auth-data leaves authData out"))
+            if findings.acl_without_self is None or findings.acl_without_self:
+                n = "some" if findings.acl_without_self is None else str(findings.acl_without_self)
+                out.append(Limit("user-acl", f"_User: {n} users' ACL does not give the user read/write on "
+                                             "their own object; Parse Server adds it when it creates a user"))
+        if findings.file_fields:
+            out.append(Limit("files", f"File values ({', '.join(findings.file_fields[:5])}"
+                                      f"{', ...' if len(findings.file_fields) > 5 else ''}) keep only the file "
+                                      f"name on {self.shown} (the url becomes its own files URL) and file "
+                                      "contents are not copied: download them from the url in each value "
+                                      "(or the _File rows) before LeanCloud stops"))
+        if findings.nulls:
+            out.append(Limit("nulls", f"{findings.nulls} objects have fields holding null (e.g. "
+                                      f"{findings.null_example}); Parse Server on PostgreSQL does not keep "
+                                      "them: such fields are left out"))
+        target = self.schema() if self.http.has_master else {}
+        for cls in classes:
+            for name, kind in sorted(schema.get(cls, {}).items()):
+                have = target.get(cls, {}).get(name)
+                if have is not None and have != kind and not (cls == "_User" and name in USER_SECRETS):
+                    out.append(Limit(None, f"{cls}.{name} is {kind} in the source but {have} on {self.shown}"))
+        return out
+
+    def rules(self, accepted: Set[str], rename: Dict[str, str]) -> Rules:
+        return Rules(frozenset(accepted), True, dict(rename))
+
+    def prepare(self, classes: Sequence[str], schema: Schema) -> None:
+        existing = self.raw_schema(refresh=True)
+        for cls in classes:
+            fields = {}
+            for name, kind in schema.get(cls, {}).items():
+                if name in SYSTEM or (cls == "_User" and name in USER_SECRETS):
+                    continue
+                if cls not in existing or name not in existing[cls]:
+                    fields[name] = parse_spec(kind)
+            if cls not in existing:
+                self.http.request("POST", f"/schemas/{cls}", body={"className": cls, "fields": fields})
+            elif fields:
+                self.http.request("PUT", f"/schemas/{cls}", body={"className": cls, "fields": fields})
+        self.raw_schema(refresh=True)
+        self.backend.schema_cache.invalidate()
+
+    def writer(self, cls: str, rules: Rules) -> ClassWriter:
+        self.probe()
+        return _RestWriter(self, cls, rules)
+
+    def close(self) -> None:
+        if self._writer_http is not None:
+            self._writer_http.close()
+        if self._owned:
+            self.backend.close()
+
+
+class _RestWriter(ClassWriter):
+    chunk = 50   # one /batch per chunk (BATCH_SIZE)
+
+    def __init__(self, endpoint: RestEndpoint, cls: str, rules: Rules):
+        self.ep = endpoint
+        self.cls = cls
+        self.rules = rules
+        self.parallel = endpoint.workers
+        self.http = endpoint._maintenance_http() if endpoint.keeps_times else endpoint.http
+        self.relation_keys = [k for k, spec in endpoint.raw_schema().get(cls, {}).items()
+                              if isinstance(spec, dict) and spec.get("type") == "Relation"]
+
+    def _body(self, obj: dict, rows: Sequence[Tuple[str, str, str]]) -> dict:
+        cls, accepted = self.cls, self.rules.accepted
+        body: Dict[str, Any] = {}
+        for key, value in obj.items():
+            if key in ("createdAt", "updatedAt"):
+                if self.ep.keeps_times and isinstance(value, str):
+                    body[key] = {"__type": "Date", "iso": value}
+                elif self.ep.keeps_times and isinstance(value, dict):
+                    body[key] = value
+                continue
+            if value is None or (value.__class__ is dict and value.get("__type") == "Relation"):
+                continue
+            if cls == "_User" and (key in USER_SECRETS or (key == "authData" and "auth-data" in accepted)):
+                continue
+            body[key] = value
+        if cls == "_User":
+            body["password"] = secrets.token_urlsafe(32)  # never known to anyone: reset to log in
+        by_key: Dict[str, list] = {}
+        for key, tc, ti in rows:
+            by_key.setdefault(key, []).append({"__type": "Pointer", "className": tc, "objectId": ti})
+        for key, pointers in by_key.items():
+            body[key] = {"__op": "AddRelation", "objects": pointers}
+        return body
+
+    def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        attempt, delay = 0, 0.5
+        while True:
+            try:
+                return self._upsert(objects, relations)
+            except (errors.ConnectionFailed, errors.ServerError) as exc:
+                status = getattr(exc, "http_status", None)
+                transient = isinstance(exc, errors.ConnectionFailed) or status in (429, 500, 502, 503, 504)
+                attempt += 1
+                if not transient or attempt > 4:
+                    raise
+                time.sleep(delay)  # the upsert reads what exists first: a retry never duplicates
+                delay *= 2
+
+    def _existing(self, ids: List[str]) -> Tuple[Dict[str, dict], Dict[str, Set[Tuple[str, str]]]]:
+        found = self.ep.get_objects(self.cls, ids)
+        rows: Dict[str, Set[Tuple[str, str]]] = {}
+        owners = [i for i in ids if i in found]
+        if owners:
+            for key in self.relation_keys:
+                for owner, related in self.ep._join_rows(self.cls, key, owners):
+                    rows.setdefault(owner, set()).add((key, related))
+        return found, rows
+
+    def _upsert(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]],
+                force: bool = False) -> Written:
+        """One chunk: read what exists, create what is missing, delete and
+        re-create what differs (``force``: re-create even what is equal)."""
+        cls = self.cls
+        latest: Dict[str, dict] = {}
+        for obj in objects:
+            latest[obj["objectId"]] = obj
+        ids = list(latest)
+        found, found_rows = self._existing(ids)
+        out = Written()
+        creates, deletes = [], []
+        for oid in ids:
+            obj = latest[oid]
+            rows = relations.get(oid, ())
+            old = found.get(oid)
+            if old is not None:
+                same = dumps(canonical(old, cls, self.rules)) == dumps(canonical(obj, cls, self.rules, True))
+                if same and not force and all((k, ti) in found_rows.get(oid, ()) for k, _tc, ti in rows):
+                    out.unchanged += 1
+                    continue
+                deletes.append(oid)  # (a delete leaves the owner's _Join rows in place)
+            creates.append(self._body(obj, rows))
+        path = f"/classes/{cls}"
+        if deletes:
+            outcomes = self.http.batch([{"method": "DELETE", "path": f"{path}/{quote(i, safe='')}"}
+                                        for i in deletes], retry=True)
+            for oid, item in zip(deletes, outcomes):
+                if "success" not in item and _code(item) != 101:
+                    out.failures.append((oid, _code(item), _text(item)))
+        if creates:
+            outcomes = self.http.batch([{"method": "POST", "path": path, "body": b} for b in creates])
+            for body, item in zip(creates, outcomes):
+                oid = body["objectId"]
+                if "success" in item:
+                    if oid in found:
+                        out.replaced += 1
+                    else:
+                        out.inserted += 1
+                elif _code(item) == 137 and oid not in found:
+                    # created by an earlier attempt whose answer was lost: compare again
+                    again = self._upsert([latest[oid]], {oid: relations.get(oid, [])})
+                    out.add(again)
+                else:
+                    out.failures.append((oid, _code(item), _text(item)))
+        return out
+
+    def write_relations(self, rows: List[RelationRow]) -> int:
+        """Rows whose owner was not in the objects copied: the owner is read
+        from the target and re-created with them (an AddRelation would change
+        its updatedAt)."""
+        by_owner: Dict[str, List[Tuple[str, str, str]]] = {}
+        for owner, key, tc, ti in rows:
+            by_owner.setdefault(owner, []).append((key, tc, ti))
+        added = 0
+        owners = list(by_owner)
+        for start in range(0, len(owners), self.chunk):
+            chunk = owners[start:start + self.chunk]
+            found, found_rows = self._existing(chunk)
+            missing = [o for o in chunk if o not in found]
+            if missing:
+                raise errors.ObjectNotFound(f"{self.cls}: relation rows name owners that exist neither in "
+                                            f"the source nor on the target: {', '.join(missing[:5])}")
+            todo = {o: r for o, r in ((o, [x for x in by_owner[o] if (x[0], x[2]) not in found_rows.get(o, ())])
+                                      for o in chunk) if r}
+            if todo:
+                written = self._upsert([found[o] for o in todo], todo, force=True)
+                if written.failures:
+                    oid, code, text = written.failures[0]
+                    raise errors.ServerError(f"{self.cls} {oid}: could not add relation rows: {text}", code)
+                added += sum(len(r) for r in todo.values())
+        return added
+
+
+def _code(item: Any) -> int:
+    err = item.get("error") if isinstance(item, dict) else None
+    return err.get("code", 1) if isinstance(err, dict) else 1
+
+
+def _text(item: Any) -> str:
+    err = item.get("error") if isinstance(item, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("error") or err.get("message") or err)
+    return str(item)[:200]
+
+
+# -- choosing an endpoint ----------------------------------------------------------
+
+LEANCLOUD_HOSTS = (".lncld.net", ".lncldapi.com", ".lncldglobal.com", ".leancloud.cn", ".leancloud.app")
+
+
+def guess_flavor(url: str) -> str:
+    """"leancloud" for a LeanCloud API host, else "parse"."""
+    from urllib.parse import urlsplit
+    host = (urlsplit(url).hostname or "").lower()
+    return "leancloud" if host.endswith(LEANCLOUD_HOSTS) or "/1.1" in urlsplit(url).path else "parse"
+
+
+def side_options(side: str, given: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Credentials for one side of a copy: those given, else the environment
+    (CQL_SOURCE_* / CQL_TARGET_*, then the plain CQL_* ones)."""
+    opts = {k: v for k, v in (given or {}).items() if v is not None}
+    prefix = f"CQL_{side.upper()}_"
+    for key, env in (("app_id", "APP_ID"), ("master_key", "MASTER_KEY"), ("rest_key", "REST_KEY"),
+                     ("maintenance_key", "MAINTENANCE_KEY"), ("flavor", "FLAVOR")):
+        if key not in opts:
+            value = os.environ.get(prefix + env) or os.environ.get("CQL_" + env)
+            if value:
+                opts[key] = value
+    if "rest_key" in opts and "master_key" in opts:
+        del opts["rest_key"]
+    return opts
+
+
+def open_endpoint(spec: Any, options: Optional[Dict[str, Any]] = None, *, role: str = "source",
+                  workers: int = 4) -> Endpoint:
+    """The endpoint for a target string (URL, export archive/folder/file,
+    embedded database file) or an open ``cql.Connection``."""
+    from ..connection import Connection
+    from .exports import ExportEndpoint, is_export_path
+    if isinstance(spec, Endpoint):
+        return spec
+    if isinstance(spec, Connection):
+        if hasattr(spec.backend, "write_objects"):
+            return EngineEndpoint(spec)
+        return RestEndpoint.of(spec.backend, options, workers)
+    if spec is None:
+        raise errors.InterfaceError(f"no {role} given")
+    text = os.fspath(spec)
+    if text.startswith(("http://", "https://")):
+        opts = dict(options or {})
+        opts.setdefault("flavor", guess_flavor(text))
+        return RestEndpoint(text, opts, workers)
+    if options:
+        raise errors.InterfaceError(f"credentials only apply to a server; {text} is a file")
+    if role == "target" and (text.endswith(("/", os.sep)) or is_export_path(text)):
+        return ExportEndpoint(text.rstrip("/" + os.sep) or text, for_writing=True)
+    if is_export_path(text):
+        return ExportEndpoint(text)
+    if role == "source" and not os.path.exists(text):
+        raise errors.StorageError(f"{text}: no such file (a source is an export archive, folder or "
+                                  ".jsonl/.json/.csv file, a database file, or an http(s):// URL)")
+    return EngineEndpoint(text)
