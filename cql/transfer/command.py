@@ -26,7 +26,10 @@ What a target cannot keep stops the copy before anything is written; --accept
 names what to go on without:
 """ + "".join(f"  {name:<11} {text}\n" for name, text in LOSSES.items()) + """
 A copy keeps objectIds and upserts by them: run it again after an interruption
-and it continues; a second run changes nothing. It never deletes on the target.
+and it continues; a second run changes nothing. It never deletes on the target;
+its final verify checks that every source object is on the target (objects
+only on the target are listed, not errors). cql verify compares both ways
+unless --allow-extra.
 Exit status: 0 when the copy is complete and verify is clean, 1 otherwise.
 """
 
@@ -48,6 +51,9 @@ def build_parser(command: str, *, keys: bool = True, target_optional: bool = Fal
                    help=f"go on without what the target cannot keep: {', '.join(LOSSES)}, all")
     p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                    help="copy class OLD as NEW (e.g. _File=LeanCloudFile for Parse Server)")
+    if command == "verify":
+        p.add_argument("--allow-extra", action="store_true",
+                       help="objects only on the target are fine (e.g. after copying a delta export)")
     if command == "copy":
         p.add_argument("--no-verify", action="store_true", help="skip the final verify")
         p.add_argument("--workers", type=int, default=4, metavar="N",
@@ -98,7 +104,7 @@ def run(command: str, args: argparse.Namespace, *, source: Any = None, target: A
         if report.ok:
             stdout.write("copy: done\n")
         return report.ok
-    result = do_verify(source, target, **common)
+    result = do_verify(source, target, allow_extra=args.allow_extra, **common)
     stdout.write(str(result) + "\n")
     return result.clean
 

@@ -205,7 +205,8 @@ class Copier:
                 from .exports import ExportEndpoint
                 target = ExportEndpoint(self.dst.path)
             try:
-                report.verify = verify_endpoints(self.src, target, classes, where, rules, self.progress)
+                report.verify = verify_endpoints(self.src, target, classes, where, rules, self.progress,
+                                                 allow_extra=True)
             finally:
                 if target is not self.dst:
                     target.close()
@@ -312,9 +313,10 @@ def copy(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None, e
 def verify(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None, exclude: Sequence[str] = (),
            where: Optional[str] = None, accept: Iterable[str] = (), rename: Any = None,
            source_options: Optional[Dict[str, Any]] = None, target_options: Optional[Dict[str, Any]] = None,
-           progress: Any = None) -> VerifyReport:
+           allow_extra: bool = False, progress: Any = None) -> VerifyReport:
     """Compare ``target`` with ``source`` (the classes a copy would move),
-    with the losses ``accept`` names left out of the comparison."""
+    with the losses ``accept`` names left out of the comparison.
+    ``allow_extra``: objects only on the target are not differences."""
     prog = progress if isinstance(progress, Progress) else Progress(progress)
     src = open_endpoint(source, _server_options(source, "source", source_options), role="source")
     try:
@@ -327,7 +329,7 @@ def verify(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None,
                         progress=prog)
         classes_, where_, _schema = copier.plan()
         rules = dst.rules(copier.accept, copier.rename)
-        return verify_endpoints(src, dst, classes_, where_, rules, prog)
+        return verify_endpoints(src, dst, classes_, where_, rules, prog, allow_extra=allow_extra)
     finally:
         dst.close()
         src.close()

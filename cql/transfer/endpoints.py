@@ -426,47 +426,39 @@ class RestEndpoint(Endpoint):
 
     def relations(self, cls: str) -> Iterator[RelationRow]:
         fields = self.raw_schema().get(cls, {})
-        for key, spec in sorted(fields.items()):
-            if isinstance(spec, dict) and spec.get("type") == "Relation":
-                target = spec.get("targetClass")
-                try:
-                    rows = list(self._join_rows(cls, key))
-                except errors.ServerError:
-                    rows = list(self._related_rows(cls, key, target))
-                for owner, related in sorted(rows):
-                    yield owner, key, target, related
-
-    def _join_rows(self, cls: str, key: str, owners: Optional[Sequence[str]] = None) -> Iterator[Tuple[str, str]]:
-        """(owningId, relatedId) from Parse's _Join:key:Class table, keyset-paged."""
-        join = f"_Join:{key}:{cls}"
-        last: Optional[Tuple[str, str]] = None
-        page = min(self.page_size, 1000)
-        while True:
-            clauses = []
-            if owners is not None:
-                clauses.append({"owningId": {"$in": list(owners)}})
-            if last is not None:
-                clauses.append({"$or": [{"owningId": {"$gt": last[0]}},
-                                        {"owningId": last[0], "relatedId": {"$gt": last[1]}}]})
-            params: Dict[str, Any] = {"order": "owningId,relatedId", "limit": page}
-            if clauses:
-                params["where"] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-            results = self.http.query(join, params).get("results", [])
-            for row in results:
-                yield row.get("owningId"), row.get("relatedId")
-            if len(results) < page:
-                return
-            last = (results[-1].get("owningId"), results[-1].get("relatedId"))
-
-    def _related_rows(self, cls: str, key: str, target: str) -> Iterator[Tuple[str, str]]:
-        """The slow way (a query per owner) where the _Join table cannot be read."""
+        keys = sorted(k for k, spec in fields.items() if isinstance(spec, dict) and spec.get("type") == "Relation")
+        if not keys:
+            return
         for page in self.pages(cls, None):
-            for obj in page:
-                where = {"$relatedTo": {"object": {"__type": "Pointer", "className": cls,
-                                                   "objectId": obj["objectId"]}, "key": key}}
-                for related in keyset_pages(lambda f: self.backend.run(f).objects, target, where):
-                    for r in related:
-                        yield obj["objectId"], r["objectId"]
+            owners = [o["objectId"] for o in page]
+            for start in range(0, len(owners), 100):
+                chunk = owners[start:start + 100]
+                for key in keys:
+                    target = fields[key].get("targetClass")
+                    for owner, related in sorted(self._join_rows(cls, key, target, chunk)):
+                        yield owner, key, target, related
+
+    def _join_rows(self, cls: str, key: str, target: str, owners: Sequence[str]) -> Iterator[Tuple[str, str]]:
+        """(owningId, relatedId) of these owners: one read of Parse's
+        _Join:key:Class table (it has no objectId and ignores ``order``, so it
+        cannot be paged); when the answer may be cut at the limit, or the table
+        cannot be read (LeanCloud), $relatedTo queries per owner instead."""
+        limit = min(self.page_size, 1000)
+        try:
+            rows = self.http.query(f"_Join:{key}:{cls}", {"where": {"owningId": {"$in": list(owners)}},
+                                                           "limit": limit}).get("results", [])
+        except errors.ServerError:
+            rows = None
+        if rows is not None and len(rows) < limit:
+            for row in rows:
+                yield row.get("owningId"), row.get("relatedId")
+            return
+        for owner in owners:
+            where = {"$relatedTo": {"object": {"__type": "Pointer", "className": cls, "objectId": owner},
+                                    "key": key}}
+            for related in keyset_pages(lambda f: self.backend.run(f).objects, target, where, limit):
+                for r in related:
+                    yield owner, r["objectId"]
 
     def get_objects(self, cls: str, ids: Sequence[str]) -> Dict[str, dict]:
         out: Dict[str, dict] = {}
@@ -601,7 +593,7 @@ class _RestWriter(ClassWriter):
         self.rules = rules
         self.parallel = endpoint.workers
         self.http = endpoint._maintenance_http() if endpoint.keeps_times else endpoint.http
-        self.relation_keys = [k for k, spec in endpoint.raw_schema().get(cls, {}).items()
+        self.relation_keys = [(k, spec.get("targetClass")) for k, spec in endpoint.raw_schema().get(cls, {}).items()
                               if isinstance(spec, dict) and spec.get("type") == "Relation"]
 
     def _body(self, obj: dict, rows: Sequence[Tuple[str, str, str]]) -> dict:
@@ -647,8 +639,8 @@ class _RestWriter(ClassWriter):
         rows: Dict[str, Set[Tuple[str, str]]] = {}
         owners = [i for i in ids if i in found]
         if owners:
-            for key in self.relation_keys:
-                for owner, related in self.ep._join_rows(self.cls, key, owners):
+            for key, target in self.relation_keys:
+                for owner, related in self.ep._join_rows(self.cls, key, target, owners):
                     rows.setdefault(owner, set()).add((key, related))
         return found, rows
 

@@ -49,10 +49,6 @@ class Member:
         self.name = name
         self.open_binary = open_binary
 
-    def text(self) -> IO[str]:
-        """The file as strict UTF-8 text (newlines kept for csv)."""
-        return io.TextIOWrapper(self.open_binary(), encoding="utf-8", newline="")
-
 
 def classify(name: str) -> Optional[Tuple[str, tuple]]:
     """("objects", (Class,)) | ("relation", (Class, key)) | ("schema", ()) | None."""
@@ -129,12 +125,12 @@ class Export:
         return f"{self.path}/{member.name}" if self.kind == "folder" else f"{self.path}:{member.name}"
 
 
-def read_schema_file(stream: IO[str], name: str) -> Dict[str, dict]:
+def read_schema_file(text: str, name: str) -> Dict[str, dict]:
     """{class: {field: Parse field spec}} from a /schemas answer, a list of
     class entries, or {class: {"fields": ...}}."""
     entries = []
     try:
-        data = formats.loads(stream.read())
+        data = formats.loads(text)
     except ValueError as exc:
         raise formats.FormatError(name, None, f"malformed JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("results"), list):
@@ -219,7 +215,7 @@ class ExportEndpoint(Endpoint):
             return
         self._out = None
         self.export = Export(path)
-        if self.export.kind == "tar":  # one decompression: members to a folder, read from there after
+        if self.export.kind in ("tar", "zip"):  # one decompression: members to a folder, read from there
             self._staging = tempfile.mkdtemp(prefix="cql-export-")
             self._members = list(self._spool())
         else:
@@ -239,7 +235,7 @@ class ExportEndpoint(Endpoint):
             yield Member(m.name, lambda local=local: open(local, "rb")), kind
 
     def members(self) -> List[Tuple[Member, Optional[Tuple[str, tuple]]]]:
-        if self.export.kind == "tar":
+        if self._staging is not None:
             return self._members
         return [(m, self.export.member_kind(m)) for m in self._members]
 
@@ -253,8 +249,9 @@ class ExportEndpoint(Endpoint):
         members = self.members()
         for m, kind in members:
             if kind is not None and kind[0] == "schema":
-                with m.text() as f:
-                    scan.schema_file.update(read_schema_file(f, self.export.shown(m)))
+                with m.open_binary() as f:
+                    name = self.export.shown(m)
+                    scan.schema_file.update(read_schema_file("".join(formats.text_lines(f, name)), name))
         for m, kind in members:
             if kind is None:
                 scan.ignored.append(m.name)
@@ -286,14 +283,11 @@ class ExportEndpoint(Endpoint):
                                                       f"schema.json names it and no {cls} object has a "
                                                       f"{key} Relation value")
             ids = scan.ids.get(cls)
-            with m.text() as f:
-                try:
-                    for _line, owning, related in formats.read_relations(f, name):
-                        if ids is not None and owning not in ids and cls in predicates:
-                            continue
-                        scan.relations.setdefault(cls, []).append((owning, key, target, related))
-                except UnicodeDecodeError as exc:
-                    raise formats.FormatError(name, None, f"not UTF-8 text ({exc.reason})") from None
+            with m.open_binary() as f:
+                for _line, owning, related in formats.read_relations(formats.text_lines(f, name), name):
+                    if ids is not None and owning not in ids and cls in predicates:
+                        continue
+                    scan.relations.setdefault(cls, []).append((owning, key, target, related))
             scan.types.setdefault(cls, {}).setdefault(key, f"Relation<{target}>")
         self._scanned = scan
         return scan
@@ -419,19 +413,9 @@ def _predicate(where: dict) -> Callable[[dict], bool]:
 
 
 def _read(member: Member, name: str) -> Iterator[Tuple[int, dict]]:
-    """Objects of a member; bytes that are not UTF-8 are an error at their line."""
-    with member.text() as f:
-        it = formats.read_objects(f, name)
-        line = 0
-        while True:
-            try:
-                line, obj = next(it)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                raise formats.FormatError(name, line + 1, f"not UTF-8 text ({exc.reason}); convert the file "
-                                                          "to UTF-8") from None
-            yield line, obj
+    """Objects of a member, read as strict UTF-8 line by line."""
+    with member.open_binary() as f:
+        yield from formats.read_objects(formats.text_lines(f, name), name)
 
 
 class _Prescan:

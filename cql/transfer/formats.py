@@ -25,7 +25,7 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 
 from ..errors import InvalidJSON
 
-__all__ = ["FormatError", "read_objects", "read_relations", "read_jsonl", "read_json", "read_typed_csv",
+__all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_relations", "read_jsonl", "read_json", "read_typed_csv",
            "write_jsonl", "write_typed_csv", "csv_type", "is_typed_csv_header", "CSV_TYPES"]
 
 # LeanCloud's CSV type names -> how a cell of that type is read
@@ -54,6 +54,18 @@ def loads(text: str) -> Any:
 
 
 # -- reading -------------------------------------------------------------------
+
+def text_lines(binary: Iterable[bytes], name: str) -> Iterator[str]:
+    """The lines of a binary stream as strict UTF-8 text: a byte that is not
+    UTF-8 is an error at its line (never a silently replaced character)."""
+    for n, raw in enumerate(binary, 1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FormatError(name, n, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column "
+                                       f"{len(raw[:exc.start].decode('utf-8', 'replace')) + 1}); convert the "
+                                       "file to UTF-8 (e.g. iconv -f gbk -t utf-8)") from None
+
 
 def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]:
     """Objects of a JSON Lines text, one per non-blank line."""
@@ -107,7 +119,7 @@ def csv_type(cell: str) -> Optional[Tuple[str, Optional[str]]]:
     return (kind, None) if kind in CSV_TYPES and not arg else None
 
 
-def read_typed_csv(stream: IO[str], name: str) -> Iterator[Tuple[int, dict]]:
+def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]:
     """Objects of LeanCloud's typed CSV (types row, names row, data); a CSV
     whose first row is not a type row is read with its first row as names and
     each cell's JSON value (a number, true/false, an array...) or text."""
@@ -223,25 +235,25 @@ def _cell(cell: str, kind: Optional[Tuple[str, Optional[str]]]) -> Any:
     raise ValueError(f"unknown type {t}")  # pragma: no cover (csv_type filters)
 
 
-def read_objects(stream: IO[str], name: str) -> Iterator[Tuple[int, dict]]:
-    """Objects of one data file, by its extension (.jsonl, .json, .csv); a
-    file with another extension is read by content (array/object: JSON,
-    else JSON Lines)."""
+def read_objects(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]:
+    """Objects of one data file (a text stream or its lines), by its
+    extension (.jsonl, .json, .csv); another extension is read by content
+    (array/object: JSON, else JSON Lines)."""
     lower = name.lower()
     if lower.endswith(".csv"):
         return read_typed_csv(stream, name)
     if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
         return read_jsonl(stream, name)
+    text = stream.read() if hasattr(stream, "read") else "".join(stream)
     if lower.endswith(".json"):
-        return read_json(stream.read(), name)
-    text = stream.read()
+        return read_json(text, name)
     head = text.lstrip("\ufeff \t\r\n")[:1]
     if head == "[":
         return read_json(text, name)
     return read_jsonl(io.StringIO(text), name)
 
 
-def read_relations(stream: IO[str], name: str) -> Iterator[Tuple[int, str, str]]:
+def read_relations(stream: Iterable[str], name: str) -> Iterator[Tuple[int, str, str]]:
     """(line, owningId, relatedId) of a relation file."""
     if name.lower().endswith(".csv"):
         reader = csv.reader(stream, strict=True)

@@ -31,19 +31,22 @@ class ClassCheck:
     relations_missing: List[RelationRow] = field(default_factory=list)
     relations_extra: List[RelationRow] = field(default_factory=list)
     relation_count: int = 0
+    #: objects and relation rows only on the target are fine (a copy never deletes)
+    allow_extra: bool = False
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.extra or self.different or self.relations_missing
-                    or self.relations_extra)
+        extra = not self.allow_extra and (self.extra or self.relations_extra)
+        return not (self.missing or self.different or self.relations_missing or extra)
 
     def lines(self) -> List[str]:
         head = self.name if self.name == self.target_name else f"{self.name} -> {self.target_name}"
         rel = f", {self.relation_count} relation rows" if self.relation_count else ""
-        if self.clean:
+        if self.clean and not (self.extra or self.relations_extra):
             return [f"{head}: {self.source_count} objects{rel}, identical"]
         out = [f"{head}: {self.source_count} objects in the source, {self.target_count} on the target{rel}"]
-        for label, ids in (("missing on the target", self.missing), ("only on the target", self.extra),
+        extra = "only on the target" + (" (fine: a copy never deletes)" if self.allow_extra else "")
+        for label, ids in (("missing on the target", self.missing), (extra, self.extra),
                            ("different", self.different)):
             if ids:
                 shown = ", ".join(ids[:SHOWN]) + (f", ... ({len(ids) - SHOWN} more)" if len(ids) > SHOWN else "")
@@ -52,7 +55,8 @@ class ClassCheck:
             for key, (a, b) in diffs.items():
                 out.append(f"    {oid} {key}: source {_short(a)} | target {_short(b)}")
         for label, rows in (("relation rows missing on the target", self.relations_missing),
-                            ("relation rows only on the target", self.relations_extra)):
+                            ("relation rows only on the target" + (" (fine)" if self.allow_extra else ""),
+                             self.relations_extra)):
             if rows:
                 shown = ", ".join(f"{o}.{k}->{tc}:{ti}" for o, k, tc, ti in rows[:SHOWN])
                 more = f", ... ({len(rows) - SHOWN} more)" if len(rows) > SHOWN else ""
@@ -83,12 +87,15 @@ def _short(value: object, width: int = 80) -> str:
 
 
 def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where: Dict[str, dict],
-                     rules: Rules, progress: Optional[Progress] = None) -> VerifyReport:
+                     rules: Rules, progress: Optional[Progress] = None, allow_extra: bool = False
+                     ) -> VerifyReport:
+    """Compare each class; ``allow_extra``: the target may hold more (objects
+    and relation rows the source does not have), as after a copy of a delta."""
     progress = progress or Progress(None)
     report = VerifyReport()
     for cls in classes:
         target = rules.rename.get(cls, cls)
-        check = ClassCheck(cls, target)
+        check = ClassCheck(cls, target, allow_extra=allow_extra)
         w = where.get(cls)
         bar = progress.bar(f"verify {cls}", None)
         fingerprints: Dict[str, bytes] = {}

@@ -23,8 +23,8 @@ def leancloud_password(password: str, salt: str) -> str:
     return base64.b64encode(h).decode()
 
 
-def _id(n: int) -> str:
-    return f"5f{n:022x}"
+def _id(n: int, tag: str = "5f000000") -> str:
+    return f"{tag}{n:016x}"
 
 
 def date(iso: str) -> dict:
@@ -35,32 +35,43 @@ def pointer(cls: str, oid: str) -> dict:
     return {"__type": "Pointer", "className": cls, "objectId": oid}
 
 
-USERS = [_id(1), _id(2), _id(3)]
-ROLE = _id(10)
-FILES = [_id(20), _id(21)]
-AUTHORS = [_id(30), _id(31)]
-POSTS = [_id(40), _id(41), _id(42)]
-COMMENTS = [_id(50), _id(51)]
+class Ids:
+    """The objectIds of one seeded app; ``tag`` (8 hex digits) starts every
+    objectId, so several apps can share a server."""
+
+    def __init__(self, tag: str = "5f000000"):
+        self.tag = tag
+        self.USERS = [_id(1, tag), _id(2, tag), _id(3, tag)]
+        self.ROLE = _id(10, tag)
+        self.FILES = [_id(20, tag), _id(21, tag)]
+        self.AUTHORS = [_id(30, tag), _id(31, tag)]
+        self.POSTS = [_id(40, tag), _id(41, tag), _id(42, tag)]
+        self.COMMENTS = [_id(50, tag), _id(51, tag)]
 
 
-def app() -> Dict[str, List[dict]]:
-    """{class: objects} of the seeded app."""
+def app(tag: str = "5f000000", suffix: str = "") -> Dict[str, List[dict]]:
+    """{class: objects} of the seeded app; ``suffix`` ends the names of its own
+    classes (Author, Post, Comment), usernames and the role name."""
+    ids = Ids(tag)
+    USERS, ROLE, FILES, AUTHORS, POSTS, COMMENTS = (ids.USERS, ids.ROLE, ids.FILES, ids.AUTHORS, ids.POSTS,
+                                                    ids.COMMENTS)
+    A, P, C = f"Author{suffix}", f"Post{suffix}", f"Comment{suffix}"
     t0, t1 = "2019-04-29T07:46:41.687Z", "2020-11-04T03:29:17.441Z"
     users = [
-        {"objectId": USERS[0], "username": "lu.xun", "email": "luxun@example.com", "emailVerified": True,
+        {"objectId": USERS[0], "username": f"lu.xun{suffix}", "email": f"luxun{suffix}@example.com", "emailVerified": True,
          "mobilePhoneNumber": "+8613800000000", "mobilePhoneVerified": False,
          "password": leancloud_password("password", SALT), "salt": SALT,
          "sessionToken": "lc-session-0123456789abcdef",
          "ACL": {"*": {"read": True}, USERS[0]: {"read": True, "write": True}},
          "createdAt": t0, "updatedAt": t1},
-        {"objectId": USERS[1], "username": "张爱玲", "password": leancloud_password("秘密", "s2"), "salt": "s2",
+        {"objectId": USERS[1], "username": f"张爱玲{suffix}", "password": leancloud_password("秘密", "s2"), "salt": "s2",
          "ACL": {"*": {"read": True, "write": False}}, "createdAt": t0, "updatedAt": t0},
-        {"objectId": USERS[2], "username": "wechat_user",
+        {"objectId": USERS[2], "username": f"wechat_user{suffix}",
          "authData": {"weixin": {"openid": "oABC123", "access_token": "tok", "expires_in": 7200}},
          "password": leancloud_password("x", "s3"), "salt": "s3",
          "ACL": {USERS[2]: {"read": True, "write": True}}, "createdAt": t1, "updatedAt": t1},
     ]
-    roles = [{"objectId": ROLE, "name": "Admin", "ACL": {"*": {"read": True}, "role:Admin": {"write": True}},
+    roles = [{"objectId": ROLE, "name": f"Admin{suffix}", "ACL": {"*": {"read": True}, f"role:Admin{suffix}": {"write": True}},
               "users": {"__type": "Relation", "className": "_User"},
               "createdAt": t0, "updatedAt": t0}]
     files = [
@@ -81,7 +92,7 @@ def app() -> Dict[str, List[dict]]:
          "active": True, "rating": 4.75, "books": 24, "big": 9007199254740991,
          "signature": {"__type": "Bytes", "base64": base64.b64encode("鲁迅".encode()).decode()},
          "user": pointer("_User", USERS[0]),
-         "ACL": {"*": {"read": True}, "role:Admin": {"read": True, "write": True},
+         "ACL": {"*": {"read": True}, f"role:Admin{suffix}": {"read": True, "write": True},
                  USERS[0]: {"read": True, "write": True}},
          "createdAt": t0, "updatedAt": t1},
         {"objectId": AUTHORS[1], "name": "Eileen Chang", "born": date("1920-09-30T00:00:00.000Z"),
@@ -89,51 +100,56 @@ def app() -> Dict[str, List[dict]]:
          "user": pointer("_User", USERS[1]), "ACL": {}, "createdAt": t1, "updatedAt": t1},
     ]
     posts = [
-        {"objectId": POSTS[0], "title": "狂人日记", "author": pointer("Author", AUTHORS[0]),
+        {"objectId": POSTS[0], "title": "狂人日记", "author": pointer(A, AUTHORS[0]),
          "published": date("1918-05-15T00:00:00.000Z"), "likes": {"__type": "Relation", "className": "_User"},
          "views": 100, "subtitle": None, "ACL": {"*": {"read": True}}, "createdAt": t0, "updatedAt": t1},
-        {"objectId": POSTS[1], "title": "阿Q正传", "author": pointer("Author", AUTHORS[0]),
+        {"objectId": POSTS[1], "title": "阿Q正传", "author": pointer(A, AUTHORS[0]),
          "published": date("1921-12-04T00:00:00.000Z"), "views": 0, "createdAt": t0, "updatedAt": t0},
-        {"objectId": POSTS[2], "title": "Love in a Fallen City", "author": pointer("Author", AUTHORS[1]),
+        {"objectId": POSTS[2], "title": "Love in a Fallen City", "author": pointer(A, AUTHORS[1]),
          "attachments": [{"__type": "File", "id": FILES[1], "name": "说明.txt",
                           "url": "https://lc-file.example.com/def/readme.txt"}],
          "views": 7, "createdAt": t1, "updatedAt": t1},
     ]
     comments = [
-        {"objectId": COMMENTS[0], "post": pointer("Post", POSTS[0]), "user": pointer("_User", USERS[1]),
+        {"objectId": COMMENTS[0], "post": pointer(P, POSTS[0]), "user": pointer("_User", USERS[1]),
          "text": "好！\nsecond line, \"quoted\", comma", "createdAt": t1, "updatedAt": t1},
-        {"objectId": COMMENTS[1], "post": pointer("Post", POSTS[2]), "user": pointer("_User", USERS[0]),
-         "text": "", "ACL": {USERS[0]: {"read": True, "write": True}, "role:Admin": {"read": True}},
+        {"objectId": COMMENTS[1], "post": pointer(P, POSTS[2]), "user": pointer("_User", USERS[0]),
+         "text": "", "ACL": {USERS[0]: {"read": True, "write": True}, f"role:Admin{suffix}": {"read": True}},
          "createdAt": t1, "updatedAt": t1},
     ]
-    return {"_User": users, "_Role": roles, "_File": files, "Author": authors, "Post": posts,
-            "Comment": comments}
+    return {"_User": users, "_Role": roles, "_File": files, A: authors, P: posts, C: comments}
 
 
-RELATIONS = {("Post", "likes"): [(POSTS[0], USERS[0]), (POSTS[0], USERS[1]), (POSTS[1], USERS[2])],
-             ("_Role", "users"): [(ROLE, USERS[0])]}
-
-SCHEMA = {"results": [
-    {"className": "Post", "fields": {"likes": {"type": "Relation", "targetClass": "_User"},
-                                     "author": {"type": "Pointer", "targetClass": "Author"},
-                                     "subtitle": {"type": "String"}}},
-    {"className": "_Role", "fields": {"users": {"type": "Relation", "targetClass": "_User"},
-                                      "roles": {"type": "Relation", "targetClass": "_Role"}}},
-]}
+def relations(tag: str = "5f000000", suffix: str = "") -> Dict[tuple, list]:
+    ids = Ids(tag)
+    return {(f"Post{suffix}", "likes"): [(ids.POSTS[0], ids.USERS[0]), (ids.POSTS[0], ids.USERS[1]),
+                                         (ids.POSTS[1], ids.USERS[2])],
+            ("_Role", "users"): [(ids.ROLE, ids.USERS[0])]}
 
 
-def write_archive(path: str, data: Dict[str, List[dict]] = None, relations=None, schema=None,
-                  top: str = "export-20261201/") -> str:
-    """Write ``data`` as a .tar.gz export (or .zip by the name); returns path."""
-    data = app() if data is None else data
-    relations = RELATIONS if relations is None else relations
+def schema(suffix: str = "") -> dict:
+    return {"results": [
+        {"className": f"Post{suffix}", "fields": {"likes": {"type": "Relation", "targetClass": "_User"},
+                                                  "author": {"type": "Pointer", "targetClass": f"Author{suffix}"},
+                                                  "subtitle": {"type": "String"}}},
+        {"className": "_Role", "fields": {"users": {"type": "Relation", "targetClass": "_User"},
+                                          "roles": {"type": "Relation", "targetClass": "_Role"}}},
+    ]}
+
+
+def write_archive(path: str, data: Dict[str, List[dict]] = None, rels=None, schema_doc=None,
+                  top: str = "export-20261201/", tag: str = "5f000000", suffix: str = "") -> str:
+    """Write ``data`` (default: the seeded app) as a .tar.gz export (or .zip
+    by the name), relation rows as _Join files, schema.json; returns path."""
+    data = app(tag, suffix) if data is None else data
+    rels = relations(tag, suffix) if rels is None else rels
     members = {}
     for cls, objects in data.items():
         members[f"{top}{cls}.jsonl"] = "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
-    for (cls, key), rows in relations.items():
+    for (cls, key), rows in rels.items():
         members[f"{top}_Join:{key}:{cls}.jsonl"] = "".join(
             json.dumps({"owningId": o, "relatedId": r}) + "\n" for o, r in rows)
-    members[f"{top}schema.json"] = json.dumps(SCHEMA if schema is None else schema)
+    members[f"{top}schema.json"] = json.dumps(schema(suffix) if schema_doc is None else schema_doc)
     if path.endswith(".zip"):
         import zipfile
         with zipfile.ZipFile(path, "w") as z:
