@@ -258,6 +258,42 @@ def _export(session: Session, arg: str) -> None:
     session.message(f"{plural(n, 'object')} exported to {path}")
 
 
+@command(".copy", args="SOURCE [TARGET] [--class C] [--where COND] [--accept LOSS] [--rename OLD=NEW]",
+         complete=("file", "file"),
+         description="Copy an app (LeanCloud export, database file, server URL) into TARGET (default: the "
+                     "open database), then verify; server keys come from CQL_SOURCE_*/CQL_TARGET_* variables")
+def _copy(session: Session, arg: str) -> None:
+    _transfer(session, "copy", arg)
+
+
+@command(".verify", args="SOURCE [TARGET] [--class C] [--where COND] [--accept LOSS]", complete=("file", "file"),
+         description="Compare TARGET (default: the open database) with SOURCE, object by object")
+def _verify(session: Session, arg: str) -> None:
+    _transfer(session, "verify", arg)
+
+
+def _transfer(session: Session, command_name: str, arg: str) -> None:
+    """cql copy / cql verify with the open database as the default target.
+    No key flags here: keys typed in the shell would land in its history."""
+    from ..transfer.command import UsageError, build_parser, run
+    parser = build_parser(command_name, keys=False, target_optional=True)
+    try:
+        args = parser.parse_args(_words(arg))
+    except UsageError as exc:
+        raise CommandError(str(exc)) from None
+
+    def endpoint(spec):
+        if spec is None or spec == session.target:
+            return session.connection()
+        return spec
+
+    ok = run(command_name, args, source=endpoint(args.source), target=endpoint(args.target),
+             stdout=session.out, stderr=session.stderr)
+    session.schema_changed()
+    if not ok:
+        raise CommandError(f".{command_name}: not complete: see the differences above")
+
+
 def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:
     cmd = _BY_NAME.get(name)
     return None if cmd is None else cmd.complete

@@ -1,6 +1,8 @@
 """``.import`` and ``.export``: move objects between files and a class.
 
-Import reads a JSON array, JSON lines, or CSV with a header line, and inserts
+Import reads a JSON array (or {"results": [...]}), JSON lines, or CSV (a
+header line of names, or LeanCloud's typed CSV) through cql.transfer.formats,
+the one home of data file formats, and inserts
 in batches of ``BATCH`` rows through Create plans (one multi-row insert each:
 one SQLite transaction on the engine, one /batch request per 50 on a server).
 ``createdAt``/``updatedAt``/``objectId`` in the file are dropped: the backend
@@ -11,10 +13,9 @@ not pay for ever-growing skips.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional
 
 from ..connection import Connection
 from ..names import SYSTEM_FIELDS, is_class_name, is_field_name
@@ -27,85 +28,17 @@ SYSTEM = (*SYSTEM_FIELDS, "ACL")  # assigned by the target, never copied from a 
 PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
 
 
-def _no_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a number JSON (or CQL) can hold", name, 0)
-
-
-def _loads(text: str) -> Any:
-    """json.loads without NaN/Infinity (they cannot be stored: error 107 half-way through)."""
-    return json.loads(text, parse_constant=_no_constant)
-
-
 def read_objects(path: str) -> List[dict]:
-    """The objects of a JSON array, JSON lines, or CSV file (by content)."""
+    """The objects of a JSON array (or {"results": [...]}), JSON lines, or
+    CSV file (LeanCloud's typed CSV, or a header line of names), by content."""
+    from ..transfer.formats import FormatError, read_text
     with open(path, "rb") as f:
         data = f.read()
     text = decode_text(data, path)
-    head = text.lstrip()[:1]
-    if head == "[":
-        try:
-            data = _loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
-        if not all(isinstance(o, dict) for o in data):
-            raise CommandError(f"{path}: expected a JSON array of objects")
-        return data
-    if head == "{":
-        out = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = _loads(line)
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"{path}:{n}:{exc.colno}: malformed JSON: {exc.msg}") from None
-            if not isinstance(obj, dict):
-                raise CommandError(f"{path}:{n}: expected a JSON object per line")
-            out.append(obj)
-        return out
-    if head in ('"', "]") or head.isdigit():
-        raise CommandError(f"{path}: expected a JSON array of objects, JSON lines or CSV with a header line")
-    return _read_csv(text, path)
-
-
-def _read_csv(text: str, path: str) -> List[dict]:
-    """CSV rows as objects by the header line; a header name missing or listed
-    twice, or a row longer than the header, is an error (never dropped data)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # keeps newlines inside quotes
     try:
-        header = next(reader, None)
-        if header is None:
-            return []
-        for i, name in enumerate(header, 1):
-            if not name.strip():
-                raise CommandError(f"{path}:1: column {i} of the header line has no name")
-            if name in header[:i - 1]:
-                raise CommandError(f"{path}:1: column name {name!r} appears twice in the header line")
-        out = []
-        for row in reader:
-            if len(row) > len(header):
-                raise CommandError(f"{path}:{reader.line_num}: {len(row)} values but the header line has "
-                                   f"{len(header)} names; nothing imported")
-            out.append(_csv_row(dict(zip(header, row))))
-        return out
-    except csv.Error as exc:
-        raise CommandError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
-
-
-def _csv_value(cell: str) -> Any:
-    """A CSV cell: JSON when it reads as a number, true/false/null, an array or
-    an object; else the text itself."""
-    s = cell.strip()
-    if s[:1] in "-0123456789[{tfn" and s:
-        try:
-            return _loads(s)
-        except ValueError:  # not JSON (or NaN/Infinity): the text itself
-            pass
-    return cell
-
-
-def _csv_row(row: dict) -> dict:
-    return {k: _csv_value(v) for k, v in row.items() if k is not None and v not in (None, "")}
+        return [obj for _line, obj in read_text(text, path)]
+    except FormatError as exc:
+        raise CommandError(exc.message) from None
 
 
 def check_objects(objects: List[dict], path: str, class_name: str) -> None:

@@ -34,11 +34,20 @@ Exit status: 0 when the copy is complete and verify is clean, 1 otherwise.
 """
 
 
+class UsageError(Exception):
+    """The arguments of copy/verify are wrong; the message says how."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage().strip()}")
+
+
 def build_parser(command: str, *, keys: bool = True, target_optional: bool = False) -> argparse.ArgumentParser:
     prog = f"cql {command}" if keys else f".{command}"
     what = ("Copy an app's classes, objects and relations from SOURCE to TARGET, then verify."
             if command == "copy" else "Compare TARGET with SOURCE, object by object.")
-    p = argparse.ArgumentParser(prog=prog, description=what, epilog=EPILOG if keys else None,
+    p = _Parser(prog=prog, description=what, epilog=EPILOG if keys else None,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, add_help=keys)
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("target", metavar="TARGET", nargs="?" if target_optional else None,
@@ -115,7 +124,10 @@ def main(command: str, argv: Sequence[str]) -> int:
     parser = build_parser(command)
     try:
         args = parser.parse_args(list(argv))
-    except SystemExit as exc:
+    except UsageError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    except SystemExit as exc:  # --help
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     src_opts = side_flags(args, "source", sys.stderr)
     dst_opts = side_flags(args, "target", sys.stderr)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidJSON
 
-__all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_relations", "read_jsonl", "read_json", "read_typed_csv",
+__all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl", "read_json", "read_typed_csv",
            "write_jsonl", "write_typed_csv", "csv_type", "is_typed_csv_header", "CSV_TYPES"]
 
 # LeanCloud's CSV type names -> how a cell of that type is read
@@ -35,17 +36,17 @@ CSV_TYPES = ("int", "long", "number", "double", "string", "date", "boolean", "fi
 
 class FormatError(InvalidJSON):
     """A data file that cannot be read as what it claims to be; the message
-    starts with ``file:line:``."""
+    starts with ``file:line:`` (``file:line:column:`` when known)."""
 
-    def __init__(self, name: str, line: Optional[int], message: str):
-        where = f"{name}:{line}" if line is not None else name
+    def __init__(self, name: str, line: Optional[int], message: str, column: Optional[int] = None):
+        where = name if line is None else f"{name}:{line}" if column is None else f"{name}:{line}:{column}"
         super().__init__(f"{where}: {message}")
         self.file = name
         self.file_line = line
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON (or CQL) can hold")
+    raise json.JSONDecodeError(f"{name} is not a number JSON (or CQL) can hold", name, 0)
 
 
 def loads(text: str) -> Any:
@@ -75,11 +76,11 @@ def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            obj = loads(line)
-        except ValueError as exc:
-            raise FormatError(name, n, f"not a JSON object: {_reason(exc)}") from None
+            obj = loads(line.rstrip("\r\n"))  # (a column past the end would be reported on "line 2")
+        except json.JSONDecodeError as exc:
+            raise FormatError(name, n, f"malformed JSON: {exc.msg}", exc.colno) from None
         if not isinstance(obj, dict):
-            raise FormatError(name, n, f"expected a JSON object per line, got {type(obj).__name__}")
+            raise FormatError(name, n, "expected a JSON object per line")
         yield n, obj
 
 
@@ -91,16 +92,15 @@ def read_json(text: str, name: str) -> Iterator[Tuple[int, dict]]:
     try:
         data = loads(text)
     except json.JSONDecodeError as exc:
-        raise FormatError(name, exc.lineno, f"malformed JSON at column {exc.colno}: {exc.msg}") from None
-    except ValueError as exc:
-        raise FormatError(name, None, f"malformed JSON: {exc}") from None
+        raise FormatError(name, exc.lineno, f"malformed JSON: {exc.msg}", exc.colno) from None
     if isinstance(data, dict) and isinstance(data.get("results"), list):
         data = data["results"]
     if not isinstance(data, list):
-        raise FormatError(name, 1, 'expected a JSON array of objects or {"results": [...]}')
+        raise FormatError(name, None, 'expected a JSON array of objects (or {"results": [...]})')
     for i, obj in enumerate(data, 1):
         if not isinstance(obj, dict):
-            raise FormatError(name, None, f"item {i} of the array is a {type(obj).__name__}, not an object")
+            raise FormatError(name, None, f"expected a JSON array of objects; item {i} is a "
+                                          f"{type(obj).__name__}")
         yield i, obj
 
 
@@ -144,7 +144,8 @@ def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(names):
-                raise FormatError(name, reader.line_num, f"{len(row)} values but {len(names)} field names")
+                raise FormatError(name, reader.line_num, f"{len(row)} values but the header line has "
+                                                         f"{len(names)} names")
             obj = {}
             for field, kind, cell in zip(names, types, row):
                 if cell == "":
@@ -162,9 +163,9 @@ def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict
 def _check_names(names: Sequence[str], name: str, line: int) -> None:
     for i, field in enumerate(names, 1):
         if not field.strip():
-            raise FormatError(name, line, f"column {i} has no field name")
+            raise FormatError(name, line, f"column {i} of the header line has no name")
         if field in names[:i - 1]:
-            raise FormatError(name, line, f"field name {field!r} appears twice")
+            raise FormatError(name, line, f"column name {field!r} appears twice in the header line")
 
 
 def _cell(cell: str, kind: Optional[Tuple[str, Optional[str]]]) -> Any:
@@ -247,10 +248,33 @@ def read_objects(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]
     text = stream.read() if hasattr(stream, "read") else "".join(stream)
     if lower.endswith(".json"):
         return read_json(text, name)
-    head = text.lstrip("\ufeff \t\r\n")[:1]
+    return read_text(text, name)
+
+
+_RESULTS = re.compile(r'^\s*\{\s*"results"\s*:\s*\[')
+
+
+def read_text(text: str, name: str) -> Iterator[Tuple[int, dict]]:
+    """Objects of a data file's text, told by content: a JSON array or
+    {"results": [...]}, JSON Lines, or CSV (LeanCloud's typed CSV, or a
+    header line of names)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    head = text.lstrip()[:1]
     if head == "[":
         return read_json(text, name)
-    return read_jsonl(io.StringIO(text), name)
+    if head == "{":
+        if _RESULTS.match(text):
+            try:
+                whole = loads(text)
+            except ValueError:
+                whole = None
+            if isinstance(whole, dict) and set(whole) == {"results"} and isinstance(whole["results"], list):
+                return read_json(text, name)
+        return read_jsonl(io.StringIO(text), name)
+    if head in ('"', "]") or head.isdigit():
+        raise FormatError(name, None, "expected a JSON array of objects, JSON lines or CSV with a header line")
+    return read_typed_csv(io.StringIO(text, newline=""), name)
 
 
 def read_relations(stream: Iterable[str], name: str) -> Iterator[Tuple[int, str, str]]:

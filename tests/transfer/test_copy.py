@@ -306,7 +306,7 @@ def test_malformed_export_line_is_reported_with_file_and_line(tmp_path):
     (tmp_path / "bad" / "Post.jsonl").write_text("\n".join(lines) + "\n")
     r = run_cql(tmp_path, "copy", "bad", "bad.db")
     assert r.returncode == 1
-    assert "bad/Post.jsonl:2: not a JSON object" in r.stderr, r.stderr
+    assert "bad/Post.jsonl:2:41: malformed JSON: Expecting property name" in r.stderr, r.stderr
     # checked before anything was written: nothing partial to report
     conn = cql.connect(str(tmp_path / "bad.db"))
     try:
