@@ -576,10 +576,10 @@ class EngineBackend(Backend):
                 check = self._schema_check(class_name, batch).check
                 now = now_iso()
                 written: Dict[str, dict] = {}
-                for given in objects:
-                    obj = _copied_object(given, class_name, now)
-                    oid = obj["objectId"]
+                for obj in _deep_copy(list(objects)):  # the store keeps its own values
+                    oid = obj.get("objectId") if isinstance(obj, dict) else None
                     old = written.get(oid) or bucket.get(oid)
+                    _check_copied(obj, class_name, now, old)
                     if old is not None and _same_object(old, obj):
                         unchanged += 1
                         continue
@@ -646,31 +646,31 @@ class EngineBackend(Backend):
             self._sorted_ids.pop(cls, None)
 
 
-def _copied_object(given: Any, class_name: str, now: str) -> dict:
-    """An object as write_objects stores it: a private copy, its objectId
-    checked, createdAt/updatedAt as canonical ISO strings."""
+def _check_copied(obj: Any, class_name: str, now: str, old: Optional[dict]) -> None:
+    """An object about to be stored by write_objects: its objectId checked,
+    createdAt/updatedAt made canonical ISO strings (when missing: the stored
+    object's, else now), typed values checked."""
     from ..types import check_value, format_date, parse_date
-    if not isinstance(given, dict):
-        raise errors.InvalidJSON(f"{class_name}: an object must be a JSON object, got {type(given).__name__}")
-    oid = given.get("objectId")
+    if not isinstance(obj, dict):
+        raise errors.InvalidJSON(f"{class_name}: an object must be a JSON object, got {type(obj).__name__}")
+    oid = obj.get("objectId")
     if not isinstance(oid, str) or not oid or "/" in oid:
         raise errors.MissingObjectId(f"{class_name}: every object copied needs an objectId string, got {oid!r}")
-    obj = _deep_copy([given])[0]
     for key in ("createdAt", "updatedAt"):
         value = obj.get(key)
         if isinstance(value, dict) and value.get("__type") == "Date":
             value = value.get("iso")
         if value is None:
-            obj[key] = now
+            obj[key] = old[key] if old is not None and key in old else now
             continue
         if not isinstance(value, str):
             raise errors.InvalidJSON(f"{class_name} {oid}: {key} must be an ISO date string, got {value!r}")
-        obj[key] = value if len(value) == 24 and value.endswith("Z") and value[10] == "T" \
-            else format_date(parse_date(value))
+        when = parse_date(value)  # (checks it)
+        if not (len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z"):
+            obj[key] = format_date(when)
     for key, value in obj.items():
-        if key not in _SYSTEM_SET:
+        if (value.__class__ is dict or value.__class__ is list) and key not in _SYSTEM_SET:
             check_value(value, f"{class_name}.{key}")
-    return obj
 
 
 def _same_object(a: dict, b: dict) -> bool:

@@ -124,9 +124,20 @@ def canonical_acl(acl: Any, own_id: Optional[str] = None) -> Any:
     return out
 
 
-def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False) -> dict:
+TIMES = ("createdAt", "updatedAt")
+
+
+def untimed(obj: dict) -> FrozenSet[str]:
+    """The time fields a (source) object does not have: whatever a target set
+    there is not a difference."""
+    return frozenset(k for k in TIMES if k not in obj)
+
+
+def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False,
+              without: FrozenSet[str] = frozenset()) -> dict:
     """The comparable form of ``obj`` (an object of ``class_name``). ``source``:
-    the object is on the source side (class renames apply to it)."""
+    the object is on the source side (class renames apply to it); ``without``:
+    fields left out (see ``untimed``)."""
     if source and rules.rename:
         obj = {k: rename_value(v, rules.rename) for k, v in obj.items()}
     files_by_name = rules.has("files")
@@ -135,6 +146,8 @@ def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False) ->
     for key, value in obj.items():
         if value.__class__ is dict and value.get("__type") == "Relation":
             continue  # compared as relation rows
+        if key in without:
+            continue
         if key in ("createdAt", "updatedAt"):
             if rules.has("timestamps"):
                 continue
@@ -151,6 +164,13 @@ def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False) ->
             continue
         out[key] = _value(value, files_by_name)
     return out
+
+
+def same(target_obj: dict, source_obj: dict, class_name: str, rules: Rules) -> bool:
+    """Whether the target holds the source object (as ``rules`` compare)."""
+    without = untimed(source_obj)
+    return dumps(canonical(target_obj, class_name, rules, without=without)) == \
+        dumps(canonical(source_obj, class_name, rules, source=True))
 
 
 def dumps(obj: Any) -> str:

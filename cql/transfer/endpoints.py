@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from .. import errors
 from . import formats
-from .canonical import USER_SECRETS, Rules, canonical, canonical_acl, dumps
+from .canonical import USER_SECRETS, Rules, canonical_acl, dumps, same
 
 PAGE = 1000                 # objects per read
 RelationRow = Tuple[str, str, str, str]   # (owner id, key, target class, target id)
@@ -661,8 +661,7 @@ class _RestWriter(ClassWriter):
             rows = relations.get(oid, ())
             old = found.get(oid)
             if old is not None:
-                same = dumps(canonical(old, cls, self.rules)) == dumps(canonical(obj, cls, self.rules, True))
-                if same and not force and all((k, ti) in found_rows.get(oid, ()) for k, _tc, ti in rows):
+                if same(old, obj, cls, self.rules) and not force and all((k, ti) in found_rows.get(oid, ()) for k, _tc, ti in rows):
                     out.unchanged += 1
                     continue
                 deletes.append(oid)  # (a delete leaves the owner's _Join rows in place)

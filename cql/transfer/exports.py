@@ -298,8 +298,14 @@ class ExportEndpoint(Endpoint):
         return self._scanned
 
     def classes(self) -> List[str]:
-        s = self._scan()
-        return sorted(set(s.files) | set(s.relations))
+        """The classes of the export, by its file names (nothing read yet)."""
+        if self._scanned is not None:
+            return sorted(set(self._scanned.files) | set(self._scanned.relations))
+        names = set()
+        for _m, kind in self.members():
+            if kind is not None and kind[0] in ("objects", "relation"):
+                names.add(kind[1][0])
+        return sorted(names)
 
     def schema(self) -> Schema:
         s = self._scan()
@@ -430,6 +436,7 @@ class _Prescan:
         self.relations: Dict[str, List[RelationRow]] = {}
         self.ignored: List[str] = []
         self.found: Dict[str, Findings] = {}   # per class
+        self.good_names: set = set()           # field names already checked
 
     def check(self, cls: str, obj: dict, name: str, line: int) -> None:
         """Everything a target would refuse, found before anything is written."""
@@ -451,13 +458,15 @@ class _Prescan:
                 continue
             if key == "objectId":
                 continue
-            if not _FIELD.match(key):
+            if key not in self.good_names and not _FIELD.match(key):
                 raise formats.FormatError(name, line, f"invalid field name {key!r}: field names start with a "
                                                       "letter or _ and use only letters, digits and _")
-            try:
-                check_value(value, f"{cls}.{key}")
-            except CQLError as exc:
-                raise formats.FormatError(name, line, exc.message) from None
+            if value.__class__ is dict or value.__class__ is list:
+                try:
+                    check_value(value, f"{cls}.{key}")
+                except CQLError as exc:
+                    raise formats.FormatError(name, line, exc.message) from None
+            self.good_names.add(key)
             if value is None or key == "ACL":
                 continue
             kind = schema_type(value)

@@ -49,9 +49,12 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a number JSON (or CQL) can hold", name, 0)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def loads(text: str) -> Any:
     """json.loads without NaN/Infinity (they cannot be stored)."""
-    return json.loads(text, parse_constant=_no_constant)
+    return _DECODER.decode(text)
 
 
 # -- reading -------------------------------------------------------------------
@@ -203,8 +206,12 @@ def _cell(cell: str, kind: Optional[Tuple[str, Optional[str]]]) -> Any:
             return False
         raise ValueError(f"{cell!r} is not a boolean (true or false)")
     if t == "date":
+        from ..errors import CQLError
         from ..types import format_date, parse_date
-        return {"__type": "Date", "iso": format_date(parse_date(s))}
+        try:
+            return {"__type": "Date", "iso": format_date(parse_date(s))}
+        except CQLError as exc:
+            raise ValueError(exc.message) from None
     if t in ("array", "object"):
         try:
             value = loads(s)

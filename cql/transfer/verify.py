@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from .canonical import Rules, canonical, differences, digest, dumps, rename_value
+from .canonical import Rules, canonical, differences, digest, dumps, rename_value, untimed
 from .endpoints import Endpoint, RelationRow
 from .progress import Progress
 
@@ -98,10 +98,10 @@ def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where
         check = ClassCheck(cls, target, allow_extra=allow_extra)
         w = where.get(cls)
         bar = progress.bar(f"verify {cls}", None)
-        fingerprints: Dict[str, bytes] = {}
+        fingerprints: Dict[str, tuple] = {}   # objectId -> (digest, time fields it lacks)
         for page in src.pages(cls, w):
             for obj in page:
-                fingerprints[obj["objectId"]] = digest(canonical(obj, target, rules, source=True))
+                fingerprints[obj["objectId"]] = (digest(canonical(obj, target, rules, source=True)), untimed(obj))
             bar.advance(len(page))
         check.source_count = len(fingerprints)
         seen: Set[str] = set()
@@ -114,7 +114,7 @@ def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where
                 mine = fingerprints.get(oid)
                 if mine is None:
                     check.extra.append(oid)
-                elif mine != digest(canonical(obj, target, rules)):
+                elif mine[0] != digest(canonical(obj, target, rules, without=mine[1])):
                     check.different.append(oid)
             bar.advance(len(page))
         check.target_count = len(seen)
@@ -126,8 +126,9 @@ def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where
             mine_objs, theirs = src.get_objects(cls, wanted), dst.get_objects(target, wanted)
             for oid in wanted:
                 if oid in mine_objs and oid in theirs:
-                    check.details[oid] = differences(canonical(mine_objs[oid], target, rules, source=True),
-                                                     canonical(theirs[oid], target, rules))
+                    check.details[oid] = differences(
+                        canonical(mine_objs[oid], target, rules, source=True),
+                        canonical(theirs[oid], target, rules, without=untimed(mine_objs[oid])))
         _compare_relations(src, dst, cls, target, rules, set(fingerprints) if w else None, check)
         bar.finish("identical" if check.clean else "differences found")
         report.classes.append(check)

@@ -338,3 +338,21 @@ def test_export_target_round_trip(tmp_path, hops):
         again = cql.copy(str(tmp_path / out.rstrip("/")), str(tmp_path / f"{out.strip('/.')}.db"))
         assert again.ok and again.verify.clean, str(again)
         assert cql.verify(hops["archive"], str(tmp_path / f"{out.strip('/.')}.db")).clean
+
+
+def test_progress_bar_per_class_on_a_terminal(tmp_path):
+    """On a terminal, each class gets a bar (objects, rate, ETA) that ends as
+    a one-line summary; the report follows."""
+    import pexpect
+    with open(tmp_path / "Big.jsonl", "w") as f:
+        for i in range(30000):
+            f.write(json.dumps({"objectId": f"o{i:08d}", "i": i}) + "\n")
+    child = pexpect.spawn(sys.executable, ["-m", "cql", "copy", "Big.jsonl", "big.db"], cwd=str(tmp_path),
+                          env=cql_env(tmp_path, TERM="xterm"), encoding="utf-8", timeout=120,
+                          dimensions=(24, 120))
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0, out
+    assert "Big  [" in out and "/30,000" in out and "/s" in out  # the bar while it runs
+    assert "Big: 30000 new, 0 replaced, 0 unchanged (" in out      # its summary line
+    assert "verify: clean" in out and "copy: done" in out
