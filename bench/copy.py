@@ -161,7 +161,45 @@ def bench_embedded(n: int, tmp: str) -> None:
 
 
 # -- Parse Server ---------------------------------------------------------------------------
-def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance: str, workers: int) -> None:
+def cpu_seconds(pids) -> float:
+    """CPU time (user + system) used so far by these processes (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(port: int) -> list:
+    """The PostgreSQL backends of the test cluster (their command lines name no port: all postgres ones)."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if f.read().startswith(b"postgres"):
+                        out.append(int(pid))
+            except OSError:
+                pass
+    return out
+
+
+def timed(work, node_pid):
+    """(wall seconds, node CPU share, postgres CPU share) of work()."""
+    pg = postgres_pids(0)
+    n0, p0, t0 = cpu_seconds([node_pid]) if node_pid else 0, cpu_seconds(pg), time.perf_counter()
+    work()
+    wall = time.perf_counter() - t0
+    node = (cpu_seconds([node_pid]) - n0) / wall if node_pid else float("nan")
+    return wall, node, (cpu_seconds(pg) - p0) / wall
+
+
+def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance: str, workers: int,
+               node_pid: int = 0) -> None:
     import cql
     import requests
     tag = secrets.token_hex(3)
@@ -177,19 +215,22 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
     for o in objects:  # the same bodies the copy sends: times as Dates (the maintenance key keeps them)
         o["createdAt"] = {"__type": "Date", "iso": o["createdAt"]}
         o["updatedAt"] = {"__type": "Date", "iso": o["updatedAt"]}
-    start = time.perf_counter()
-    for i in range(0, len(objects), 50):
-        body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls_peer}", "body": o}
-                             for o in objects[i:i + 50]]}
-        r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
-        r.raise_for_status()
-        assert all("success" in item for item in r.json()), r.text[:300]
-    peer = time.perf_counter() - start
+
+    def one_batch_at_a_time():
+        for i in range(0, len(objects), 50):
+            body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls_peer}", "body": o}
+                                 for o in objects[i:i + 50]]}
+            r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
+            r.raise_for_status()
+            assert all("success" in item for item in r.json()), r.text[:300]
+
+    peer, peer_node, peer_pg = timed(one_batch_at_a_time, node_pid)
     del objects
     keys = {"app_id": app_id, "master_key": master, "maintenance_key": maintenance}
-    start = time.perf_counter()
-    report = cql.copy(source, url, target_options=keys, verify=False, workers=workers)
-    mine = time.perf_counter() - start
+    reports = []
+    mine, mine_node, mine_pg = timed(lambda: reports.append(cql.copy(source, url, target_options=keys,
+                                                                     verify=False, workers=workers)), node_pid)
+    report = reports[0]
     assert not report.failures, str(report)
     start = time.perf_counter()
     check = cql.verify(source, url, target_options=keys)
@@ -199,9 +240,11 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
     again = cql.copy(source, url, target_options=keys, verify=False, workers=workers)
     rerun = time.perf_counter() - start
     assert sum(c.written.unchanged for c in again.classes) == n
-    print(f"Parse Server: {n:,} objects")
-    print(f"  one /batch of 50 at a time:          {peer:7.1f} s  {n / peer:7,.0f} obj/s")
-    print(f"  cql copy ({workers} /batch in flight, upserts): {mine:7.1f} s  {n / mine:7,.0f} obj/s")
+    print(f"Parse Server: {n:,} objects (CPU share of one core: node = the Parse Server process, pg = PostgreSQL)")
+    print(f"  one /batch of 50 at a time:          {peer:7.1f} s  {n / peer:7,.0f} obj/s   "
+          f"node {peer_node:4.0%}  pg {peer_pg:4.0%}")
+    print(f"  cql copy ({workers} /batch in flight, upserts): {mine:7.1f} s  {n / mine:7,.0f} obj/s   "
+          f"node {mine_node:4.0%}  pg {mine_pg:4.0%}")
     print(f"  ratio: {peer / mine:.2f}x  (target >= 3x)   [verify {verify_s:.1f} s; "
           f"second run, nothing to write: {rerun:.1f} s]")
 
@@ -235,7 +278,7 @@ def main() -> None:
                 from testserver import APP_ID, MAINTENANCE_KEY, MASTER_KEY, TestServer
                 with TestServer() as server:
                     bench_rest(args.rest_objects, tmp, server.parse_url, APP_ID, MASTER_KEY, MAINTENANCE_KEY,
-                               args.workers)
+                               args.workers, server.node.pid)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

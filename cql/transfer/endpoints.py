@@ -10,6 +10,7 @@ one from a target string.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -125,7 +126,7 @@ class Endpoint:
         raise NotImplementedError
 
     def findings(self, classes: Sequence[str], schema: Schema, where: Dict[str, dict]) -> Findings:
-        """Found by count queries where the source can answer them."""
+        """Found by count queries (None where the source cannot answer one)."""
         found = Findings(file_fields=file_fields(classes, schema))
         for cls in classes:
             found.counts[cls] = self.count(cls, where.get(cls))
@@ -133,11 +134,17 @@ class Endpoint:
             user_where = where.get("_User")
             fields = schema.get("_User", {})
             secret = [f for f in USER_SECRETS if f in fields]
-            found.user_secrets = self.count("_User", _and(user_where, {"$or": [{f: {"$exists": True}}
-                                                                              for f in secret]})) if secret else 0
-            found.auth_data = self.count("_User", _and(user_where, {"authData": {"$exists": True}})) \
+            found.user_secrets = self._count_or_none("_User", _and(user_where, {"$or": [
+                {f: {"$exists": True}} for f in secret]})) if secret else 0
+            found.auth_data = self._count_or_none("_User", _and(user_where, {"authData": {"$exists": True}})) \
                 if "authData" in fields else 0
         return found
+
+    def _count_or_none(self, cls: str, where: dict) -> Optional[int]:
+        try:
+            return self.count(cls, where)
+        except errors.ServerError:
+            return None
 
     # -- writing --------------------------------------------------------------------
     def limits(self, classes: Sequence[str], schema: Schema, findings: Findings) -> List[Limit]:
@@ -527,8 +534,9 @@ class RestEndpoint(Endpoint):
                                               "no hash over REST, and these are never copied into fields "
                                               "clients could read: each user is created with a random password "
                                               "and must reset it (requestPasswordReset)"))
-            if findings.auth_data:
-                out.append(Limit("auth-data", f"_User: {findings.auth_data} users have authData; Parse Server "
+            if findings.auth_data is None or findings.auth_data:
+                n = "some" if findings.auth_data is None else str(findings.auth_data)
+                out.append(Limit("auth-data", f"_User: {n} users have authData; Parse Server "
                                               "re-validates it with each provider's auth adapter on create, "
                                               "which fails for providers it is not configured for: "
                                               "--accept auth-data leaves authData out"))
@@ -595,6 +603,9 @@ class _RestWriter(ClassWriter):
         self.http = endpoint._maintenance_http() if endpoint.keeps_times else endpoint.http
         self.relation_keys = [(k, spec.get("targetClass")) for k, spec in endpoint.raw_schema().get(cls, {}).items()
                               if isinstance(spec, dict) and spec.get("type") == "Relation"]
+        # An empty class: create first, and read only what turns out to exist
+        # already (code 137); otherwise read what exists first.
+        self.fresh = endpoint.count(cls, None) == 0
 
     def _body(self, obj: dict, rows: Sequence[Tuple[str, str, str]]) -> dict:
         cls, accepted = self.cls, self.rules.accepted
@@ -624,7 +635,7 @@ class _RestWriter(ClassWriter):
         attempt, delay = 0, 0.5
         while True:
             try:
-                return self._upsert(objects, relations)
+                return self._upsert(objects, relations, optimistic=self.fresh and attempt == 0)
             except (errors.ConnectionFailed, errors.ServerError) as exc:
                 status = getattr(exc, "http_status", None)
                 transient = isinstance(exc, errors.ConnectionFailed) or status in (429, 500, 502, 503, 504)
@@ -645,15 +656,16 @@ class _RestWriter(ClassWriter):
         return found, rows
 
     def _upsert(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]],
-                force: bool = False) -> Written:
+                force: bool = False, optimistic: bool = False) -> Written:
         """One chunk: read what exists, create what is missing, delete and
-        re-create what differs (``force``: re-create even what is equal)."""
+        re-create what differs (``force``: re-create even what is equal;
+        ``optimistic``: create without reading first)."""
         cls = self.cls
         latest: Dict[str, dict] = {}
         for obj in objects:
             latest[obj["objectId"]] = obj
         ids = list(latest)
-        found, found_rows = self._existing(ids)
+        found, found_rows = ({}, {}) if optimistic else self._existing(ids)
         out = Written()
         creates, deletes = [], []
         for oid in ids:
@@ -731,14 +743,17 @@ def _text(item: Any) -> str:
 
 # -- choosing an endpoint ----------------------------------------------------------
 
-LEANCLOUD_HOSTS = (".lncld.net", ".lncldapi.com", ".lncldglobal.com", ".leancloud.cn", ".leancloud.app")
+# LeanCloud's API domains (a custom API domain needs --source-flavor leancloud)
+LEANCLOUD_HOST = re.compile(r"(\.lncld\.net|\.lncldapi\.com|\.lncldglobal\.com|\.leancloud\.cn|"
+                            r"\.lc-cn-[a-z0-9]+-shared\.com)$")
 
 
 def guess_flavor(url: str) -> str:
-    """"leancloud" for a LeanCloud API host, else "parse"."""
+    """"leancloud" for a LeanCloud API host (or a URL ending in /1.1), else "parse"."""
     from urllib.parse import urlsplit
-    host = (urlsplit(url).hostname or "").lower()
-    return "leancloud" if host.endswith(LEANCLOUD_HOSTS) or "/1.1" in urlsplit(url).path else "parse"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return "leancloud" if LEANCLOUD_HOST.search(host) or parts.path.rstrip("/").endswith("/1.1") else "parse"
 
 
 def side_options(side: str, given: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:

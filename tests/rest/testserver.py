@@ -255,7 +255,8 @@ def connect(server: "TestServer", flavor: str = "parse", master: bool = True, **
 if __name__ == "__main__":
     server = TestServer().start()
     print(f"Parse Server at {server.parse_url} (LeanCloud flavor at {server.root}/1.1)")
-    print(f"app id {APP_ID}, REST key {REST_KEY}, master key {MASTER_KEY}; Ctrl-C stops it")
+    print(f"app id {APP_ID}, REST key {REST_KEY}, master key {MASTER_KEY}, maintenance key {MAINTENANCE_KEY} "
+          "(custom objectIds allowed); Ctrl-C stops it")
     try:
         signal.pause()
     except KeyboardInterrupt:

@@ -356,3 +356,33 @@ def test_progress_bar_per_class_on_a_terminal(tmp_path):
     assert "Big  [" in out and "/30,000" in out and "/s" in out  # the bar while it runs
     assert "Big: 30000 new, 0 replaced, 0 unchanged (" in out      # its summary line
     assert "verify: clean" in out and "copy: done" in out
+
+
+def test_a_lost_batch_answer_is_retried_without_duplicates(server, tmp_path):
+    """The server applies a /batch but its answer is lost (502 from a proxy):
+    the chunk is retried whole, reading what exists first; nothing is doubled."""
+    from localhttp import LocalServer, json_answer
+    cls = f"Lost{secrets.token_hex(3)}"
+    with open(tmp_path / f"{cls}.jsonl", "w") as f:
+        for i in range(120):
+            f.write(json.dumps({"objectId": f"l{i:05d}", "i": i}) + "\n")
+    batches = []
+
+    def answer(req):
+        if req.method == "POST" and req.path.endswith("/batch"):
+            batches.append(len(req.json()["requests"]))
+            if len(batches) == 2:
+                status, headers, body = proxy._forward(req)   # applied upstream...
+                assert status == 200
+                return json_answer(502, {"code": 502, "error": "bad gateway"})   # ...answer lost
+        return None
+
+    with LocalServer(answer, upstream=server.root) as proxy:
+        report = cql.copy(str(tmp_path / f"{cls}.jsonl"), proxy.url + "/parse", target_options=target_keys(),
+                          workers=1)
+    assert report.ok, str(report)
+    (c,) = report.classes
+    # the retry of the second chunk found its 50 objects already there
+    assert batches == [50, 50, 20] and (c.written.inserted, c.written.unchanged) == (70, 50), str(report)
+    answer_ = parse_get(server, f"/classes/{cls}", where=json.dumps({"i": {"$gte": 0}}), count=1, limit=0)
+    assert answer_["count"] == 120
