@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .. import errors
 from .canonical import LOSSES, Rules, rename_value
@@ -293,21 +294,10 @@ def copy(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None, e
     CopyRefused, writing nothing, when the target cannot keep something that
     ``accept`` does not name. ``progress``: a text stream (e.g. sys.stderr)
     for a bar per class, or None."""
-    prog = progress if isinstance(progress, Progress) else Progress(progress)
-    src = open_endpoint(source, _server_options(source, "source", source_options), role="source")
-    try:
-        dst = open_endpoint(target, _server_options(target, "target", target_options), role="target",
-                            workers=workers)
-    except BaseException:
-        src.close()
-        raise
-    try:
+    with _opened(source, target, source_options, target_options, "target", workers) as (src, dst):
         copier = Copier(src, dst, classes=classes, exclude=exclude, where=where, accept=accept, rename=rename,
-                        progress=prog)
+                        progress=_progress(progress))
         return copier.run(verify=verify)
-    finally:
-        dst.close()
-        src.close()
 
 
 def verify(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None, exclude: Sequence[str] = (),
@@ -317,21 +307,32 @@ def verify(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None,
     """Compare ``target`` with ``source`` (the classes a copy would move),
     with the losses ``accept`` names left out of the comparison.
     ``allow_extra``: objects only on the target are not differences."""
-    prog = progress if isinstance(progress, Progress) else Progress(progress)
-    src = open_endpoint(source, _server_options(source, "source", source_options), role="source")
-    try:
-        dst = open_endpoint(target, _server_options(target, "target", target_options), role="source")
-    except BaseException:
-        src.close()
-        raise
-    try:
+    prog = _progress(progress)
+    with _opened(source, target, source_options, target_options, "source", 4) as (src, dst):
         copier = Copier(src, dst, classes=classes, exclude=exclude, where=where, accept=accept, rename=rename,
                         progress=prog)
         classes_, where_, _schema = copier.plan()
         rules = dst.rules(copier.accept, copier.rename)
         return verify_endpoints(src, dst, classes_, where_, rules, prog, allow_extra=allow_extra)
+
+
+def _progress(progress: Any) -> Progress:
+    return progress if isinstance(progress, Progress) else Progress(progress)
+
+
+@contextmanager
+def _opened(source: Any, target: Any, source_options: Optional[Dict[str, Any]],
+            target_options: Optional[Dict[str, Any]], target_role: str, workers: int) -> Iterator[tuple]:
+    """(source endpoint, target endpoint), both closed at the end."""
+    src = open_endpoint(source, _server_options(source, "source", source_options), role="source")
+    try:
+        dst = open_endpoint(target, _server_options(target, "target", target_options), role=target_role,
+                            workers=workers)
+        try:
+            yield src, dst
+        finally:
+            dst.close()
     finally:
-        dst.close()
         src.close()
 
 

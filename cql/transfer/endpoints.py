@@ -528,21 +528,18 @@ class RestEndpoint(Endpoint):
         users = findings.counts.get("_User") if "_User" in classes else 0
         if "_User" in classes and users != 0:
             if findings.user_secrets is None or findings.user_secrets:
-                n = "" if findings.user_secrets is None else f"{findings.user_secrets} "
-                out.append(Limit("passwords", f"_User: {n}users have LeanCloud password hashes (password, "
+                out.append(Limit("passwords", f"_User: {_some(findings.user_secrets)} users have LeanCloud password hashes (password, "
                                               "salt) or session tokens; Parse Server stores bcrypt and accepts "
                                               "no hash over REST, and these are never copied into fields "
                                               "clients could read: each user is created with a random password "
                                               "and must reset it (requestPasswordReset)"))
             if findings.auth_data is None or findings.auth_data:
-                n = "some" if findings.auth_data is None else str(findings.auth_data)
-                out.append(Limit("auth-data", f"_User: {n} users have authData; Parse Server "
+                out.append(Limit("auth-data", f"_User: {_some(findings.auth_data)} users have authData; Parse Server "
                                               "re-validates it with each provider's auth adapter on create, "
                                               "which fails for providers it is not configured for: "
                                               "--accept auth-data leaves authData out"))
             if findings.acl_without_self is None or findings.acl_without_self:
-                n = "some" if findings.acl_without_self is None else str(findings.acl_without_self)
-                out.append(Limit("user-acl", f"_User: {n} users' ACL does not give the user read/write on "
+                out.append(Limit("user-acl", f"_User: {_some(findings.acl_without_self)} users' ACL does not give the user read/write on "
                                              "their own object; Parse Server adds it when it creates a user"))
         if findings.file_fields:
             out.append(Limit("files", f"File values ({', '.join(findings.file_fields[:5])}"
@@ -727,6 +724,11 @@ class _RestWriter(ClassWriter):
                     raise errors.ServerError(f"{self.cls} {oid}: could not add relation rows: {text}", code)
                 added += sum(len(r) for r in todo.values())
         return added
+
+
+def _some(n: Optional[int]) -> str:
+    """A count for a message ("some" when not known)."""
+    return "some" if n is None else str(n)
 
 
 def _code(item: Any) -> int:

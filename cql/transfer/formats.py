@@ -26,8 +26,9 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 
 from ..errors import InvalidJSON
 
-__all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl", "read_json", "read_typed_csv",
-           "write_jsonl", "write_typed_csv", "csv_type", "is_typed_csv_header", "CSV_TYPES"]
+__all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl",
+           "read_json", "read_typed_csv", "write_jsonl", "write_typed_csv", "schema_fields", "csv_type",
+           "csv_type_of", "csv_cell", "is_typed_csv_header", "CSV_TYPES"]
 
 # LeanCloud's CSV type names -> how a cell of that type is read
 CSV_TYPES = ("int", "long", "number", "double", "string", "date", "boolean", "file", "array", "object",
