@@ -528,19 +528,20 @@ class RestEndpoint(Endpoint):
         users = findings.counts.get("_User") if "_User" in classes else 0
         if "_User" in classes and users != 0:
             if findings.user_secrets is None or findings.user_secrets:
-                out.append(Limit("passwords", f"_User: {_some(findings.user_secrets)} users have LeanCloud password hashes (password, "
-                                              "salt) or session tokens; Parse Server stores bcrypt and accepts "
-                                              "no hash over REST, and these are never copied into fields "
-                                              "clients could read: each user is created with a random password "
-                                              "and must reset it (requestPasswordReset)"))
+                out.append(Limit("passwords", f"_User: {_users(findings.user_secrets)} with LeanCloud password "
+                                              "hashes (password, salt) or session tokens: Parse Server stores "
+                                              "bcrypt and accepts no hash over REST, and these are never copied "
+                                              "into fields clients could read; each user is created with a "
+                                              "random password and must reset it (requestPasswordReset)"))
             if findings.auth_data is None or findings.auth_data:
-                out.append(Limit("auth-data", f"_User: {_some(findings.auth_data)} users have authData; Parse Server "
-                                              "re-validates it with each provider's auth adapter on create, "
-                                              "which fails for providers it is not configured for: "
-                                              "--accept auth-data leaves authData out"))
+                out.append(Limit("auth-data", f"_User: {_users(findings.auth_data)} with authData: Parse Server "
+                                              "re-validates it with each provider's auth adapter when it creates "
+                                              "a user, which fails for providers it is not configured for; "
+                                              "accepted, authData is left out"))
             if findings.acl_without_self is None or findings.acl_without_self:
-                out.append(Limit("user-acl", f"_User: {_some(findings.acl_without_self)} users' ACL does not give the user read/write on "
-                                             "their own object; Parse Server adds it when it creates a user"))
+                out.append(Limit("user-acl", f"_User: {_users(findings.acl_without_self)} whose ACL does not "
+                                             "give them read/write on their own object: Parse Server adds it "
+                                             "when it creates a user"))
         if findings.file_fields:
             out.append(Limit("files", f"File values ({', '.join(findings.file_fields[:5])}"
                                       f"{', ...' if len(findings.file_fields) > 5 else ''}) keep only the file "
@@ -548,9 +549,9 @@ class RestEndpoint(Endpoint):
                                       "contents are not copied: download them from the url in each value "
                                       "(or the _File rows) before LeanCloud stops"))
         if findings.nulls:
-            out.append(Limit("nulls", f"{findings.nulls} objects have fields holding null (e.g. "
-                                      f"{findings.null_example}); Parse Server on PostgreSQL does not keep "
-                                      "them: such fields are left out"))
+            out.append(Limit("nulls", f"fields holding null in {findings.nulls} object"
+                                      f"{'' if findings.nulls == 1 else 's'} (e.g. {findings.null_example}): "
+                                      "Parse Server on PostgreSQL does not keep them; they are left out"))
         target = self.schema() if self.http.has_master else {}
         for cls in classes:
             for name, kind in sorted(schema.get(cls, {}).items()):
@@ -726,9 +727,9 @@ class _RestWriter(ClassWriter):
         return added
 
 
-def _some(n: Optional[int]) -> str:
-    """A count for a message ("some" when not known)."""
-    return "some" if n is None else str(n)
+def _users(n: Optional[int]) -> str:
+    """'1 user', '3 users', 'some users' (not known)."""
+    return "some users" if n is None else f"{n} user{'' if n == 1 else 's'}"
 
 
 def _code(item: Any) -> int:

@@ -66,6 +66,8 @@ class ClassCheck:
 
 @dataclass
 class VerifyReport:
+    source: str = ""
+    target: str = ""
     classes: List[ClassCheck] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
@@ -74,7 +76,8 @@ class VerifyReport:
         return all(c.clean for c in self.classes)
 
     def __str__(self) -> str:
-        lines = [line for c in self.classes for line in c.lines()]
+        lines = [f"verify {self.source} -> {self.target}"]
+        lines += ["  " + line for c in self.classes for line in c.lines()]
         lines += [f"note: {n}" for n in self.notes]
         lines.append("verify: clean" if self.clean else
                      f"verify: {sum(not c.clean for c in self.classes)} of {len(self.classes)} classes differ")
@@ -92,7 +95,7 @@ def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where
     """Compare each class; ``allow_extra``: the target may hold more (objects
     and relation rows the source does not have), as after a copy of a delta."""
     progress = progress or Progress(None)
-    report = VerifyReport()
+    report = VerifyReport(src.shown, dst.shown)
     for cls in classes:
         target = rules.rename.get(cls, cls)
         check = ClassCheck(cls, target, allow_extra=allow_extra)

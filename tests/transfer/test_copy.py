@@ -386,3 +386,38 @@ def test_a_lost_batch_answer_is_retried_without_duplicates(server, tmp_path):
     assert batches == [50, 50, 20] and (c.written.inserted, c.written.unchanged) == (70, 50), str(report)
     answer_ = parse_get(server, f"/classes/{cls}", where=json.dumps({"i": {"$gte": 0}}), count=1, limit=0)
     assert answer_["count"] == 120
+
+
+def test_copy_into_a_file_killed_half_way_then_run_again(tmp_path):
+    """The same for an embedded target: each chunk is one transaction, so a
+    SIGKILL leaves whole chunks; the re-run completes and verifies clean."""
+    import sqlite3
+    n = 60000
+    with open(tmp_path / "Row.jsonl", "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"objectId": f"r{i:07d}", "i": i, "s": "行" * (i % 9)}) + "\n")
+    proc = subprocess.Popen([sys.executable, "-m", "cql", "copy", "Row.jsonl", "rows.db"], cwd=tmp_path,
+                            env=cql_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    count, deadline = 0, time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (tmp_path / "rows.db").exists():
+                try:
+                    with sqlite3.connect(f"file:{tmp_path / 'rows.db'}?mode=ro", uri=True, timeout=1) as db:
+                        count = db.execute("select count(*) from objects").fetchone()[0]
+                except sqlite3.Error:
+                    count = 0
+                if count >= 5000:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    break
+            time.sleep(0.02)
+    finally:
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, f"the copy ended before it was killed: {proc.returncode}"
+    with sqlite3.connect(str(tmp_path / "rows.db")) as db:  # what was committed when it died
+        count = db.execute("select count(*) from objects").fetchone()[0]
+    assert 5000 <= count < n and count % 5000 == 0   # whole chunks only
+    r = run_cql(tmp_path, "copy", "Row.jsonl", "rows.db")
+    assert r.returncode == 0 and "verify: clean" in r.stdout, r.stdout + r.stderr
+    assert f"Row: {n - count} new, 0 replaced, {count} unchanged" in r.stdout
