@@ -23,7 +23,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, 
 from .. import errors
 from . import formats
 from .endpoints import (PAGE, ClassWriter, Endpoint, Findings, RelationRow, Schema, Written, file_fields,
-                        parse_type)
+                        parse_spec, parse_type)
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
@@ -362,6 +362,13 @@ class ExportEndpoint(Endpoint):
         return out
 
     # -- writing (a folder or archive of .jsonl files) ---------------------------------
+    def prepare(self, classes: Sequence[str], schema: Schema) -> None:
+        """schema.json: the field types, so Relation targets survive the round trip."""
+        doc = {"results": [{"className": c, "fields": {f: parse_spec(t) for f, t in sorted(schema.get(c, {}).items())}}
+                           for c in classes]}
+        with open(os.path.join(self._out, "schema.json"), "w", encoding="utf-8") as f:
+            f.write(formats.dumps_line(doc))
+
     def writer(self, cls: str, rules: Any) -> ClassWriter:
         return _ExportWriter(self, cls)
 

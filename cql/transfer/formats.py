@@ -27,7 +27,7 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 from ..errors import InvalidJSON
 
 __all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl",
-           "read_json", "read_typed_csv", "write_jsonl", "write_typed_csv", "schema_fields", "csv_type",
+           "read_json", "read_typed_csv", "dumps_line", "write_jsonl", "write_typed_csv", "schema_fields", "csv_type",
            "csv_type_of", "csv_cell", "is_typed_csv_header", "CSV_TYPES"]
 
 # LeanCloud's CSV type names -> how a cell of that type is read
@@ -317,11 +317,16 @@ def _reason(exc: Exception) -> str:
 
 # -- writing -------------------------------------------------------------------
 
+def dumps_line(value: Any) -> str:
+    """Compact JSON text of one value, UTF-8 kept, no NaN."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def write_jsonl(objects: Iterable[dict], stream: IO[str]) -> int:
     """One compact JSON object per line; the number written."""
     n = 0
     for obj in objects:
-        stream.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+        stream.write(dumps_line(obj))
         stream.write("\n")
         n += 1
     return n
@@ -356,8 +361,8 @@ def csv_cell(value: Any, kind: str) -> str:
     if kind == "number":
         return json.dumps(value)
     if kind == "file" and isinstance(value, dict):
-        return value.get("url") or json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return value.get("url") or dumps_line(value)
+    return dumps_line(value)
 
 
 def write_typed_csv(objects: Iterable[dict], fields: Sequence[Tuple[str, str]], stream: IO[str]) -> int:
