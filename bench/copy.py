@@ -213,7 +213,7 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
             assert all("success" in item for item in r.json()), r.text[:300]
 
     peer, peer_node, peer_client = timed(one_batch_at_a_time, node_pid)
-    del objects
+    objects.clear()
     keys = {"app_id": app_id, "master_key": master, "maintenance_key": maintenance}
     reports = []
     mine, mine_node, mine_client = timed(lambda: reports.append(cql.copy(source, url, target_options=keys,

@@ -33,7 +33,7 @@ from ..names import SYSTEM_FIELDS
 from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
-from . import matcher, ops
+from . import bulk, matcher, ops
 from .indexes import ClassIndexes
 from .query import Finder, Selection, parse_order
 from .store import Batch, Store
@@ -269,9 +269,7 @@ class EngineBackend(Backend):
         self.store.reset_listeners.append(self._indexes.clear)
         self.finder = Finder(self.store.classes, self._class_indexes)
         self.store.reset_listeners.append(self._rebind)
-        self._sorted_ids: Dict[str, List[str]] = {}  # see scan_objects
-        self.store.listeners.append(self._forget_sorted_ids)
-        self.store.reset_listeners.append(self._sorted_ids.clear)
+        self._sorted_ids = bulk.SortedIds(self.store)  # see scan_objects
         self.closed = False
         if self.path is None:
             self.description = "transient in-memory database; use .open FILE to persist"
@@ -559,123 +557,31 @@ class EngineBackend(Backend):
                     batch.delete(plan.class_name, obj["objectId"])
             return Result("delete", plan.class_name, (), rowcount=len(targets))
 
-    # -- bulk copy: cql copy / cql verify (cql.transfer) ----------------------------
-    # Objects go in and out whole, as REST JSON, keyed by objectId: objectId,
-    # createdAt/updatedAt and ACL kept as given.
-
+    # -- bulk copy: cql copy / cql verify (cql.transfer); the bodies are in bulk.py ---
     def write_objects(self, class_name: str, objects: List[dict]) -> Tuple[int, int, int]:
-        """Upsert whole objects by objectId in one transaction; returns
-        (inserted, replaced, unchanged). Field types are checked as for an
-        insert; createdAt/updatedAt are ISO strings (a Date dict is accepted),
-        set to now when missing."""
+        """Upsert whole REST JSON objects by objectId (objectId, createdAt/updatedAt,
+        ACL kept) in one transaction; (inserted, replaced, unchanged)."""
         with self._lock:
             self._check_open()
-            inserted = replaced = unchanged = 0
-            with self.store.write() as batch:
-                bucket = self.store.classes.get(class_name) or {}
-                check = self._schema_check(class_name, batch).check
-                now = now_iso()
-                written: Dict[str, dict] = {}
-                for obj in _deep_copy(list(objects)):  # the store keeps its own values
-                    oid = obj.get("objectId") if isinstance(obj, dict) else None
-                    old = written.get(oid) or bucket.get(oid)
-                    _check_copied(obj, class_name, now, old)
-                    if old is not None and _same_object(old, obj):
-                        unchanged += 1
-                        continue
-                    check(obj)
-                    if oid in written or oid in bucket:
-                        replaced += 1
-                    else:
-                        inserted += 1
-                    written[oid] = obj
-                new = [oid for oid in written if oid not in bucket]
-                batch.insert_many(class_name, new, [written[oid] for oid in new])
-                for oid, obj in written.items():
-                    if oid in bucket:
-                        batch.update(class_name, oid, obj)
-            return inserted, replaced, unchanged
+            return bulk.write_objects(self.store, lambda batch: self._schema_check(class_name, batch).check,
+                                      class_name, objects, now_iso())
 
     def scan_objects(self, class_name: str, after: Optional[str] = None, limit: int = 1000) -> List[dict]:
         """Up to ``limit`` objects with objectId > ``after``, in objectId order (copies)."""
-        import bisect
         with self._lock:
             self._check_open()
             self.store.sync()
-            bucket = self.store.classes.get(class_name) or {}
-            ids = self._sorted_ids.get(class_name)
-            if ids is None:
-                ids = self._sorted_ids[class_name] = sorted(bucket)
-            start = 0 if after is None else bisect.bisect_right(ids, after)
-            return _deep_copy([bucket[oid] for oid in ids[start:start + limit]])
+            return self._sorted_ids.scan(class_name, after, limit)
 
     def relation_rows(self, class_name: str) -> Iterator[Tuple[str, str, str, str]]:
         """(owner id, key, target class, target id) of every relation of the class, sorted."""
         with self._lock:
             self._check_open()
             self.store.sync()
-            rows = [(oid, key, tc, ti) for (cls, oid), keys in self.store.relations.items() if cls == class_name
-                    for key, targets in keys.items() for tc, ti in targets]
-        return iter(sorted(rows))
+            return iter(bulk.relation_rows(self.store, class_name))
 
     def write_relation_rows(self, class_name: str, rows: Iterable[Tuple[str, str, str, str]]) -> int:
-        """Add relation rows (owner id, key, target class, target id) that are
-        not there yet, in one transaction; the number added. The field gets the
-        type Relation<target class> when the class has no such field yet."""
+        """Add the relation rows not there yet, in one transaction; the number added."""
         with self._lock:
             self._check_open()
-            with self.store.write() as batch:
-                known = dict(self.store.schema.get(class_name, {}))
-                added = 0
-                for oid, key, tc, ti in dict.fromkeys(rows):
-                    if (tc, ti) in self.store.related(class_name, oid, key):
-                        continue
-                    kind = f"Relation<{tc}>"
-                    if known.get(key) is None:
-                        known[key] = kind
-                        batch.schema.append((class_name, key, kind))
-                    elif known[key] != kind and self.strict_types:
-                        raise errors.TypeMismatch(f"schema mismatch for {class_name}.{key}; expected "
-                                                  f"{known[key]} but got {kind}")
-                    batch.relations.append((class_name, oid, key, tc, ti, True))
-                    added += 1
-            return added
-
-    def _forget_sorted_ids(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:
-        for cls in {c[0] for c in changes}:
-            self._sorted_ids.pop(cls, None)
-
-
-def _check_copied(obj: Any, class_name: str, now: str, old: Optional[dict]) -> None:
-    """An object about to be stored by write_objects: its objectId checked,
-    createdAt/updatedAt made canonical ISO strings (when missing: the stored
-    object's, else now), typed values checked."""
-    from ..types import check_value, format_date, parse_date
-    if not isinstance(obj, dict):
-        raise errors.InvalidJSON(f"{class_name}: an object must be a JSON object, got {type(obj).__name__}")
-    oid = obj.get("objectId")
-    if not isinstance(oid, str) or not oid or "/" in oid:
-        raise errors.MissingObjectId(f"{class_name}: every object copied needs an objectId string, got {oid!r}")
-    for key in ("createdAt", "updatedAt"):
-        value = obj.get(key)
-        if isinstance(value, dict) and value.get("__type") == "Date":
-            value = value.get("iso")
-        if value is None:
-            obj[key] = old[key] if old is not None and key in old else now
-            continue
-        if not isinstance(value, str):
-            raise errors.InvalidJSON(f"{class_name} {oid}: {key} must be an ISO date string, got {value!r}")
-        when = parse_date(value)  # (checks it)
-        if not (len(value) == 24 and value[10] == "T" and value[19] == "." and value[23] == "Z"):
-            obj[key] = format_date(when)
-    for key, value in obj.items():
-        if (value.__class__ is dict or value.__class__ is list) and key not in _SYSTEM_SET:
-            check_value(value, f"{class_name}.{key}")
-
-
-def _same_object(a: dict, b: dict) -> bool:
-    """Equal as JSON (True is not 1, key order does not matter)."""
-    if a != b:
-        return False
-    import json
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+            return bulk.write_relation_rows(self.store, class_name, rows, self.strict_types)

@@ -239,7 +239,8 @@ def _output(session: Session, arg: str) -> None:
 
 
 @command(".import", args="FILE CLASS", complete=("file", "class"),
-         description="Insert the objects of a JSON array, JSON lines or CSV (with header) file")
+         description="Insert the objects of a JSON array (or {\"results\": [...]}), JSON lines, or CSV "
+                     "(a header line, or LeanCloud's typed CSV) file as new objects")
 def _import(session: Session, arg: str) -> None:
     path, class_name = _exact_words(arg, 2, ".import FILE CLASS")
     from .transfer import import_file

@@ -10,6 +10,8 @@ Nothing here is imported by ``import cql`` until it is used.
 """
 from __future__ import annotations
 
-from .copier import ClassCopy, CopyRefused, CopyReport, copy, verify  # noqa: F401
-from .canonical import LOSSES  # noqa: F401
-from .verify import ClassCheck, VerifyReport  # noqa: F401
+from .canonical import LOSSES
+from .copier import ClassCopy, CopyRefused, CopyReport, copy, verify
+from .verify import ClassCheck, VerifyReport
+
+__all__ = ["copy", "verify", "CopyReport", "ClassCopy", "CopyRefused", "VerifyReport", "ClassCheck", "LOSSES"]

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Mapping, Optional
 
+from ..names import DATE_FIELDS
+
 # The losses a user can accept (``--accept NAME``), and what each one means.
 LOSSES: Dict[str, str] = {
     "timestamps": "createdAt/updatedAt are set by the target at copy time (Parse Server keeps them only "
@@ -124,13 +126,10 @@ def canonical_acl(acl: Any, own_id: Optional[str] = None) -> Any:
     return out
 
 
-TIMES = ("createdAt", "updatedAt")
-
-
 def untimed(obj: dict) -> FrozenSet[str]:
     """The time fields a (source) object does not have: whatever a target set
     there is not a difference."""
-    return frozenset(k for k in TIMES if k not in obj)
+    return frozenset(k for k in DATE_FIELDS if k not in obj)
 
 
 def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False,
@@ -148,7 +147,7 @@ def canonical(obj: dict, class_name: str, rules: Rules, source: bool = False,
             continue  # compared as relation rows
         if key in without:
             continue
-        if key in ("createdAt", "updatedAt"):
+        if key in DATE_FIELDS:
             if rules.has("timestamps"):
                 continue
             out[key] = _iso(value.get("iso") if isinstance(value, dict) else value)

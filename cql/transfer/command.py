@@ -4,9 +4,8 @@ so they never reach the shell's history)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, Optional, Sequence, TextIO
 
 from .canonical import LOSSES
 

@@ -10,22 +10,20 @@ target.
 """
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .. import errors
+from ..names import is_class_name
 from .canonical import LOSSES, Rules, rename_value
-from .endpoints import Endpoint, Limit, Schema, Written, open_endpoint, side_options
+from .endpoints import Endpoint, Limit, Schema, Written
+from .targets import open_endpoint, side_options
 from .progress import Progress
 from .verify import VerifyReport, verify_endpoints
-
-
-_CLASS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CopyRefused(errors.CQLError):
@@ -117,7 +115,7 @@ def parse_renames(rename: Any) -> Dict[str, str]:
                 raise errors.InterfaceError(f"--rename takes OLD=NEW, got {item!r}")
             pairs.append((old.strip(), new.strip()))
     for old, new in pairs:
-        if not _CLASS.match(new):
+        if not is_class_name(new):
             raise errors.InvalidClassName(f"--rename {old}={new}: {new!r} is not a class name")
     return dict(pairs)
 

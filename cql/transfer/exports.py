@@ -12,25 +12,21 @@ own holds the class named by its file name.
 """
 from __future__ import annotations
 
-import io
 import os
-import re
 import tarfile
 import tempfile
 import zipfile
 from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .. import errors
+from ..names import DATE_FIELDS, is_class_name, is_field_name
 from . import formats
-from .endpoints import (PAGE, ClassWriter, Endpoint, Findings, RelationRow, Schema, Written, file_fields,
+from .endpoints import (PAGE, SYSTEM, ClassWriter, Endpoint, Findings, RelationRow, Schema, Written, file_fields,
                         parse_spec, parse_type)
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz", ".zip")
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv")
 SCHEMA_NAMES = ("schema.json", "schemas.json", "_schema.json")
-_CLASS = r"[A-Za-z_][A-Za-z0-9_]*"
-_OBJECTS = re.compile(rf"^({_CLASS})(?:\.\d+)?\.(jsonl|ndjson|json|csv)$")
-_RELATION = re.compile(rf"^_Join:([A-Za-z_][A-Za-z0-9_]*):({_CLASS})(?:\.\d+)?\.(jsonl|ndjson|json|csv)$")
 
 
 def is_export_path(path: str) -> bool:
@@ -55,13 +51,18 @@ def classify(name: str) -> Optional[Tuple[str, tuple]]:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     if base.lower() in SCHEMA_NAMES:
         return ("schema", ())
-    m = _RELATION.match(base)
-    if m:
-        return ("relation", (m.group(2), m.group(1)))
-    m = _OBJECTS.match(base)
-    if m:
-        return ("objects", (m.group(1),))
-    return None
+    stem, _, ext = base.rpartition(".")
+    if ext.lower() not in ("jsonl", "ndjson", "json", "csv"):
+        return None
+    head, _, part = stem.rpartition(".")
+    if head and part.isdigit():  # Class.3.jsonl: a part of Class
+        stem = head
+    if stem.startswith("_Join:"):
+        _, key, cls = (stem.split(":") + ["", ""])[:3]
+        if stem.count(":") == 2 and is_field_name(key) and is_class_name(cls):
+            return ("relation", (cls, key))
+        return None
+    return ("objects", (stem,)) if is_class_name(stem) else None
 
 
 class Export:
@@ -193,9 +194,6 @@ def write_export(path: str, write_members: Callable[[Callable[[str], IO[str]]], 
 
 # -- the export as an endpoint ----------------------------------------------------
 
-_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 class ExportEndpoint(Endpoint):
     """A LeanCloud export as a source (read twice: ``prescan`` checks every
     line and learns the schema before anything is written), or a folder or
@@ -314,7 +312,7 @@ class ExportEndpoint(Endpoint):
             fields = {}
             for name, spec in s.schema_file.get(cls, {}).items():
                 kind = parse_type(spec)
-                if kind is not None and name not in ("objectId", "createdAt", "updatedAt", "ACL"):
+                if kind is not None and name not in SYSTEM:
                     fields[name] = kind
             fields.update(s.types.get(cls, {}))
             out[cls] = fields
@@ -456,7 +454,7 @@ class _Prescan:
         types = self.types.setdefault(cls, {})
         declared = self.schema_file.get(cls, {})
         for key, value in obj.items():
-            if key in ("createdAt", "updatedAt"):
+            if key in DATE_FIELDS:
                 iso = value.get("iso") if isinstance(value, dict) else value
                 try:
                     parse_date(iso)
@@ -465,9 +463,9 @@ class _Prescan:
                 continue
             if key == "objectId":
                 continue
-            if key not in self.good_names and not _FIELD.match(key):
-                raise formats.FormatError(name, line, f"invalid field name {key!r}: field names start with a "
-                                                      "letter or _ and use only letters, digits and _")
+            if key not in self.good_names and not is_field_name(key):
+                raise formats.FormatError(name, line, f"invalid field name {key!r}: field names start with an "
+                                                      "ASCII letter and use only ASCII letters, digits and _")
             if value.__class__ is dict or value.__class__ is list:
                 try:
                     check_value(value, f"{cls}.{key}")

@@ -25,6 +25,7 @@ import re
 from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidJSON
+from ..names import DATE_FIELDS, SYSTEM_FIELDS
 
 __all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl",
            "read_json", "read_typed_csv", "dumps_line", "write_jsonl", "write_typed_csv", "schema_fields", "csv_type",
@@ -390,6 +391,6 @@ def schema_fields(objects: Sequence[dict], known: Optional[Dict[str, str]] = Non
             if key not in types and value is not None:
                 types[key] = (known or {}).get(key) or schema_type(value) or "String"
     head = [("objectId", "String")] if "objectId" in types else []
-    tail = [(k, "Date") for k in ("createdAt", "updatedAt") if k in types]
-    middle = sorted((k, t) for k, t in types.items() if k not in ("objectId", "createdAt", "updatedAt"))
+    tail = [(k, "Date") for k in sorted(DATE_FIELDS) if k in types]
+    middle = sorted((k, t) for k, t in types.items() if k not in SYSTEM_FIELDS)
     return head + middle + tail

@@ -173,7 +173,7 @@ def test_scan_pull_through_the_leancloud_flavor(server, hops):
 
 
 def test_scan_resumes_after_an_expired_cursor(server, hops):
-    from cql.transfer.endpoints import RestEndpoint
+    from cql.transfer.server import RestEndpoint
     ep = RestEndpoint(server.root, dict(target_keys(maintenance=False), flavor="leancloud", page_size=1))
     lc_master = {"X-LC-Id": APP_ID, "X-LC-Key": f"{MASTER_KEY},master"}
     try:
@@ -295,7 +295,7 @@ def test_target_without_custom_object_ids_stops_before_writing(server, tmp_path)
 def test_malformed_export_line_is_reported_with_file_and_line(tmp_path):
     tag = secrets.token_hex(4)
     data = seed.app(tag)
-    archive = seed.write_archive(str(tmp_path / "export.tar.gz"), data)
+    seed.write_archive(str(tmp_path / "export.tar.gz"), data)
     good = run_cql(tmp_path, "copy", "export.tar.gz", "ok.db")
     assert good.returncode == 0, good.stderr
     # a truncated line (an export cut short) in the middle of a class
