@@ -31,41 +31,30 @@ PARSE_SYSTEM_CLASSES = ("_User", "_Installation", "_Role", "_Session", "_Product
 class RestEndpoint(Endpoint):
     """A Parse Server (flavor "parse") or a LeanCloud app ("leancloud"); see the module doc."""
 
-    def __init__(self, url: str, options: Dict[str, Any], workers: int = 4):
-        from ..rest import RestBackend
-        options = dict(options)
-        self.maintenance_key = options.pop("maintenance_key", None)
-        self.backend = RestBackend(url, **options)
-        self.http = self.backend.http
-        self.flavor = self.backend.flavor
-        self.kind = self.flavor
+    def __init__(self, backend: Any, maintenance_key: Optional[str] = None, workers: int = 4,
+                 owned: bool = True):
+        self.backend = backend    # a cql.rest.RestBackend (closed with the endpoint when ``owned``)
+        self.maintenance_key = maintenance_key
+        self.http = backend.http
+        self.flavor = self.kind = backend.flavor
         self.shown = self.http.shown
-        self.page_size = self.backend.page_size
+        self.page_size = backend.page_size
         self.workers = max(1, int(workers))
         self._schema_raw: Optional[Dict[str, dict]] = None
         self._writer_http = None
         self.keeps_ids: Optional[bool] = None
         self.keeps_times: Optional[bool] = None
-        self._owned = True
+        self._owned = owned
+
+    @classmethod
+    def connect(cls, url: str, options: Dict[str, Any], workers: int = 4) -> "RestEndpoint":
+        """An endpoint on a new connection (options: RestBackend's, and maintenance_key)."""
+        from ..rest import RestBackend
+        options = dict(options)
+        maintenance_key = options.pop("maintenance_key", None)
+        return cls(RestBackend(url, **options), maintenance_key, workers)
 
     # -- reading ----------------------------------------------------------------------
-    @classmethod
-    def of(cls, backend: Any, options: Optional[Dict[str, Any]] = None, workers: int = 4) -> "RestEndpoint":
-        """An endpoint over an open RestBackend (the shell's connection)."""
-        ep = cls.__new__(cls)
-        ep.maintenance_key = (options or {}).get("maintenance_key")
-        ep.backend = backend
-        ep.http = backend.http
-        ep.flavor = ep.kind = backend.flavor
-        ep.shown = ep.http.shown
-        ep.page_size = backend.page_size
-        ep.workers = max(1, int(workers))
-        ep._schema_raw = None
-        ep._writer_http = None
-        ep.keeps_ids = ep.keeps_times = None
-        ep._owned = False
-        return ep
-
     def _need_master(self, what: str) -> None:
         if not self.http.has_master:
             raise errors.CQLError(f"{what} {self.shown} needs its master key (for a source: "

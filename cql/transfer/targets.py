@@ -53,14 +53,15 @@ def open_endpoint(spec: Any, options: Optional[Dict[str, Any]] = None, *, role: 
     if isinstance(spec, Connection):
         if hasattr(spec.backend, "write_objects"):
             return EngineEndpoint(spec)
-        return RestEndpoint.of(spec.backend, options, workers)
+        key = (options or {}).get("maintenance_key") or side_options(role).get("maintenance_key")
+        return RestEndpoint(spec.backend, key, workers, owned=False)
     if spec is None:
         raise errors.InterfaceError(f"no {role} given")
     text = os.fspath(spec)
     if text.startswith(("http://", "https://")):
         opts = dict(options or {})
         opts.setdefault("flavor", guess_flavor(text))
-        return RestEndpoint(text, opts, workers)
+        return RestEndpoint.connect(text, opts, workers)
     if options:
         raise errors.InterfaceError(f"credentials only apply to a server; {text} is a file")
     if role == "target" and (text.endswith(("/", os.sep)) or is_export_path(text)):

@@ -174,7 +174,7 @@ def test_scan_pull_through_the_leancloud_flavor(server, hops):
 
 def test_scan_resumes_after_an_expired_cursor(server, hops):
     from cql.transfer.server import RestEndpoint
-    ep = RestEndpoint(server.root, dict(target_keys(maintenance=False), flavor="leancloud", page_size=1))
+    ep = RestEndpoint.connect(server.root, dict(target_keys(maintenance=False), flavor="leancloud", page_size=1))
     lc_master = {"X-LC-Id": APP_ID, "X-LC-Key": f"{MASTER_KEY},master"}
     try:
         seen = []
@@ -189,7 +189,7 @@ def test_scan_resumes_after_an_expired_cursor(server, hops):
         assert ep.http.calls - calls_before <= 6
         # only with the master key
         with pytest.raises(cql.CQLError):
-            ep2 = RestEndpoint(server.root, {"app_id": APP_ID, "rest_key": REST_KEY, "flavor": "leancloud"})
+            ep2 = RestEndpoint.connect(server.root, {"app_id": APP_ID, "rest_key": REST_KEY, "flavor": "leancloud"})
             list(ep2.scan(f"Post{hops['suffix']}", None))
     finally:
         ep.close()
@@ -421,3 +421,22 @@ def test_copy_into_a_file_killed_half_way_then_run_again(tmp_path):
     r = run_cql(tmp_path, "copy", "Row.jsonl", "rows.db")
     assert r.returncode == 0 and "verify: clean" in r.stdout, r.stdout + r.stderr
     assert f"Row: {n - count} new, 0 replaced, {count} unchanged" in r.stdout
+
+
+def test_shell_copies_into_the_open_server(server, tmp_path):
+    """.copy in the shell: the open connection is the target; the keys of the
+    other side and the maintenance key come from the environment."""
+    cls = f"Shell{secrets.token_hex(3)}"
+    (tmp_path / f"{cls}.jsonl").write_text("".join(
+        json.dumps({"objectId": f"s{i}", "n": i, "createdAt": "2020-01-01T00:00:00.000Z",
+                    "updatedAt": "2020-01-02T00:00:00.000Z"}) + "\n" for i in range(3)))
+    r = run_cql(tmp_path, "--format", "jsonl", "-e", f".copy {cls}.jsonl", "-e",
+                f"select count(*), n, createdAt from {cls} where n = 2", server.parse_url,
+                CQL_APP_ID=APP_ID, CQL_MASTER_KEY=MASTER_KEY, CQL_MAINTENANCE_KEY=MAINTENANCE_KEY)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "verify: clean" in r.stdout and "copy: done" in r.stdout
+    row = json.loads(r.stdout.strip().splitlines()[-1])
+    assert row["n"] == 2 and row["createdAt"] == "2020-01-01T00:00:00.000Z"
+    r = run_cql(tmp_path, "-e", f".verify {cls}.jsonl --class {cls}", server.parse_url,
+                CQL_APP_ID=APP_ID, CQL_MASTER_KEY=MASTER_KEY)
+    assert r.returncode == 0 and "verify: clean" in r.stdout, r.stdout + r.stderr
