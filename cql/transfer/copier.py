@@ -193,6 +193,10 @@ class Copier:
         report = CopyReport(self.src.shown, self.dst.shown)
         classes, where, schema = self.plan()
         report.notes = self.check(classes, where, schema)
+        ignored = getattr(self.src, "ignored", ())
+        if ignored:
+            report.notes.append(f"files not read (names not recognised): {', '.join(ignored[:10])}"
+                                f"{', ...' if len(ignored) > 10 else ''}")
         self.dst.prepare(self.renamed, self.tschema)
         rules = self.dst.rules(self.accept, self.rename)
         for cls in classes:

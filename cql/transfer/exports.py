@@ -290,6 +290,11 @@ class ExportEndpoint(Endpoint):
         self._scanned = scan
         return scan
 
+    @property
+    def ignored(self) -> List[str]:
+        """Files of the export whose names are not recognised (not read)."""
+        return self._scanned.ignored if self._scanned is not None else []
+
     def _scan(self) -> "_Prescan":
         if self._scanned is None:
             self.prescan()

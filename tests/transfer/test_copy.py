@@ -304,6 +304,11 @@ def test_malformed_export_line_is_reported_with_file_and_line(tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "Author.jsonl").write_text("".join(json.dumps(o) + "\n" for o in data["Author"]))
     (tmp_path / "bad" / "Post.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "bad" / "notes.txt").write_text("not data\n")
+    r = run_cql(tmp_path, "copy", "bad/Author.jsonl", "author.db")
+    assert r.returncode == 0, r.stderr
+    r = run_cql(tmp_path, "copy", "bad", "authors.db", "--class", "Author")
+    assert r.returncode == 0 and "note: files not read (names not recognised): notes.txt" in r.stdout, r.stdout
     r = run_cql(tmp_path, "copy", "bad", "bad.db")
     assert r.returncode == 1
     assert "bad/Post.jsonl:2:41: malformed JSON: Expecting property name" in r.stderr, r.stderr
