@@ -174,20 +174,40 @@ def cpu_seconds(pids) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def timed(work, node_pid):
-    """(wall seconds, node CPU share, this client's CPU share) of work()."""
+def postgres_pids(pgdata: str) -> list:
+    """The postmaster of the test server's cluster and its backends."""
+    try:
+        with open(os.path.join(pgdata, "postmaster.pid")) as f:
+            master = int(f.readline())
+    except (OSError, ValueError):
+        return []
+    out = [master]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                    out.append(int(pid))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def timed(work, node_pid, pgdata):
+    """(wall seconds, CPU shares of node, PostgreSQL and this client) of work()."""
     def me():
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
-    n0, c0, t0 = cpu_seconds([node_pid]) if node_pid else 0, me(), time.perf_counter()
+    pg = postgres_pids(pgdata) if pgdata else []
+    n0, p0, c0, t0 = cpu_seconds([node_pid]) if node_pid else 0, cpu_seconds(pg), me(), time.perf_counter()
     work()
     wall = time.perf_counter() - t0
+    pg = postgres_pids(pgdata) if pgdata else []  # (backends that ended are not counted)
     node = (cpu_seconds([node_pid]) - n0) / wall if node_pid else float("nan")
-    return wall, node, (me() - c0) / wall
+    return wall, node, (cpu_seconds(pg) - p0) / wall if pg else float("nan"), (me() - c0) / wall
 
 
 def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance: str, workers: int,
-               node_pid: int = 0) -> None:
+               node_pid: int = 0, pgdata: str = "") -> None:
     import cql
     import requests
     tag = secrets.token_hex(3)
@@ -212,12 +232,13 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
             r.raise_for_status()
             assert all("success" in item for item in r.json()), r.text[:300]
 
-    peer, peer_node, peer_client = timed(one_batch_at_a_time, node_pid)
+    peer, peer_node, peer_pg, peer_client = timed(one_batch_at_a_time, node_pid, pgdata)
     objects.clear()
     keys = {"app_id": app_id, "master_key": master, "maintenance_key": maintenance}
     reports = []
-    mine, mine_node, mine_client = timed(lambda: reports.append(cql.copy(source, url, target_options=keys,
-                                                                     verify=False, workers=workers)), node_pid)
+    mine, mine_node, mine_pg, mine_client = timed(
+        lambda: reports.append(cql.copy(source, url, target_options=keys, verify=False, workers=workers)),
+        node_pid, pgdata)
     report = reports[0]
     assert not report.failures, str(report)
     start = time.perf_counter()
@@ -229,11 +250,11 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
     rerun = time.perf_counter() - start
     assert sum(c.written.unchanged for c in again.classes) == n
     print(f"Parse Server: {n:,} objects (CPU used, as a share of one core: node = the Parse Server process, "
-          f"client = this process)")
+          f"pg = its PostgreSQL, client = this process)")
     print(f"  one /batch of 50 at a time:          {peer:7.1f} s  {n / peer:7,.0f} obj/s   "
-          f"node {peer_node:4.0%}  client {peer_client:4.0%}")
+          f"node {peer_node:4.0%}  pg {peer_pg:4.0%}  client {peer_client:4.0%}")
     print(f"  cql copy ({workers} /batch in flight, upserts): {mine:7.1f} s  {n / mine:7,.0f} obj/s   "
-          f"node {mine_node:4.0%}  client {mine_client:4.0%}")
+          f"node {mine_node:4.0%}  pg {mine_pg:4.0%}  client {mine_client:4.0%}")
     print(f"  ratio: {peer / mine:.2f}x  (target >= 3x)   [verify {verify_s:.1f} s; "
           f"second run, nothing to write: {rerun:.1f} s]")
 
@@ -267,7 +288,7 @@ def main() -> None:
                 from testserver import APP_ID, MAINTENANCE_KEY, MASTER_KEY, TestServer
                 with TestServer() as server:
                     bench_rest(args.rest_objects, tmp, server.parse_url, APP_ID, MASTER_KEY, MAINTENANCE_KEY,
-                               args.workers, server.node.pid)
+                               args.workers, server.node.pid, str(server.dir / "pgdata"))
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
