@@ -58,6 +58,25 @@ def run_cql(tmp_path, *args, timeout=180, **env):
                           start_new_session=True)
 
 
+def kill_copy_when(tmp_path, args, env, written, at_least):
+    """Run ``cql ARGS``; SIGKILL it once ``written()`` reaches ``at_least``;
+    the last count seen (the copy must not have finished by then)."""
+    proc = subprocess.Popen([sys.executable, "-m", "cql", *args], cwd=tmp_path, env=cql_env(tmp_path, **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    count, deadline = 0, time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            count = written()
+            if count >= at_least:
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+    finally:
+        proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL, f"the copy ended before it was killed: {proc.returncode}"
+    return count
+
+
 def test_seed_password_hash_is_leancloud_algorithm():
     # the example of LeanCloud's dashboard guide
     assert seed.leancloud_password("password", seed.SALT) == \
@@ -239,22 +258,12 @@ def test_copy_killed_half_way_then_run_again(server, tmp_path):
                                 "updatedAt": f"2024-01-02T00:00:{i % 60:02d}.000Z"}) + "\n")
     env = dict(CQL_TARGET_APP_ID=APP_ID, CQL_TARGET_MASTER_KEY=MASTER_KEY,
                CQL_TARGET_MAINTENANCE_KEY=MAINTENANCE_KEY)
-    args = [sys.executable, "-m", "cql", "copy", f"{cls}.jsonl", server.parse_url, "--workers", "2"]
-    proc = subprocess.Popen(args, cwd=tmp_path, env=cql_env(tmp_path, **env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    count = 0
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            answer = parse_get(server, f"/classes/{cls}", where=json.dumps({"i": {"$gte": 0}}), count=1, limit=0)
-            count = answer["count"]
-            if count >= 300:
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
-    finally:
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL, f"the copy ended before it was killed: {proc.returncode}"
+
+    def on_server():
+        return parse_get(server, f"/classes/{cls}", where=json.dumps({"i": {"$gte": 0}}), count=1, limit=0)["count"]
+
+    count = kill_copy_when(tmp_path, ["copy", f"{cls}.jsonl", server.parse_url, "--workers", "2"], env,
+                           on_server, 300)
     assert 300 <= count < n
     r = run_cql(tmp_path, "copy", f"{cls}.jsonl", server.parse_url, **env)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -401,25 +410,17 @@ def test_copy_into_a_file_killed_half_way_then_run_again(tmp_path):
     with open(tmp_path / "Row.jsonl", "w") as f:
         for i in range(n):
             f.write(json.dumps({"objectId": f"r{i:07d}", "i": i, "s": "行" * (i % 9)}) + "\n")
-    proc = subprocess.Popen([sys.executable, "-m", "cql", "copy", "Row.jsonl", "rows.db"], cwd=tmp_path,
-                            env=cql_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    count, deadline = 0, time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (tmp_path / "rows.db").exists():
-                try:
-                    with sqlite3.connect(f"file:{tmp_path / 'rows.db'}?mode=ro", uri=True, timeout=1) as db:
-                        count = db.execute("select count(*) from objects").fetchone()[0]
-                except sqlite3.Error:
-                    count = 0
-                if count >= 5000:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    break
-            time.sleep(0.02)
-    finally:
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL, f"the copy ended before it was killed: {proc.returncode}"
+
+    def in_file():
+        if not (tmp_path / "rows.db").exists():
+            return 0
+        try:
+            with sqlite3.connect(f"file:{tmp_path / 'rows.db'}?mode=ro", uri=True, timeout=1) as db:
+                return db.execute("select count(*) from objects").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    kill_copy_when(tmp_path, ["copy", "Row.jsonl", "rows.db"], {}, in_file, 5000)
     with sqlite3.connect(str(tmp_path / "rows.db")) as db:  # what was committed when it died
         count = db.execute("select count(*) from objects").fetchone()[0]
     assert 5000 <= count < n and count % 5000 == 0   # whole chunks only
