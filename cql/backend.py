@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, List, Sequence, Union
+from typing import Any, Dict, Iterable, List, Sequence, Union
 
 from .errors import CQLError
 from .plan import Create, Delete, Find, Plan, Update, requests_of
@@ -63,3 +63,21 @@ class Backend(ABC):
 
     def close(self) -> None:
         pass
+
+
+def refuse_unknown_options(options: Dict[str, Any], known: Iterable[str], target: str) -> None:
+    """An option a backend does not take is an error, never silently ignored
+    (``synchronus='FULL'`` would leave durability at its default), with the
+    closest known name as a suggestion. None values count as not given."""
+    unknown = sorted(k for k, v in options.items() if v is not None)
+    if not unknown:
+        return
+    import difflib
+    from .errors import InterfaceError
+    names = sorted(known)
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    raise InterfaceError(f"unknown option{'s' if len(unknown) > 1 else ''} for {target}: {', '.join(parts)}; "
+                         f"the options are {', '.join(names)}")

@@ -178,6 +178,30 @@ class StorageError(CQLError, OperationalError):
     code = 1
 
 
+class QueryTimeout(CQLError, OperationalError):
+    """A statement ran out of its time budget (LeanCloud's code 124)."""
+    code = 124
+
+
+def describe(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` for a message, never raising and at most ``limit``
+    characters: a caller's value may have a ``__repr__`` that raises, be an int
+    too long to print (ValueError past 4,300 digits) or nest too deeply."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - whatever a hostile __repr__ raises
+        if isinstance(value, int):
+            text = f"<an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits>"
+        else:
+            try:
+                text = f"<a {type(value).__name__} value that cannot be shown>"
+            except Exception:  # noqa: BLE001
+                text = "<a value that cannot be shown>"
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text
+
+
 def error_at(cls: type, message: str, where: Any, source: Optional[str]) -> CQLError:
     """A ``cls`` error pointing into CQL text: at ``where`` (anything with 1-based
     ``line``/``column``, such as an AST node or position; None for no position)

@@ -28,7 +28,7 @@ from math import isfinite
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
-from ..backend import Backend
+from ..backend import Backend, refuse_unknown_options
 from ..names import SYSTEM_FIELDS
 from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
@@ -36,6 +36,7 @@ from ..result import Result
 from . import bulk, matcher, ops
 from .indexes import ClassIndexes
 from .query import Finder, Selection, parse_order
+from .regex import check_budget_option, statement_budget
 from .store import Batch, Store
 from .values import plain_value_key
 
@@ -257,8 +258,14 @@ class _SchemaCheck:
 class EngineBackend(Backend):
     """The embedded engine on a transient (path None) or file database."""
 
+    #: the keyword options this backend takes (cql.connect(path, **options))
+    OPTIONS = ("synchronous", "busy_timeout", "strict_types", "regex_timeout")
+
     def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
-                 busy_timeout: float = 30.0, strict_types: bool = True, **_ignored: Any):
+                 busy_timeout: float = 30.0, strict_types: bool = True,
+                 regex_timeout: Optional[float] = None, **unknown: Any):
+        refuse_unknown_options(unknown, self.OPTIONS, "an embedded database")
+        self.regex_timeout = check_budget_option(regex_timeout)
         self._lock = threading.RLock()
         self.path = None if path is None else os.fspath(path)
         self.strict_types = strict_types
@@ -321,7 +328,7 @@ class EngineBackend(Backend):
 
     # -- Backend ------------------------------------------------------------------
     def run(self, plan: Plan) -> Result:
-        with self._lock:
+        with self._lock, statement_budget(self.regex_timeout):
             self._check_open()
             c = plan.__class__  # exact classes first: a run per statement
             if c is Update:
@@ -334,7 +341,7 @@ class EngineBackend(Backend):
     def explain(self, plan: Plan) -> List[dict]:
         """The reference requests, each find annotated with the index it uses."""
         requests = requests_of(plan)
-        with self._lock:
+        with self._lock, statement_budget(self.regex_timeout):
             self._check_open()
             self.store.sync()
             note = self._access_note(plan)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..plan import is_operator_object
-from .regex import compile_regex
+from .regex import regex_search
 from .values import MISSING as M, canonical_iso, query_error
 
 __all__ = ["always", "never", "all_of", "any_of", "negate", "COMPARISONS", "number_comparison",
@@ -296,12 +296,12 @@ def field_predicate(path: str, op: str, q: Any, options: str,
         return nin_field
     if op == "$regex":
         vp = generic()
-        search = compile_regex(q, options).search
+        search = regex_search(q, options)
 
         def regex_field(o: dict) -> bool:
             v = o.get(f, M)
             if v.__class__ is str:
-                return search(v) is not None
+                return search(v)
             return vp(v)
         return regex_field
     return None

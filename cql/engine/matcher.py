@@ -56,7 +56,10 @@ and the specialised closures of common cases in ``fastpaths.py``)
     so the executor can sort nearest first: ``.field``, ``.latitude``,
     ``.longitude``, ``.distance(obj)`` (radians; ``inf`` when not a GeoPoint).
 ``values_equal(a, b) -> bool``  JSON equality as above (used by ops' AddUnique/Remove).
-``compile_regex(pattern, options) -> re.Pattern``  the ``$regex`` translation (cached).
+``regex_search(pattern, options) -> Callable[[str], bool]``  a ``$regex`` as a
+    search in bounded time (regex.py: LIKE shapes linear, the rest within the
+    statement's budget, ``statement_budget``); ``compile_regex`` its compiled
+    ``regex``-package pattern (cached).
 ``MISSING``  the absent-field marker.
 
 Semantics (MongoDB; pinned by tests/test_matcher.py)
@@ -80,8 +83,9 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
 - Ordering: an object's key over several ORDER BY paths is the first, in
   ORDER BY order, of the keys a compound index on those paths would hold
   (MongoDB's sort stage); see ``ordering.py``.
-- ``$regex`` (``$options`` from ``imsx``; PCRE ``\\Q..\\E`` and ``(?<name>``
-  are translated) matches strings and arrays with a matching string element.
+- ``$regex`` (``$options`` from ``imsx``; PCRE syntax through the ``regex``
+  package, ``\\Q..\\E`` translated) matches strings and arrays with a
+  matching string element.
 - Dates: a string compared with a Date field does not match (no type
   crossing), EXCEPT on ``createdAt``/``updatedAt``, whose stored values are
   ISO strings and whose query values may be Date dicts or ISO strings.
@@ -98,7 +102,8 @@ Semantics (MongoDB; pinned by tests/test_matcher.py)
 - Not supported: ``$text``, ``$relativeTime``: unknown operators are errors.
 
 Errors (all ``CQLError``): malformed where / unknown operator / bad
-``$options`` -> code 102; an invalid regular expression -> code 300; a bad
+``$options`` -> code 102; an invalid (or too long, or too repetitive) regular
+expression -> code 300; a statement out of its regex time budget -> 124; a bad
 GeoPoint -> code 302 (``InvalidGeoPoint``); a subquery without a lookup -> 102.
 """
 from __future__ import annotations
@@ -113,7 +118,7 @@ from .fastpaths import (
 )
 from .geo import DISTANCE_KEYS, NearSpec, near_predicate, near_spec, within_predicate
 from .ordering import order_key, order_objects, parse_order, path_keys, sort_key
-from .regex import compile_regex, regex_predicate
+from .regex import compile_regex, regex_predicate, regex_search, statement_budget
 from .subqueries import Lookup, in_query_predicate, related_to_predicate, relation_holds, selected_values
 from .values import (
     DATE_FIELDS, MISSING, QUERY_ERROR, REGEX_ERROR, Fanout, M, canonical_iso, field_getter, get_path,
@@ -123,7 +128,8 @@ from .values import (
 __all__ = [
     "MISSING", "Fanout", "Lookup", "NearSpec", "compile_where", "order_objects", "order_key", "path_keys",
     "parse_order", "sort_key", "value_key", "field_getter", "get_path",
-    "near_spec", "values_equal", "compile_regex", "QUERY_ERROR", "REGEX_ERROR", "DATE_FIELDS",
+    "near_spec", "values_equal", "compile_regex", "regex_search", "statement_budget",
+    "QUERY_ERROR", "REGEX_ERROR", "DATE_FIELDS",
 ]
 
 Predicate = Callable[[dict], bool]

@@ -14,7 +14,7 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import errors
-from ..backend import Backend
+from ..backend import Backend, refuse_unknown_options
 from ..plan import Create, Delete, Find, Plan, Update, class_path, in_batches, object_path
 from ..result import Result
 from . import client as http
@@ -32,14 +32,18 @@ class RestBackend(Backend):
     the app's API host; ``/1.1`` is appended). Credentials default to the
     environment: CQL_APP_ID, CQL_REST_KEY, CQL_MASTER_KEY."""
 
+    #: the keyword options this backend takes (cql.connect(url, **options))
+    OPTIONS = ("app_id", "rest_key", "master_key", "flavor", "dialect", "cloud_query", "timeout",
+               "retries", "page_size", "session_token", "backoff", "regex_timeout")
+
     def __init__(self, url: str, app_id: Optional[str] = None, rest_key: Optional[str] = None,
                  master_key: Optional[str] = None, flavor: str = "parse", dialect: Optional[str] = None,
                  cloud_query: bool = False, timeout: float = 30.0, retries: int = 3,
                  page_size: Optional[int] = None, session_token: Optional[str] = None,
-                 backoff: float = 0.2, **options: Any):
-        unknown = {k for k, v in options.items() if v is not None}
-        if unknown:
-            raise errors.InterfaceError(f"unknown option(s) for a REST target: {', '.join(sorted(unknown))}")
+                 backoff: float = 0.2, regex_timeout: Optional[float] = None, **options: Any):
+        refuse_unknown_options(options, self.OPTIONS, "a REST target")
+        from ..engine.regex import check_budget_option
+        self.regex_timeout = check_budget_option(regex_timeout)
         app_id = app_id or os.environ.get("CQL_APP_ID")
         master_key = master_key or (None if rest_key else os.environ.get("CQL_MASTER_KEY"))
         rest_key = rest_key or (None if master_key else os.environ.get("CQL_REST_KEY"))
@@ -62,6 +66,13 @@ class RestBackend(Backend):
         return f"<RestBackend {self.description}>"
 
     # -- Backend ----------------------------------------------------------------------
+    def run(self, plan: Plan) -> Result:
+        """One statement; what the client filters with the matcher shares one
+        regex time budget (``regex_timeout``)."""
+        from ..engine.regex import statement_budget
+        with statement_budget(self.regex_timeout):
+            return super().run(plan)
+
     def explain(self, plan: Plan) -> List[dict]:
         return self.dialect.explain(plan, self.type_of, self.target_of)
 
