@@ -15,6 +15,7 @@ from . import ast
 from .errors import CQLError, CQLSyntaxError, InvalidClassName, InvalidKey, UnsupportedError, error_at
 from .keywords import DISTANCE_UNITS, VALUE_FUNCTIONS
 from .names import is_class_name, is_field_name
+from .types import MAX_NUMBER
 
 _AGGREGATES = {"max", "min", "sum", "avg", "group_concat", "stddev"}
 
@@ -108,14 +109,16 @@ def _number(tok: Any) -> Any:
     text = str(tok)
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
-    if digits[:2] in ("0x", "0X"):
-        return sign * int(digits[2:], 16)
     try:
-        value = float(text) if any(c in digits for c in ".eE") else int(text)
+        if digits[:2] in ("0x", "0X"):
+            value = sign * int(digits[2:], 16)
+        else:
+            value = float(text) if any(c in digits for c in ".eE") else int(text)
     except ValueError:  # e.g. more digits than Python converts (4300)
         raise syntax_error(f"number out of range: {text[:20]}...", token_pos(tok)) from None
-    if value in (float("inf"), float("-inf")):
-        raise syntax_error(f"number out of range: {text}", token_pos(tok))
+    if value in (float("inf"), float("-inf")) or (value.__class__ is int and not -MAX_NUMBER <= value <= MAX_NUMBER):
+        raise syntax_error(f"number out of range: {text[:20]}{'...' if len(text) > 20 else ''} "
+                           "(a JSON number is at most about 1.8e308)", token_pos(tok))
     return value
 
 

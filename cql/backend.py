@@ -73,11 +73,39 @@ def refuse_unknown_options(options: Dict[str, Any], known: Iterable[str], target
     if not unknown:
         return
     import difflib
-    from .errors import InterfaceError
+    from .errors import InvalidOption
     names = sorted(known)
     parts = []
     for name in unknown:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
-    raise InterfaceError(f"unknown option{'s' if len(unknown) > 1 else ''} for {target}: {', '.join(parts)}; "
-                         f"the options are {', '.join(names)}")
+    raise InvalidOption(f"unknown option{'s' if len(unknown) > 1 else ''} for {target}: {', '.join(parts)}; "
+                        f"the options are {', '.join(names)}")
+
+
+def option(name: str, value: Any, kind: str, minimum: float = 0, choices: Iterable[str] = (),
+           maximum: float = 1e9) -> Any:
+    """An option's value checked against its kind, so that a wrong one is an
+    error naming it (never a TypeError deep inside): "text" (str or None),
+    "bool", "number" (at least ``minimum``; "positive": above 0), "whole" (an
+    int at least ``minimum``), numbers at most ``maximum`` (a billion seconds
+    is 31 years). ``choices``: the texts allowed (any case)."""
+    from .errors import InvalidOption, describe
+    t = type(value)
+    if value is None:
+        return None
+    if kind == "text" and issubclass(t, str):
+        text = str.__str__(value)
+        allowed = tuple(choices)
+        if not allowed or text.upper() in allowed:
+            return text
+        raise InvalidOption(f"option {name} must be one of {', '.join(allowed)}, got {describe(text)}")
+    if kind == "bool" and t is bool:
+        return value
+    if kind in ("number", "positive", "whole") and t in (int, float) and minimum <= value <= maximum:
+        if (kind != "whole" or t is int) and (kind != "positive" or value > 0):
+            return value
+    wanted = {"text": "text", "bool": "True or False", "number": f"a number from {minimum:g} to {maximum:g}",
+              "positive": f"a number above 0 and at most {maximum:g}",
+              "whole": f"a whole number from {minimum:g} to {maximum:g}"}[kind]
+    raise InvalidOption(f"option {name} must be {wanted}, got {describe(value)}")

@@ -19,12 +19,36 @@ def _is_url(target: str) -> bool:
     return target.startswith(("http://", "https://"))
 
 
-def open_backend(target: Optional[str] = None, **options: Any) -> Backend:
+def target_text(target: Any) -> Optional[str]:
+    """A target as plain text: None, a str, bytes (a file name as the OS gives
+    it) or a path-like object; anything else is an InterfaceError."""
+    if target is None:
+        return None
+    t = type(target)
+    if t is str:
+        return target
+    try:
+        if issubclass(t, str):
+            return str.__str__(target)
+        if issubclass(t, bytes):
+            return os.fsdecode(target)
+        if hasattr(t, "__fspath__"):
+            return target_text(os.fspath(target))
+    except errors.Error:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a hostile __fspath__
+        raise errors.InterfaceError(f"cannot read the target's path: its __fspath__ raised "
+                                    f"{type(exc).__name__}") from None
+    raise errors.InterfaceError(f"a target is a file path or an http(s) URL, not {t.__name__} "
+                                f"{errors.describe(target, 60)} (None or ':memory:' for a transient database)")
+
+
+def open_backend(target: Any = None, **options: Any) -> Backend:
     """The backend for a target: None/":memory:" (transient), a file path, or a URL."""
+    target = target_text(target)
     if target is None or target == ":memory:":
         from .engine import EngineBackend
         return EngineBackend(None, **options)
-    target = os.fspath(target)
     if _is_url(target):
         from .rest import RestBackend
         return RestBackend(target, **options)
@@ -39,6 +63,13 @@ def _check_path(path: str) -> None:
     if not path.strip():
         raise errors.StorageError("the database path is empty: give a file name, or None (or ':memory:') "
                                   "for a transient database")
+    if "\x00" in path:
+        raise errors.StorageError(f"the database path {path!r} holds a NUL character, which no file name can")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.StorageError(f"the database path {path!r} holds {path[exc.start]!r}, which is not a "
+                                  "character (a lone surrogate): give the name as text that UTF-8 can encode") from None
     if os.path.isdir(path):
         raise errors.StorageError(f"cannot open {path!r}: it is a directory; give a database file "
                                   f"such as {os.path.join(path, 'app.db')!r}")
@@ -201,15 +232,22 @@ class Cursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> "Cursor":
         self._check_open()
-        if isinstance(params, dict):
+        kind = type(params)
+        if issubclass(kind, dict):
             raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
-        if isinstance(params, (str, bytes)):
+        if issubclass(kind, (str, bytes)):
             raise errors.ProgrammingError("parameters must be a sequence such as a tuple or list, not a string")
         if params is None:
             params = ()
-        elif not hasattr(params, "__iter__"):
+        elif not hasattr(kind, "__iter__"):
             raise errors.ProgrammingError(f"parameters must be a sequence such as a tuple or list, "
-                                          f"not {type(params).__name__} (write ({params!r},) for one)")
+                                          f"not {kind.__name__} (write ({errors.describe(params, 60)},) for one)")
+        elif kind is not tuple and kind is not list:
+            try:
+                params = tuple(params)
+            except Exception as exc:  # noqa: BLE001 - a hostile __iter__
+                raise errors.ProgrammingError(f"cannot read the parameters: iterating over the "
+                                              f"{kind.__name__} raised {type(exc).__name__}") from None
         self.description = None
         self.rowcount = -1
         self._rows, self._pos = [], 0
@@ -302,7 +340,8 @@ def connect(target: Optional[str] = None, **options: Any) -> Connection:
     """Open a connection: None or ":memory:" (transient embedded database), a
     file path (persistent embedded database, created if missing), or an
     http(s):// URL (a Parse Server or LeanCloud app)."""
-    return Connection(open_backend(target, **options), None if target is None else os.fspath(target))
+    target = target_text(target)
+    return Connection(open_backend(target, **options), target)
 
 
 _default: Optional[Connection] = None

@@ -178,6 +178,11 @@ class StorageError(CQLError, OperationalError):
     code = 1
 
 
+class InvalidOption(CQLError, InterfaceError):
+    """A connection option that does not exist or has a value it cannot take."""
+    code = 1
+
+
 class QueryTimeout(CQLError, OperationalError):
     """A statement ran out of its time budget (LeanCloud's code 124)."""
     code = 124

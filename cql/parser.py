@@ -162,6 +162,19 @@ def _lark_parse(text: str) -> List[ast.Statement]:
         raise convert(exc, text, parser) from None
 
 
+def _refuse_surrogates(text: str) -> None:
+    """A lone surrogate is not a character (no file or server could store it):
+    a syntax error where it stands, the same on every backend."""
+    from .types import surrogate_at
+    at = surrogate_at(text)
+    if at < 0:
+        return
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    raise CQLSyntaxError(f"the text holds a lone surrogate (U+{ord(text[at]):04X}), which is not a character; "
+                         "decode the text with errors='replace'", line=line, column=column, source=text)
+
+
 def parse(text: str) -> List[ast.Statement]:
     """Parse CQL text (one statement or a ;-separated script) into statements.
 
@@ -173,6 +186,10 @@ def parse(text: str) -> List[ast.Statement]:
     cached = _CACHE.get(text)
     if cached is not None:
         return list(cached)
+    if type(text) is not str:
+        text = str.__str__(text)  # a str subclass: its own methods are not ours to call
+    if not text.isascii():
+        _refuse_surrogates(text)
     global _fast
     try:
         statements = None

@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
-from .errors import CQLError
+from .errors import CQLError, MissingObjectId
 
 DEFAULT_LIMIT = 100
 BATCH_SIZE = 50
+#: objectIds that cannot name an object: as the last segment of a URL path they
+#: would name the class itself ("/classes/C/." is "/classes/C/").
+UNNAMED_IDS = ("", ".", "..")
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,15 @@ def class_path(class_name: str) -> str:
 
 
 def object_path(class_name: str, object_id: str) -> str:
-    """The path of one object, its id escaped (an id may hold '/' or spaces)."""
+    """The path of one object, its id escaped (an id may hold '/' or spaces);
+    an id that would make it the class's path is refused (104)."""
+    if not isinstance(object_id, str) or object_id in UNNAMED_IDS:
+        raise MissingObjectId(f"{object_id!r} is not an objectId: give the id of an object")
     from urllib.parse import quote  # here, not at the top: `import cql` does not need urllib
-    return f"/classes/{class_name}/{quote(object_id, safe='')}"
+    try:
+        return f"/classes/{class_name}/{quote(object_id, safe='')}"
+    except UnicodeEncodeError:  # a lone surrogate: not text
+        raise MissingObjectId(f"{object_id!r} is not an objectId: it holds a lone surrogate") from None
 
 
 def create_requests(create: Create) -> List[dict]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
-                     ParameterError, UnsupportedError, error_at)
+                     ParameterError, UnsupportedError, describe, error_at)
 from .names import UPDATE_OPS
-from .plan import Create, Delete, Find, Plan, Update, is_operator_object
-from .types import GeoPoint, check_value, encode, format_date, parse_date
+from .plan import UNNAMED_IDS, Create, Delete, Find, Plan, Update, is_operator_object
+from .types import GeoPoint, bind, check_value, format_date, parse_date
 
 __all__ = ["plan", "like_to_regex", "merge_and", "OPS"]
 
@@ -28,6 +27,8 @@ _UNIT_SUFFIX = {"kilometers": "Kilometers", "miles": "Miles", "radians": "Radian
 OPS = tuple(UPDATE_OPS)
 _OPS_LOWER = {name.lower(): name for name in OPS}
 _REGEX_META = set("\\.^$*+?()[]{}|")
+#: The largest LIMIT or skip (MongoDB's, a 64-bit integer).
+MAX_LIMIT = 2 ** 63 - 1
 
 
 def regex_escape(text: str) -> str:
@@ -88,23 +89,6 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _finite(value: Any) -> bool:
-    """No NaN/Infinity anywhere in a bound value: where JSON cannot hold them (REST refuses
-    them too), so both backends answer the same 107 instead of the engine matching on NaN."""
-    cls = value.__class__
-    if cls is float:
-        return math.isfinite(value)
-    if cls is list:
-        return all(map(_finite, value))
-    if cls is dict:
-        return all(map(_finite, value.values()))
-    return True
-
-
-# Parameter values that need no NaN/Infinity check (the common case, kept cheap).
-_SCALARS = frozenset({str, int, bool, type(None)})
-
-
 class _Binder:
     """Lowers one statement with its bound parameters."""
 
@@ -125,14 +109,12 @@ class _Binder:
         if isinstance(node, ast.Literal):
             return node.value
         if isinstance(node, ast.Param):
+            # one rule for every backend (types.bind): what a file or a server
+            # could not hold (NaN, a lone surrogate, ...) is refused here, 107
             try:
-                value = encode(self.param(node))
+                return bind(self.param(node))
             except CQLError as exc:
-                raise exc.with_position(node.line, node.column, self.stmt.source)
-            if value.__class__ in _SCALARS or _finite(value):
-                return value
-            raise self.fail(InvalidJSON, f"parameter {node.index + 1} holds NaN or Infinity, "
-                            "which are not numbers JSON can hold", node)
+                raise self.fail(type(exc), f"parameter {node.index + 1}: {exc.message}", node) from None
         if isinstance(node, ast.Array):
             return [self.value(v) for v in node.items]
         if isinstance(node, ast.Object):
@@ -155,7 +137,7 @@ class _Binder:
     def string_arg(self, node: Any, what: str) -> str:
         value = self.value(node)
         if not isinstance(value, str):
-            raise self.fail(ParameterError, f"{what} needs a string, got {value!r}", node)
+            raise self.fail(ParameterError, f"{what} needs a string, got {describe(value)}", node)
         return value
 
     def func(self, node: ast.Func, allow_op: bool) -> Any:
@@ -165,7 +147,8 @@ class _Binder:
             if isinstance(value, dict) and value.get("__type") == "Date":
                 value = value.get("iso")
             if not isinstance(value, str):
-                raise self.fail(ParameterError, f"date() needs an ISO-8601 string, got {value!r}", args[0])
+                raise self.fail(ParameterError, f"date() needs an ISO-8601 string, got {describe(value)}",
+                                args[0])
             try:
                 return {"__type": "Date", "iso": format_date(parse_date(value))}
             except CQLError as exc:
@@ -182,7 +165,8 @@ class _Binder:
             try:
                 base64.b64decode(text, validate=True)
             except (binascii.Error, ValueError):
-                raise self.fail(InvalidJSON, f"base64() got text that is not base64: {text!r}", args[0]) from None
+                raise self.fail(InvalidJSON, f"base64() got text that is not base64: {describe(text)}",
+                                args[0]) from None
             return {"__type": "Bytes", "base64": text}
         if name == "current_timestamp":
             return {"__type": "Date", "iso": format_date(datetime.now(timezone.utc))}
@@ -210,7 +194,7 @@ class _Binder:
     def geopoint(self, lng: Any, lat: Any, node: Any) -> dict:
         if not (_number(lng) and _number(lat)):
             raise self.fail(InvalidGeoPoint, f"a GeoPoint needs two numbers (longitude, latitude), "
-                            f"got {lng!r}, {lat!r}", node)
+                            f"got {describe(lng)}, {describe(lat)}", node)
         try:
             return GeoPoint(latitude=lat, longitude=lng).to_json()
         except CQLError as exc:
@@ -228,22 +212,24 @@ class _Binder:
         if isinstance(value, list) and len(value) == 2:
             return self.geopoint(value[0], value[1], node)
         raise self.fail(InvalidGeoPoint, "expected a point: [longitude, latitude], "
-                        f"geopoint(longitude, latitude) or a GeoPoint parameter, got {value!r}", node)
+                        f"geopoint(longitude, latitude) or a GeoPoint parameter, got {describe(value)}", node)
 
     def values(self, node: Union[Tuple[Any, ...], ast.Param], what: str) -> list:
         if isinstance(node, ast.Param):
             value = self.value(node)
             if not isinstance(value, list):
-                raise self.fail(ParameterError, f"{what} ? needs a list parameter, got {value!r}", node)
+                raise self.fail(ParameterError, f"{what} ? needs a list parameter, got {describe(value)}", node)
             return value
         return [self.value(v) for v in node]
 
     def int_arg(self, node: Any, what: str) -> int:
         value = self.value(node)
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() \
+                and len(value.strip()) <= 19:
             value = int(value.strip())
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self.fail(ParameterError, f"{what} needs a whole number, got {value!r}", node)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_LIMIT:
+            raise self.fail(ParameterError, f"{what} needs a whole number from 0 to {MAX_LIMIT}, "
+                            f"got {describe(value)}", node)
         return value
 
     # -- conditions --------------------------------------------------------------------
@@ -276,7 +262,7 @@ class _Binder:
         if kind is ast.Size:
             n = self.value(c.value)
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                raise self.fail(ParameterError, f"size() = needs a whole number, got {n!r}", c.value)
+                raise self.fail(ParameterError, f"size() = needs a whole number, got {describe(n)}", c.value)
             return {c.field: {"$size": n}}
         if kind is ast.Near:
             spec: Dict[str, Any] = {"$nearSphere": self.point(c.point)}
@@ -285,7 +271,7 @@ class _Binder:
                     amount = self.value(dist.value)
                     if not _number(amount) or amount < 0:
                         raise self.fail(ParameterError, f"a {bound} distance needs a number >= 0, "
-                                        f"got {amount!r}", dist)
+                                        f"got {describe(amount)}", dist)
                     spec[f"${bound}DistanceIn{_UNIT_SUFFIX[dist.unit]}"] = amount
             return {c.field: spec}
         if kind is ast.Within:
@@ -294,7 +280,7 @@ class _Binder:
             obj = self.value(c.object)
             if not (isinstance(obj, dict) and obj.get("__type") == "Pointer"):
                 raise self.fail(ParameterError, "related ... to needs a pointer: "
-                                f"pointer('Class', 'objectId'), got {obj!r}", c.object)
+                                f"pointer('Class', 'objectId'), got {describe(obj)}", c.object)
             return {"$relatedTo": {"object": obj, "key": c.key}}
         raise self.fail(CQLSyntaxError, f"not a condition: {c!r}", c)  # pragma: no cover
 
@@ -368,8 +354,8 @@ class _Binder:
         for i, c in enumerate(items):
             if type(c) is ast.Compare and c.field == "objectId" and c.op == "=":
                 value = self.value(c.value)
-                if value == "":
-                    raise self.fail(MissingObjectId, "objectId = '' names no object: give the id "
+                if value in UNNAMED_IDS:
+                    raise self.fail(MissingObjectId, f"objectId = {value!r} names no object: give the id "
                                     "of the object to change", c)
                 if isinstance(value, str):
                     rest = items[:i] + items[i + 1:]

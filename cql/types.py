@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, timedelta
 from typing import Any, Optional
 
-from .errors import InvalidGeoPoint, InvalidJSON, InvalidKey
+from .errors import CQLError, InvalidGeoPoint, InvalidJSON, InvalidKey, describe
 
-__all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "decode", "check_value",
-           "format_date", "parse_date", "is_typed", "schema_type"]
+__all__ = ["Pointer", "GeoPoint", "File", "Relation", "encode", "bind", "decode", "check_value",
+           "format_date", "parse_date", "is_typed", "schema_type", "MAX_DEPTH", "surrogate_at"]
+
+#: How deep arrays and objects may nest in a value (MongoDB's limit for a document).
+MAX_DEPTH = 100
+#: The largest magnitude a JSON number may have and still be a number everywhere
+#: (a double: Parse Server and LeanCloud read every number as one).
+MAX_NUMBER = int(sys.float_info.max)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -39,9 +47,9 @@ class GeoPoint:
     def __init__(self, *, latitude: float, longitude: float):
         try:
             lat, lng = float(latitude), float(longitude)
-        except (TypeError, ValueError):
+        except Exception:  # noqa: BLE001 - TypeError, ValueError, OverflowError, a hostile __float__
             raise InvalidGeoPoint(
-                f"GeoPoint needs numbers, got latitude={latitude!r}, longitude={longitude!r}"
+                f"GeoPoint needs numbers, got latitude={describe(latitude)}, longitude={describe(longitude)}"
             ) from None
         if not -90.0 <= lat <= 90.0:
             raise InvalidGeoPoint(f"latitude {lat} is out of range: it must be between -90 and 90")
@@ -97,7 +105,7 @@ def parse_date(text: str) -> datetime:
             pass  # the general path says what is wrong
     m = _ISO.match(text.strip()) if isinstance(text, str) else None
     if not m:
-        raise InvalidJSON(f"not an ISO-8601 date: {text!r} (expected e.g. '2011-08-20T02:06:57.931Z')")
+        raise InvalidJSON(f"not an ISO-8601 date: {describe(text)} (expected e.g. '2011-08-20T02:06:57.931Z')")
     y, mo, d, h, mi, s, frac, tz = m.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
     try:
@@ -150,26 +158,115 @@ def encode(value: Any) -> Any:
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
-    raise InvalidJSON(f"cannot use a value of type {type(value).__name__} in CQL: {value!r}")
+    raise InvalidJSON(f"cannot use a value of type {type(value).__name__} in CQL: {describe(value)}")
+
+
+def surrogate_at(text: str) -> int:
+    """The index of the first lone surrogate in ``text`` (-1: none). A lone
+    surrogate ('\\ud800') is not a character: UTF-8 cannot encode it, so no
+    file or server could hold it."""
+    if text.isascii():
+        return -1
+    m = _SURROGATE.search(text)
+    return -1 if m is None else m.start()
+
+
+def bind(value: Any) -> Any:
+    """A caller's value (a ``?`` parameter) as REST JSON that every backend can
+    hold: ``encode`` plus one rule for all of them. Refused with code 107:
+    NaN/Infinity, an int beyond a double's range, a lone surrogate in a string
+    or key, nesting deeper than MAX_DEPTH (and so any cycle), a value of a type
+    CQL does not know, and anything whose own methods raise."""
+    try:
+        return _bind(value, 0)
+    except CQLError:
+        raise
+    except RecursionError:
+        raise InvalidJSON(f"this value nests too deeply (at most {MAX_DEPTH} levels)") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile __str__, __iter__, items(), ...
+        raise InvalidJSON(f"cannot use the value {describe(value)}: reading it raised "
+                          f"{type(exc).__name__}") from None
+
+
+def _bind(value: Any, depth: int) -> Any:
+    t = type(value)  # not value.__class__, which an object may fake
+    if t is str:
+        if surrogate_at(value) < 0:
+            return value
+        raise InvalidJSON(f"the string {describe(value, 60)} holds a lone surrogate "
+                          f"(U+{ord(value[surrogate_at(value)]):04X}), which is not a character: "
+                          "no file or server can store it (decode text with errors='replace')")
+    if t is int:
+        if -MAX_NUMBER <= value <= MAX_NUMBER:
+            return value
+        raise InvalidJSON(f"{describe(value, 60)} is too large for a JSON number (at most about 1.8e308)")
+    if t is float:
+        if value - value == 0.0:
+            return value
+        raise InvalidJSON(f"{value} is not a number JSON can hold (NaN and Infinity are refused)")
+    if value is None or t is bool:
+        return value
+    if depth >= MAX_DEPTH:
+        raise InvalidJSON(f"this value nests arrays/objects more than {MAX_DEPTH} levels deep "
+                          "(MongoDB's limit), or holds itself")
+    if t is list or t is tuple:
+        return [_bind(v, depth + 1) for v in value]
+    if t is dict:
+        return {_key(k): _bind(v, depth + 1) for k, v in value.items()}
+    if issubclass(t, bool):
+        return bool(value)
+    if issubclass(t, str):
+        return _bind(str.__str__(value), depth)
+    if issubclass(t, int):
+        return _bind(int.__int__(value), depth)
+    if issubclass(t, float):
+        return _bind(float.__float__(value), depth)
+    if issubclass(t, (list, tuple)):
+        return [_bind(v, depth + 1) for v in list.__iter__(value)] if issubclass(t, list) \
+            else [_bind(v, depth + 1) for v in tuple.__iter__(value)]
+    if issubclass(t, dict):
+        return {_key(k): _bind(v, depth + 1) for k, v in dict.items(value)}
+    if issubclass(t, _TYPED):
+        return _bind(encode(value), depth)
+    raise InvalidJSON(f"cannot use a value of type {t.__name__} in CQL: {describe(value)}")
+
+
+# The Python types ``encode`` turns into typed REST JSON.
+_TYPED = (datetime, date, Pointer, GeoPoint, File, Relation, bytes, bytearray, memoryview)
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        text = key
+    elif isinstance(key, (int, float, bool)) or key is None:
+        text = str(key)
+    else:
+        raise InvalidJSON(f"an object key must be a string, got {describe(key, 60)}")
+    if surrogate_at(text) >= 0:
+        raise InvalidJSON(f"the key {describe(text, 60)} holds a lone surrogate, which is not a character")
+    return text
 
 
 _CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WRITABLE_TYPES = ("Date", "Pointer", "GeoPoint", "File", "Bytes", "Relation", "Object", "Polygon")
 
 
-def check_value(value: Any, where: str = "value") -> None:
+def check_value(value: Any, where: str = "value", depth: int = 0) -> None:
     """Raise a CQLError when a value about to be written holds a typed REST JSON
     dict that is malformed (a Date that does not parse, a GeoPoint out of range,
     a Pointer without an objectId, bad base64, an unknown ``__type``) or an
     object key with '.' or a leading '$'. Why: such a value would be stored and
     then make every read of its class fail (or be unreachable by queries)."""
     c = value.__class__
+    if c is not list and c is not dict:
+        return
+    if depth >= MAX_DEPTH:
+        raise InvalidJSON(f"the value of {where} nests arrays/objects more than {MAX_DEPTH} levels deep "
+                          "(MongoDB's limit)")
     if c is list:
         for item in value:
             if item.__class__ is dict or item.__class__ is list:  # (scalars need no call)
-                check_value(item, where)
-        return
-    if c is not dict:
+                check_value(item, where, depth + 1)
         return
     kind = value.get("__type")
     if kind is None:
@@ -177,12 +274,12 @@ def check_value(value: Any, where: str = "value") -> None:
             if key == "__op":
                 continue
             if key.__class__ is not str or "." in key or key[:1] == "$":
-                raise InvalidKey(f"invalid key {key!r} in the object of {where}: keys of nested objects "
-                                 "must not contain '.' or start with '$'")
+                raise InvalidKey(f"invalid key {describe(key, 60)} in the object of {where}: keys of nested "
+                                 "objects must not contain '.' or start with '$'")
             if item.__class__ is dict or item.__class__ is list:
-                check_value(item, where)
+                check_value(item, where, depth + 1)
         return
-    bad = f"invalid {kind} in {where}: {value!r}"
+    bad = f"invalid {kind} in {where}: {describe(value)}"
     if kind == "Date":
         iso = value.get("iso")
         if not isinstance(iso, str):
@@ -212,7 +309,7 @@ def check_value(value: Any, where: str = "value") -> None:
         if not any(isinstance(value.get(k), str) and value.get(k) for k in ("id", "objectId", "name", "url")):
             raise InvalidJSON(f"{bad}: a File needs an id (or name or url)")
     elif kind not in _WRITABLE_TYPES:
-        raise InvalidJSON(f"unknown __type {kind!r} in {where}: use one of {', '.join(_WRITABLE_TYPES[:6])}")
+        raise InvalidJSON(f"unknown __type {describe(kind, 40)} in {where}: use one of {', '.join(_WRITABLE_TYPES[:6])}")
 
 
 def decode(value: Any) -> Any:

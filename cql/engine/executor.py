@@ -28,7 +28,7 @@ from math import isfinite
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
-from ..backend import Backend, refuse_unknown_options
+from ..backend import Backend, option, refuse_unknown_options
 from ..names import SYSTEM_FIELDS
 from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
@@ -36,7 +36,7 @@ from ..result import Result
 from . import bulk, matcher, ops
 from .indexes import ClassIndexes
 from .query import Finder, Selection, parse_order
-from .regex import check_budget_option, statement_budget
+from .regex import statement_budget
 from .store import Batch, Store
 from .values import plain_value_key
 
@@ -265,7 +265,10 @@ class EngineBackend(Backend):
                  busy_timeout: float = 30.0, strict_types: bool = True,
                  regex_timeout: Optional[float] = None, **unknown: Any):
         refuse_unknown_options(unknown, self.OPTIONS, "an embedded database")
-        self.regex_timeout = check_budget_option(regex_timeout)
+        synchronous = option("synchronous", synchronous, "text")  # its value: the store says (StorageError)
+        busy_timeout = option("busy_timeout", busy_timeout, "number")
+        strict_types = option("strict_types", strict_types, "bool")
+        self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
         self._lock = threading.RLock()
         self.path = None if path is None else os.fspath(path)
         self.strict_types = strict_types

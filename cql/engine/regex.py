@@ -81,16 +81,6 @@ class statement_budget:
         _budget.left = self.saved
 
 
-def check_budget_option(value: Any) -> Optional[float]:
-    """The ``regex_timeout`` option, checked: a positive number of seconds."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or value == float("inf"):
-        raise CQLError(f"regex_timeout must be a positive number of seconds, got {value!r}", 107)
-    return float(value)
-
-
 # -- compiling ---------------------------------------------------------------------
 
 def _regex_module() -> Any:

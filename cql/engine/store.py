@@ -78,7 +78,28 @@ def _make_dumps() -> Callable[[object], str]:
 
 
 _dumps = _make_dumps()
-_loads = json.loads
+_json_loads = json.loads
+
+
+def _loads(text: str) -> dict:
+    """A stored object: JSON text of an object. Anything else (a hand-edited row
+    holding an array, a number) is damage, like text that is not JSON."""
+    obj = _json_loads(text)
+    if obj.__class__ is not dict:
+        raise ValueError(f"a row holds a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
+def create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (0600, or stricter
+    by the umask): it holds the app's data. SQLite gives its -wal and -shm
+    files the database file's permissions. An existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StorageError(f"cannot create database file {path!r}: {exc.strerror}") from None
 
 
 class Store:
@@ -107,6 +128,7 @@ class Store:
         sync = str(synchronous).upper()
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
+        create_private(path)
         try:
             db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                                  check_same_thread=False)

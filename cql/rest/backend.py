@@ -14,7 +14,7 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import errors
-from ..backend import Backend, refuse_unknown_options
+from ..backend import Backend, option, refuse_unknown_options
 from ..plan import Create, Delete, Find, Plan, Update, class_path, in_batches, object_path
 from ..result import Result
 from . import client as http
@@ -42,8 +42,16 @@ class RestBackend(Backend):
                  page_size: Optional[int] = None, session_token: Optional[str] = None,
                  backoff: float = 0.2, regex_timeout: Optional[float] = None, **options: Any):
         refuse_unknown_options(options, self.OPTIONS, "a REST target")
-        from ..engine.regex import check_budget_option
-        self.regex_timeout = check_budget_option(regex_timeout)
+        for name, value in (("app_id", app_id), ("rest_key", rest_key), ("master_key", master_key),
+                            ("dialect", dialect), ("session_token", session_token)):
+            option(name, value, "text")
+        flavor = option("flavor", flavor, "text", choices=("PARSE", "LEANCLOUD"))
+        cloud_query = option("cloud_query", cloud_query, "bool")
+        timeout = option("timeout", timeout, "positive")
+        retries = option("retries", retries, "whole")
+        page_size = option("page_size", page_size, "whole", minimum=1)
+        backoff = option("backoff", backoff, "number")
+        self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
         app_id = app_id or os.environ.get("CQL_APP_ID")
         master_key = master_key or (None if rest_key else os.environ.get("CQL_MASTER_KEY"))
         rest_key = rest_key or (None if master_key else os.environ.get("CQL_REST_KEY"))
@@ -429,10 +437,10 @@ class RestBackend(Backend):
         parses and plans the statement itself."""
         if not self.cloud_query:
             return None
-        from ..types import encode
+        from ..types import bind
         query: Dict[str, Any] = {"cql": statement}
         if params:
-            query["pvalues"] = json.dumps([encode(p) for p in params], separators=(",", ":"),
+            query["pvalues"] = json.dumps([bind(p) for p in params], separators=(",", ":"),
                                           ensure_ascii=False)
         answer = self.http.request("GET", "/cloudQuery", query)
         words = statement.lstrip().split(None, 1)

@@ -25,6 +25,34 @@ def history_path() -> str:
     return os.path.join(base, "cql", "history")
 
 
+def private_history(file_history: Any) -> Any:
+    """The history file, readable by its owner only (it may hold statements with
+    customer data): the file 0600 and the directory cql creates for it 0700
+    (the default one is tightened if it exists); URL passwords (``.open
+    http://bob:secret@host``) are written as ``***``. ``file_history``:
+    prompt_toolkit's FileHistory (passed in: this module imports it lazily)."""
+    from ..redact import redact_text
+    path = history_path()
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+        os.chmod(directory, 0o700)  # makedirs' mode is masked by the umask
+    elif not os.environ.get("CQL_HISTORY"):
+        os.chmod(directory, os.stat(directory).st_mode & 0o700)  # our own directory: private
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+    class PrivateHistory(file_history):  # type: ignore[misc, valid-type]
+        def store_string(self, string: str) -> None:
+            super().store_string(redact_text(string))
+
+    return PrivateHistory(path)
+
+
 def buffer_complete(text: str) -> bool:
     """Enter runs the buffer when this is True, else it inserts a newline:
     empty input, a dot command, quit/exit, or statements ending in ``;``/``\\G``
@@ -54,10 +82,8 @@ def make_prompt(session: Session, vi: bool, completer: Any):
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.lexers import PygmentsLexer
 
-    path = history_path()
     try:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        history: Any = FileHistory(path)
+        history: Any = private_history(FileHistory)
     except OSError:
         history = InMemoryHistory()
 

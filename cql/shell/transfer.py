@@ -15,7 +15,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from typing import Callable, Iterator, List, Optional
+import tempfile
+from typing import Callable, Iterator, List, Optional, TextIO
 
 from ..connection import Connection
 from ..names import SYSTEM_FIELDS, is_class_name, is_field_name
@@ -127,15 +128,47 @@ def _check_class(conn: Connection, class_name: str) -> None:
     raise CommandError(f"no class {class_name}{hint} (.classes lists them)")
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _identity(path: str) -> Optional[tuple]:
+    """(device, inode) of the file at ``path`` (symlinks followed), None if absent."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _is_database(path: str) -> bool:
+    """An SQLite database file (every cql database is one), or the -wal/-shm
+    file beside one."""
+    import stat
+    for name in (path, path[:-4] if path.endswith(("-wal", "-shm")) else None):
+        try:
+            if name is None or not stat.S_ISREG(os.stat(name).st_mode):
+                continue  # never open a FIFO or a device to look: it could block
+            with open(name, "rb") as f:
+                if f.read(16) == _SQLITE_HEADER:
+                    return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def refuse_database_file(path: str, target: Optional[str]) -> None:
-    """Refuse to write over the open database file ``target`` (``.output app.db``
-    typed for ``.open app.db`` would truncate it)."""
-    if not target or target == ":memory:" or str(target).startswith(("http://", "https://")):
-        return
-    db = os.path.realpath(target)
-    if os.path.realpath(path) in (db, db + "-wal", db + "-shm"):
-        raise CommandError(f"{path} is the open database file: writing there would destroy it; "
-                           "choose another file")
+    """Refuse to write over a database: the open one (``target``) or its -wal/-shm
+    file under any name, hard links included (compared by device and inode,
+    not by path), and any other SQLite/cql database file."""
+    here = _identity(path)
+    if target and target != ":memory:" and not str(target).startswith(("http://", "https://")):
+        names = [target + suffix for suffix in ("", "-wal", "-shm")]
+        if os.path.realpath(path) in map(os.path.realpath, names) or \
+                (here is not None and here in map(_identity, names)):
+            raise CommandError(f"{path} is the open database file: writing there would destroy it; "
+                               "choose another file")
+    if here is not None and _is_database(path):
+        raise CommandError(f"{path} is a database file: writing there would destroy it; choose another file")
 
 
 def export_class(conn: Connection, class_name: str, path: str) -> int:
@@ -148,10 +181,17 @@ def export_class(conn: Connection, class_name: str, path: str) -> int:
     _check_class(conn, class_name)
     special = os.path.islink(path) or (os.path.exists(path) and not os.path.isfile(path))
     if special:
-        return _export_to(conn, class_name, path, path)
-    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.{os.getpid()}.part")
+        return _export_to(conn, class_name, path, _open_for_export(path))
+    # The temporary file is made exclusively (O_EXCL, a random name): a name
+    # planted beforehand (a symlink to another file) is never written through.
+    directory = os.path.dirname(path) or "."
     try:
-        n = _export_to(conn, class_name, path, tmp)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
+    except OSError as exc:  # name the file the user gave, not the temporary one
+        raise OSError(exc.errno, exc.strerror, path) from None
+    try:
+        n = _export_to(conn, class_name, path, os.fdopen(fd, "w", encoding="utf-8", newline=""))
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -159,14 +199,28 @@ def export_class(conn: Connection, class_name: str, path: str) -> int:
     return n
 
 
-def _export_to(conn: Connection, class_name: str, path: str, target: str) -> int:
+def _mode_for(path: str) -> int:
+    """The permissions the export gets: the replaced file's, else what creating
+    it would give (0666 less the umask), not mkstemp's 0600."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _open_for_export(path: str) -> TextIO:
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, path) from None
+
+
+def _export_to(conn: Connection, class_name: str, path: str, f: TextIO) -> int:
     from .formats import csv_cell
     ext = os.path.splitext(path)[1].lower()
     n = 0
-    try:
-        f = open(target, "w", encoding="utf-8", newline="")
-    except OSError as exc:  # name the file the user gave, not the temporary one
-        raise OSError(exc.errno, exc.strerror, path) from None
     with f:
         if ext == ".csv":
             objects = list(iter_class(conn, class_name))
