@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .connection import Connection, default_connection
-from .errors import BadValueError, CQLError
+from .errors import BadValueError, CQLError, describe
 from .names import DATE_FIELDS, SYSTEM_FIELDS
 from .objects import write_each
 from .plan import Create, Delete, Find, Update
@@ -175,14 +175,14 @@ class Model:
         extra = self.__dict__.get("_extra", {})
         if name in extra:
             return extra[name]
-        raise AttributeError(f"{type(self).__name__} has no property or field {name!r}")
+        raise AttributeError(f"{type(self).__name__} has no property or field {describe(name)}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_") or name in self._attrs or hasattr(type(self), name):
             object.__setattr__(self, name, value)
             return
         if self._strict:
-            raise BadValueError(f"{type(self).__name__} has no property {name!r} (the model is strict)")
+            raise BadValueError(f"{type(self).__name__} has no property {describe(name)} (the model is strict)")
         encode_value(value)  # a value JSON cannot hold fails here, not at put()
         self._extra[name] = value
         self._dirty.add(name)

@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .connection import Connection, default_connection
-from .errors import BatchWriteError, CQLError, InvalidKey, MissingObjectId, ObjectNotFound, ParameterError
+from .errors import (BatchWriteError, CQLError, InvalidJSON, InvalidKey, MissingObjectId, ObjectNotFound,
+                     ParameterError, TypeMismatch, describe)
 from .names import DATE_FIELDS, SYSTEM_FIELDS
 from .plan import Create, Delete, Find, Update
 from .query import Query as BaseQuery, check_class_name, check_key, encode_value
 from .result import decode_object
-from .types import Pointer, Relation as RelationType, decode
+from .types import MAX_DEPTH, Pointer, Relation as RelationType, decode
 
 __all__ = ["Object", "Query", "Relation", "write_each"]
 
@@ -159,7 +160,7 @@ class Object(metaclass=ObjectMeta):
     def set(self, key_or_attrs: Any, value: Any = None) -> "Object":
         """Set one field, or several from a dict."""
         if isinstance(key_or_attrs, dict):
-            for key, item in key_or_attrs.items():
+            for key, item in dict.items(key_or_attrs):
                 self.set(key, item)
             return self
         _check_value(value)
@@ -170,16 +171,19 @@ class Object(metaclass=ObjectMeta):
 
     def increment(self, key: str, amount: float = 1) -> "Object":
         if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-            raise ParameterError(f"increment() needs a number, got {amount!r}")
+            raise ParameterError(f"increment() needs a number, got {describe(amount)}")
         return self._change(key, "Increment", amount)
 
     def add(self, key: str, item: Any) -> "Object":
+        _check_value(item)
         return self._change(key, "Add", [item])
 
     def add_unique(self, key: str, item: Any) -> "Object":
+        _check_value(item)
         return self._change(key, "AddUnique", [item])
 
     def remove(self, key: str, item: Any) -> "Object":
+        _check_value(item)
         return self._change(key, "Remove", [item])
 
     def bit_and(self, key: str, value: int) -> "Object":
@@ -219,9 +223,9 @@ class Object(metaclass=ObjectMeta):
         return f"{self.class_name()} {self.id}" if self.id else f"new {self.class_name()}"
 
     def _change(self, key: str, op: str, arg: Any) -> "Object":
+        check_key(key)
         if key in SYSTEM_FIELDS:
             raise InvalidKey(f"{key} is set by the database and cannot be written")
-        check_key(key)
         merged = _merge(self._changes.get(key), (op, arg), key)
         self._apply_locally(key, op, arg)
         self._changes[key] = merged
@@ -265,7 +269,7 @@ class Object(metaclass=ObjectMeta):
         body = {key: _encode_change(change) for key, change in self._changes.items()}
         if where is not None:
             if not isinstance(where, BaseQuery):
-                raise ParameterError(f"save(where=...) takes a query, got {where!r}")
+                raise ParameterError(f"save(where=...) takes a query, got {describe(where)}")
             if where.class_name != self.class_name():
                 raise ParameterError(f"save(where=...) needs a query on {self.class_name()}, "
                                      f"not {where.class_name}")
@@ -374,7 +378,7 @@ class Relation:
         items = list(objects[0]) if len(objects) == 1 and isinstance(objects[0], (list, tuple)) else list(objects)
         names = {o.class_name() for o in items if isinstance(o, Object)}
         if not items or len(names) != 1 or len(items) != sum(isinstance(o, Object) for o in items):
-            raise ParameterError(f"relation {self.key!r}: {op} takes cql.Object instances of one class")
+            raise ParameterError(f"relation {describe(self.key)}: {op} takes cql.Object instances of one class")
         self.target_class_name = names.pop()
         self.parent._change(self.key, op, items)
 
@@ -390,7 +394,7 @@ class Relation:
                 if isinstance(value, dict) and value.get("__type") == "Relation":
                     self.target_class_name = value.get("className")
         if self.target_class_name is None:
-            raise ParameterError(f"relation {self.key!r} of {self.parent.describe()} is empty or unsaved: "
+            raise ParameterError(f"relation {describe(self.key)} of {self.parent.describe()} is empty or unsaved: "
                                  "its target class is not known yet")
         target = type(self.parent)._root().extend(self.target_class_name)
         return target.query_class(target, conn=self.parent._conn).related_to(self.parent, self.key)
@@ -398,7 +402,20 @@ class Relation:
 
 # -- local changes ------------------------------------------------------------------
 def _merge(old: Optional[Tuple[str, Any]], new: Tuple[str, Any], key: str) -> Tuple[str, Any]:
-    """One pending change from two (the SDK's op merging)."""
+    """One pending change from two (the SDK's op merging); a pending value the
+    new op does not fit (Increment on a pending string) is code 111."""
+    try:
+        return _merged(old, new, key)
+    except CQLError:
+        raise
+    except TypeError:
+        raise TypeMismatch(f"field {describe(key)}: {new[0]} does not fit its pending value "
+                           f"{describe(old[1] if old else None)}") from None
+    except Exception as exc:  # noqa: BLE001 - a pending value whose own methods raise
+        raise InvalidJSON(f"field {describe(key)}: reading its pending value raised {type(exc).__name__}") from None
+
+
+def _merged(old: Optional[Tuple[str, Any]], new: Tuple[str, Any], key: str) -> Tuple[str, Any]:
     op, arg = new
     if old is None or op in ("Set", "Delete"):
         return new
@@ -424,7 +441,7 @@ def _merge(old: Optional[Tuple[str, Any]], new: Tuple[str, Any], key: str) -> Tu
             return op, list(old_arg) + list(arg)
         if op == "AddUnique":
             return op, _array_op(op, list(old_arg), arg)
-    raise CQLError(f"field {key!r} has a pending {old_op} that {op} cannot be combined with: "
+    raise CQLError(f"field {describe(key)} has a pending {old_op} that {op} cannot be combined with: "
                    "save() in between", 1)
 
 
@@ -445,12 +462,27 @@ def _array_op(op: str, items: List[Any], arg: List[Any]) -> List[Any]:
 def _check_value(value: Any) -> None:
     """Refuse a value JSON cannot hold now rather than at save() (unsaved
     objects inside are fine: save() saves them first)."""
-    if isinstance(value, (list, tuple)):
+    try:
+        _check_nested(value, 0)
+    except CQLError:
+        raise
+    except RecursionError:
+        raise InvalidJSON(f"this value nests too deeply (at most {MAX_DEPTH} levels)") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile __iter__, items(), ...
+        raise InvalidJSON(f"cannot use the value {describe(value)}: reading it raised "
+                          f"{type(exc).__name__}") from None
+
+
+def _check_nested(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise InvalidJSON(f"this value nests arrays/objects more than {MAX_DEPTH} levels deep "
+                          "(MongoDB's limit), or holds itself")
+    if type(value) in (list, tuple):
         for item in value:
-            _check_value(item)
-    elif isinstance(value, dict) and "__type" not in value and "__op" not in value:
+            _check_nested(item, depth + 1)
+    elif type(value) is dict and "__type" not in value and "__op" not in value:
         for item in value.values():
-            _check_value(item)
+            _check_nested(item, depth + 1)
     elif not isinstance(value, Object):
         encode_value(value)
 
@@ -462,9 +494,9 @@ def _encode_change(change: Tuple[str, Any]) -> Any:
     if op == "Delete":
         return {"__op": "Delete"}
     if op == "Increment":
-        return {"__op": "Increment", "amount": arg}
+        return {"__op": "Increment", "amount": encode_value(arg)}
     if op in _BIT_OPS:
-        return {"__op": op, "value": arg}
+        return {"__op": op, "value": encode_value(arg)}
     return {"__op": op, "objects": encode_value(list(arg))}
 
 
@@ -477,11 +509,14 @@ def _unsaved_children(obj: Object) -> List[Object]:
         if isinstance(value, Object):
             if value.is_new() and value not in found:
                 found.append(value)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
+        elif isinstance(value, list):  # the base class's iterators: what bind() checked
+            for v in list.__iter__(value):
+                walk(v)
+        elif isinstance(value, tuple):
+            for v in tuple.__iter__(value):
                 walk(v)
         elif isinstance(value, dict):
-            for v in value.values():
+            for v in dict.values(value):
                 walk(v)
 
     for _op, arg in obj._changes.values():

@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
-from .errors import CQLError
+from .errors import CQLError, describe
 from .names import DATE_FIELDS
 from .planner import merge_and
 
@@ -81,7 +81,7 @@ def decode(text: Any, order: Sequence[str]) -> Position:
         data_order, position = text.order, text
     else:
         if not isinstance(text, str) or not text:
-            raise bad_cursor(f"a cursor is the string cursor() or fetch_page() returned, got {text!r}")
+            raise bad_cursor(f"a cursor is the string cursor() or fetch_page() returned, got {describe(text)}")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             data = json.loads(raw.decode("utf-8"))

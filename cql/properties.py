@@ -13,7 +13,7 @@ import math
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, List, Optional
 
-from .errors import BadValueError
+from .errors import BadValueError, describe
 from .query import Condition, check_key, encode_value
 from .types import GeoPoint, Pointer, decode
 
@@ -67,7 +67,7 @@ class Property:
             return None
         if self.repeated:
             if not isinstance(value, (list, tuple)):
-                raise self.error(f"takes a list (repeated=True), got {value!r}", 111)
+                raise self.error(f"takes a list (repeated=True), got {describe(value)}", 111)
             return [self.validate_one(v) for v in value]
         return self.validate_one(value)
 
@@ -76,7 +76,7 @@ class Property:
             raise self.error("cannot hold None inside a list", 111)
         value = self.coerce(value)
         if self.choices is not None and value not in self.choices:
-            raise self.error(f"takes one of {self.choices!r}, got {value!r}")
+            raise self.error(f"takes one of {describe(self.choices)}, got {describe(value)}")
         if self.validator is not None:
             checked = self.validator(self, value)
             if checked is not None:
@@ -139,7 +139,7 @@ class StringProperty(Property):
 
     def coerce(self, value: Any) -> Any:
         if not isinstance(value, str):
-            raise self.error(f"takes a string, got {type(value).__name__} {value!r}", 111)
+            raise self.error(f"takes a string, got {type(value).__name__} {describe(value)}", 111)
         return value
 
 
@@ -148,7 +148,7 @@ class IntegerProperty(Property):
 
     def coerce(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(f"takes an integer, got {type(value).__name__} {value!r}", 111)
+            raise self.error(f"takes an integer, got {type(value).__name__} {describe(value)}", 111)
         return value
 
     def from_rest(self, value: Any) -> Any:
@@ -160,9 +160,9 @@ class FloatProperty(Property):
 
     def coerce(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(f"takes a number, got {type(value).__name__} {value!r}", 111)
+            raise self.error(f"takes a number, got {type(value).__name__} {describe(value)}", 111)
         if not math.isfinite(value):
-            raise self.error(f"takes a finite number, got {value!r}", 107)
+            raise self.error(f"takes a finite number, got {describe(value)}", 107)
         return float(value)
 
     def from_rest(self, value: Any) -> Any:
@@ -174,7 +174,7 @@ class BooleanProperty(Property):
 
     def coerce(self, value: Any) -> Any:
         if not isinstance(value, bool):
-            raise self.error(f"takes True or False, got {type(value).__name__} {value!r}", 111)
+            raise self.error(f"takes True or False, got {type(value).__name__} {describe(value)}", 111)
         return value
 
 
@@ -194,7 +194,7 @@ class DateTimeProperty(Property):
             return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
         if isinstance(value, date):
             return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-        raise self.error(f"takes a datetime, got {type(value).__name__} {value!r}", 111)
+        raise self.error(f"takes a datetime, got {type(value).__name__} {describe(value)}", 111)
 
 
 class GeoPtProperty(Property):
@@ -207,7 +207,7 @@ class GeoPtProperty(Property):
             return value
         if isinstance(value, (tuple, list)) and len(value) == 2:
             return GeoPoint(latitude=value[0], longitude=value[1])
-        raise self.error(f"takes a cql.GeoPoint or (latitude, longitude), got {value!r}", 111)
+        raise self.error(f"takes a cql.GeoPoint or (latitude, longitude), got {describe(value)}", 111)
 
 
 class PointerProperty(Property):
@@ -233,7 +233,7 @@ class PointerProperty(Property):
         if to_pointer is not None and not isinstance(value, type):
             value = to_pointer()
         if not isinstance(value, Pointer):
-            raise self.error(f"takes a {self.target_name}, a cql.Pointer or an objectId, got {value!r}", 111)
+            raise self.error(f"takes a {self.target_name}, a cql.Pointer or an objectId, got {describe(value)}", 111)
         if value.class_name != self.target_name:
             raise self.error(f"points to {self.target_name}, not {value.class_name}", 111)
         return value
@@ -255,7 +255,7 @@ class JsonProperty(Property):
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise self.error(f"takes a JSON value, got {value!r} ({exc})", 107) from None
+            raise self.error(f"takes a JSON value, got {describe(value)} ({exc})", 107) from None
         return value
 
     def to_rest(self, value: Any) -> Any:

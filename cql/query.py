@@ -20,17 +20,16 @@ makes ``cql.Object`` rows).
 from __future__ import annotations
 
 import copy
-import math
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 from . import paging
 from .connection import Connection, default_connection
-from .errors import CQLError, InvalidClassName, InvalidGeoPoint, InvalidJSON, InvalidKey, ObjectNotFound, \
-    ParameterError
+from .errors import CQLError, InvalidClassName, InvalidGeoPoint, InvalidKey, ObjectNotFound, \
+    ParameterError, describe
 from .plan import Find
 from .names import is_class_name, is_field_name
-from .planner import merge_and, regex_escape
-from .types import GeoPoint, decode, encode
+from .planner import MAX_LIMIT, merge_and, regex_escape
+from .types import GeoPoint, bind, decode
 
 __all__ = ["Query", "Condition", "AND", "OR", "CloudQueryResult", "encode_value", "check_class_name",
            "check_key"]
@@ -44,37 +43,32 @@ DEFAULT_BATCH = 100
 
 # -- names and values ----------------------------------------------------------------
 def check_class_name(name: Any) -> str:
-    if not isinstance(name, str) or not is_class_name(name):
-        raise InvalidClassName(f"invalid class name {name!r}: class names start with a letter or '_' "
+    if type(name) is not str or not is_class_name(name):
+        raise InvalidClassName(f"invalid class name {describe(name)}: class names start with a letter or '_' "
                                "and use only ASCII letters, digits and '_'")
     return name
 
 
 def check_key(key: Any) -> str:
-    if not isinstance(key, str) or not all(map(is_field_name, key.split("."))):
-        raise InvalidKey(f"invalid field name {key!r}: field names start with a letter and use only "
+    if type(key) is not str or not all(map(is_field_name, key.split("."))):
+        raise InvalidKey(f"invalid field name {describe(key)}: field names start with a letter and use only "
                          "ASCII letters, digits and '_' (a.b for a nested field)")
     return key
 
 
 def encode_value(value: Any) -> Any:
-    """A Python value as REST JSON; cql.Object/cql.Model instances become
-    pointers. NaN/Infinity are refused (107): JSON cannot hold them."""
-    c = value.__class__
-    if c is str or c is int or c is bool or value is None:
-        return value
-    if c is float:
-        if not math.isfinite(value):
-            raise InvalidJSON(f"{value} is not a number JSON can hold")
-        return value
-    to_pointer = getattr(value, "to_pointer", None)
-    if to_pointer is not None and not isinstance(value, type):
-        return to_pointer().to_json()
-    if isinstance(value, (list, tuple)):
-        return [encode_value(v) for v in value]
-    if isinstance(value, dict) and "__type" not in value and "__op" not in value:
-        return {str(k): encode_value(v) for k, v in value.items()}
-    return encode(value)
+    """A Python value as REST JSON (``types.bind``'s one rule: what no backend
+    can hold is refused, 107); cql.Object/cql.Model instances become pointers."""
+    return bind(value)
+
+
+def _values(values: Any) -> list:
+    """A list of values (contained_in, contains_all, ...): a list, tuple or set."""
+    if type(values) in (set, frozenset):
+        values = list(values)
+    elif not isinstance(values, (list, tuple)):
+        raise ParameterError(f"expected a list of values, got {describe(values)}")
+    return encode_value(values)
 
 
 def _point(value: Any) -> dict:
@@ -82,25 +76,25 @@ def _point(value: Any) -> dict:
         return value.to_json()
     if isinstance(value, dict) and value.get("__type") == "GeoPoint":
         return GeoPoint(latitude=value.get("latitude"), longitude=value.get("longitude")).to_json()
-    raise InvalidGeoPoint(f"expected a cql.GeoPoint(latitude=..., longitude=...), got {value!r}")
+    raise InvalidGeoPoint(f"expected a cql.GeoPoint(latitude=..., longitude=...), got {describe(value)}")
 
 
 def _regex_escape(text: Any) -> str:
-    if not isinstance(text, str):
-        raise ParameterError(f"expected a string, got {text!r}")
+    if type(text) is not str:
+        raise ParameterError(f"expected a string, got {describe(text)}")
     return regex_escape(text)
 
 
 def _names(keys: Sequence[Any]) -> Tuple[str, ...]:
-    if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+    if len(keys) == 1 and type(keys[0]) in (list, tuple):
         keys = keys[0]
     return tuple(check_key(getattr(k, "order_key", k)) for k in keys)
 
 
 def _count(n: Any, what: str) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise ParameterError(f"{what} needs a whole number >= 0, got {n!r}")
-    return n
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_LIMIT:
+        raise ParameterError(f"{what} needs a whole number from 0 to {MAX_LIMIT}, got {describe(n)}")
+    return int(n)
 
 
 def _has_near(where: Any) -> bool:
@@ -163,7 +157,7 @@ class Query:
         elif isinstance(query_class, type) and hasattr(query_class, "rest_class_name"):
             self._class_name, self._row_class = check_class_name(query_class.rest_class_name()), query_class
         else:
-            raise InvalidClassName(f"Query() takes a class name or a cql.Object/cql.Model class, got {query_class!r}")
+            raise InvalidClassName(f"Query() takes a class name or a cql.Object/cql.Model class, got {describe(query_class)}")
         self._conditions: Tuple[dict, ...] = ()
         self._order: Tuple[str, ...] = ()
         self._limit: Optional[int] = None
@@ -198,7 +192,7 @@ class Query:
     @staticmethod
     def _condition(c: Any) -> dict:
         if not isinstance(c, Condition):
-            raise ParameterError(f"expected a condition such as Todo.score > 80, got {c!r}")
+            raise ParameterError(f"expected a condition such as Todo.score > 80, got {describe(c)}")
         return c.where
 
     def __call__(self, *conditions: Condition) -> "Query":
@@ -216,21 +210,21 @@ class Query:
                                  "or conditions such as Todo.score > 80")
         words = args[0].split()
         if len(words) not in (1, 2) or (len(words) == 2 and words[1].lower() not in _FILTER_OPS):
-            raise ParameterError(f"filter({args[0]!r}, ...): expected 'property operator' with one of "
+            raise ParameterError(f"filter({describe(args[0])}, ...): expected 'property operator' with one of "
                                  "=, !=, <, <=, >, >=, IN")
         key = check_key(words[0])
         op = _FILTER_OPS[words[1].lower()] if len(words) == 2 else None
         value = encode_value(args[1])
         if op == "$in" and not isinstance(value, list):
-            raise ParameterError(f"filter({args[0]!r}, ...) needs a list of values, got {args[1]!r}")
+            raise ParameterError(f"filter({describe(args[0])}, ...) needs a list of values, got {describe(args[1])}")
         return self._add({key: value} if op is None else {key: {op: value}})
 
     def order(self, *keys: Any) -> "Query":
         """Add sort keys: ``order("-score", "title")`` or ``order(-Todo.score)``."""
         added = []
         for key in keys:
-            text = str(getattr(key, "order_key", key))
-            name = check_key(text.lstrip("-+"))
+            text = getattr(key, "order_key", key)
+            name = check_key(text.lstrip("-+") if type(text) is str else text)
             added.append("-" + name if text.startswith("-") else name)
         return self.replace(order=self._order + tuple(added))
 
@@ -318,13 +312,13 @@ class Query:
         return self._op(key, "$gte", encode_value(value))
 
     def contained_in(self, key: str, values: Sequence[Any]) -> "Query":
-        return self._op(key, "$in", encode_value(list(values)))
+        return self._op(key, "$in", _values(values))
 
     def not_contained_in(self, key: str, values: Sequence[Any]) -> "Query":
-        return self._op(key, "$nin", encode_value(list(values)))
+        return self._op(key, "$nin", _values(values))
 
     def contains_all(self, key: str, values: Sequence[Any]) -> "Query":
-        return self._op(key, "$all", encode_value(list(values)))
+        return self._op(key, "$all", _values(values))
 
     def exists(self, key: str) -> "Query":
         return self._op(key, "$exists", True)
@@ -345,8 +339,9 @@ class Query:
         return self._op(key, "$regex", _regex_escape(text))
 
     def matched(self, key: str, regex: str, ignore_case: bool = False, multi_line: bool = False) -> "Query":
-        if not isinstance(regex, str):
-            raise ParameterError(f"matched() needs a regular expression string, got {regex!r}")
+        if not issubclass(type(regex), str):
+            raise ParameterError(f"matched() needs a regular expression string, got {describe(regex)}")
+        regex = encode_value(regex)
         options = ("i" if ignore_case else "") + ("m" if multi_line else "")
         return self._add({check_key(key): {"$regex": regex, **({"$options": options} if options else {})}})
 
@@ -379,8 +374,8 @@ class Query:
         for bound, distance in (("min", min_distance), ("max", max_distance)):
             if distance is not None:
                 if isinstance(distance, bool) or not isinstance(distance, (int, float)) or distance < 0:
-                    raise ParameterError(f"a {bound} distance needs a number >= 0, got {distance!r}")
-                spec[f"${bound}DistanceIn{unit}"] = distance
+                    raise ParameterError(f"a {bound} distance needs a number >= 0, got {describe(distance)}")
+                spec[f"${bound}DistanceIn{unit}"] = encode_value(distance)
         return self._add({check_key(key): spec})
 
     def within_radians(self, key: str, point: GeoPoint, max_distance: float,
@@ -460,7 +455,7 @@ class Query:
             rows = self.fetch(1)
             return rows[0] if rows else None
         if not isinstance(object_id, str) or not object_id:
-            raise ObjectNotFound(f"get() needs an objectId, got {object_id!r}")
+            raise ObjectNotFound(f"get() needs an objectId, got {describe(object_id)}")
         find = Find(self.class_name, where={"objectId": object_id}, keys=self._keys or None,
                     include=self._include, limit=1)
         rows = self._rows(self.connection().run(find).objects, False)

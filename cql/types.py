@@ -172,8 +172,9 @@ def surrogate_at(text: str) -> int:
 
 
 def bind(value: Any) -> Any:
-    """A caller's value (a ``?`` parameter) as REST JSON that every backend can
-    hold: ``encode`` plus one rule for all of them. Refused with code 107:
+    """A caller's value (a ``?`` parameter, a field of a cql.Object) as REST JSON
+    that every backend can hold: ``encode`` (and a cql.Object or cql.Model as
+    its pointer) plus one rule for all of them. Refused with code 107:
     NaN/Infinity, an int beyond a double's range, a lone surrogate in a string
     or key, nesting deeper than MAX_DEPTH (and so any cycle), a value of a type
     CQL does not know, and anything whose own methods raise."""
@@ -228,6 +229,8 @@ def _bind(value: Any, depth: int) -> Any:
         return {_key(k): _bind(v, depth + 1) for k, v in dict.items(value)}
     if issubclass(t, _TYPED):
         return _bind(encode(value), depth)
+    if getattr(t, "to_pointer", None) is not None and not isinstance(value, type):
+        return _bind(value.to_pointer().to_json(), depth)  # a cql.Object or cql.Model: its pointer
     raise InvalidJSON(f"cannot use a value of type {t.__name__} in CQL: {describe(value)}")
 
 

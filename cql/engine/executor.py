@@ -30,7 +30,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 from .. import errors
 from ..backend import Backend, option, refuse_unknown_options
 from ..names import SYSTEM_FIELDS
-from ..types import schema_type as type_name
+from ..types import MAX_NUMBER, schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
 from . import bulk, matcher, ops
@@ -242,6 +242,9 @@ class _SchemaCheck:
                 if key in SYSTEM_FIELDS:
                     continue
                 raise errors.InvalidJSON(f"{self.cls}.{key}: {value} is not a number JSON can hold")
+            elif value.__class__ is int and not -MAX_NUMBER <= value <= MAX_NUMBER:  # an Increment's sum
+                raise errors.InvalidJSON(f"{self.cls}.{key}: the number grows beyond what JSON can hold "
+                                         "(about 1.8e308)")
             if key in SYSTEM_FIELDS:
                 continue
             e = known.get(key)

@@ -294,7 +294,7 @@ def field_predicate(path: str, op: str, q: Any, options: str,
                 return v not in nums
             return not vp(v)
         return nin_field
-    if op == "$regex":
+    if op == "$regex" and c is str and options.__class__ is str:
         vp = generic()
         search = regex_search(q, options)
 

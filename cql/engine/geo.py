@@ -24,7 +24,7 @@ from __future__ import annotations
 from math import asin, cos, inf, radians, sin, sqrt
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from ..errors import InvalidGeoPoint
+from ..errors import InvalidGeoPoint, describe
 from .values import field_getter, query_error
 
 EARTH_RADIUS_KM = 6371.0
@@ -129,7 +129,7 @@ def query_point(value: Any, what: str) -> Tuple[float, float]:
     elif isinstance(value, list) and len(value) == 2:
         lng, lat = value
     if (lat.__class__ not in (int, float)) or (lng.__class__ not in (int, float)):
-        raise InvalidGeoPoint(f"{what} needs a GeoPoint, got {value!r}")
+        raise InvalidGeoPoint(f"{what} needs a GeoPoint, got {describe(value)}")
     if not -90.0 <= lat <= 90.0:
         raise InvalidGeoPoint(f"{what}: latitude {lat} is out of range: it must be between -90 and 90")
     if not -180.0 <= lng <= 180.0:
@@ -162,8 +162,11 @@ def near_predicate(point: Any, bounds: Dict[str, Any]) -> ValuePredicate:
     for key, amount in bounds.items():
         kind, unit = DISTANCE_KEYS[key]
         if amount.__class__ not in (int, float):
-            raise query_error(f"{key} needs a number, got {amount!r}")
-        r = to_radians(amount, unit)
+            raise query_error(f"{key} needs a number, got {describe(amount)}")
+        try:
+            r = to_radians(amount, unit)
+        except OverflowError:
+            raise query_error(f"{key} is too large: {describe(amount, 40)}") from None
         if kind == "max":
             hi = min(hi, r)
         else:
@@ -183,11 +186,11 @@ def within_predicate(spec: Any, what: str) -> ValuePredicate:
     """``$within``/``$geoWithin`` with a ``$box``, ``$centerSphere`` or ``$polygon``."""
     if not isinstance(spec, dict) or len(spec) != 1:
         raise query_error(f"{what} needs one of {{\"$box\": [sw, ne]}}, {{\"$centerSphere\": [point, radians]}},"
-                          f" {{\"$polygon\": [points]}}, got {spec!r}")
+                          f" {{\"$polygon\": [points]}}, got {describe(spec)}")
     (kind, arg), = spec.items()
     if kind == "$box":
         if not isinstance(arg, list) or len(arg) != 2:
-            raise query_error(f"$box needs [southwest, northeast] GeoPoints, got {arg!r}")
+            raise query_error(f"$box needs [southwest, northeast] GeoPoints, got {describe(arg)}")
         sw = query_point(arg[0], "$box")
         ne = query_point(arg[1], "$box")
         if sw[0] > ne[0]:
@@ -196,17 +199,17 @@ def within_predicate(spec: Any, what: str) -> ValuePredicate:
         return _point_vp(lambda lat, lng: in_box(lat, lng, sw, ne))
     if kind == "$centerSphere":
         if not isinstance(arg, list) or len(arg) != 2 or arg[1].__class__ not in (int, float) or arg[1] < 0:
-            raise query_error(f"$centerSphere needs [GeoPoint, radius in radians], got {arg!r}")
+            raise query_error(f"$centerSphere needs [GeoPoint, radius in radians], got {describe(arg)}")
         lat0, lng0 = query_point(arg[0], "$centerSphere")
         radius = float(arg[1]) + 1e-12
         dist = distance_radians
         return _point_vp(lambda lat, lng: dist(lat0, lng0, lat, lng) <= radius)
     if kind == "$polygon":
         if not isinstance(arg, list) or len(arg) < 3:
-            raise query_error(f"$polygon needs at least 3 GeoPoints, got {arg!r}")
+            raise query_error(f"$polygon needs at least 3 GeoPoints, got {describe(arg)}")
         vertices = [query_point(p, "$polygon") for p in arg]
         return _point_vp(lambda lat, lng: in_polygon(lat, lng, vertices))
-    raise query_error(f"unknown {what} shape {kind!r} (supported: $box, $centerSphere, $polygon)")
+    raise query_error(f"unknown {what} shape {describe(kind)} (supported: $box, $centerSphere, $polygon)")
 
 
 # ---- $nearSphere ordering ----------------------------------------------------------------

@@ -111,6 +111,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from ..errors import describe
 from ..plan import is_operator_object
 from .fastpaths import (
     all_of, always, any_of, date_comparison, field_predicate, negate, never, number_comparison, on_field,
@@ -154,7 +155,7 @@ def _datify(q: Any, date_field: bool) -> Any:
     """On createdAt/updatedAt an ISO string in the query is a date."""
     if date_field and q.__class__ is str:
         if canonical_iso(q) is None:
-            raise query_error(f"createdAt and updatedAt compare as dates, and {q!r} is not an ISO-8601 date"
+            raise query_error(f"createdAt and updatedAt compare as dates, and {describe(q)} is not an ISO-8601 date"
                               " (e.g. '2015-06-21T18:02:52.249Z')")
         return {"__type": "Date", "iso": q}
     return q
@@ -228,13 +229,13 @@ def _cmp_vp(op: str, q: Any, date_field: bool) -> ValuePredicate:
         iso = q.get("iso")
         qi = canonical_iso(iso) if iso.__class__ is str else None
         if qi is None:
-            raise query_error(f"{op} needs a valid date, got {q!r}")
+            raise query_error(f"{op} needs a valid date, got {describe(q)}")
         vp = date_comparison(op, qi)
         if not date_field:
             vp = _no_plain_strings(vp)
     else:
         if is_operator_object(q):
-            raise query_error(f"{op} does not take an operator object: {q!r} is not supported")
+            raise query_error(f"{op} does not take an operator object: {describe(q)} is not supported")
         qk = plain_value_key(q)
         rank = qk[0]
         cmpf = _CMP[op]
@@ -274,7 +275,7 @@ def _in_vp(values: Any, what: str, date_field: bool, strict: bool = True) -> Val
     """Membership; ``strict``: a non-date string on createdAt/updatedAt is an error
     (else, for values a subquery produced, it simply matches nothing)."""
     if not isinstance(values, list):
-        raise query_error(f"{what} needs an array of values, got {values!r}")
+        raise query_error(f"{what} needs an array of values, got {describe(values)}")
     strs: Set[str] = set()
     nums: Set[Any] = set()
     bools: Set[bool] = set()
@@ -361,7 +362,7 @@ def _op_in(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
 
 def _op_exists(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
     if q.__class__ not in (bool, int):
-        raise query_error(f"$exists needs true or false, got {q!r}")
+        raise query_error(f"$exists needs true or false, got {describe(q)}")
     # $exists false is the negation, so a fanned-out path needs every value absent
     return (_MUST if q else _MUST_NOT), _present
 
@@ -372,14 +373,14 @@ def _op_regex(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
 
 def _op_not(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
     if not is_operator_object(q):
-        raise query_error(f"$not on field {f.path!r} needs an operator object such as"
-                          f" {{\"$regex\": ...}}, got {q!r}")
+        raise query_error(f"$not on field {describe(f.path)} needs an operator object such as"
+                          f" {{\"$regex\": ...}}, got {describe(q)}")
     return _MUST_NOT_FANNED, _ops_vp(f.path, q, f.lookup, fan=f.fan)
 
 
 def _op_all(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
     if not isinstance(q, list):
-        raise query_error(f"$all needs an array of values, got {q!r}")
+        raise query_error(f"$all needs an array of values, got {describe(q)}")
     if not q:
         return _MUST, never  # Parse: $all [] matches nothing
     eqs = [_eq_vp(_datify(x, f.date_field)) for x in q]
@@ -402,7 +403,7 @@ def _op_elem_match(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
 
 def _op_size(f: _Field, op: str, q: Any) -> Tuple[int, ValuePredicate]:
     if q.__class__ is not int:
-        raise query_error(f"$size needs a whole number, got {q!r}")
+        raise query_error(f"$size needs a whole number, got {describe(q)}")
 
     def size_is(v: Any) -> bool:
         return v.__class__ is list and len(v) == q
@@ -461,7 +462,7 @@ def _elem_match_vp(path: str, q: Any, lookup: Optional[Lookup]) -> ValuePredicat
     """An array with one element meeting every condition: operators on the
     element itself ({"$gt": 1, "$lt": 5}) or a where over object elements."""
     if not isinstance(q, dict) or not q:
-        raise query_error(f"$elemMatch on field {path!r} needs a non-empty object, got {q!r}")
+        raise query_error(f"$elemMatch on field {describe(path)} needs a non-empty object, got {describe(q)}")
     if all(isinstance(k, str) and k.startswith("$") and k not in ("$and", "$or", "$nor") for k in q):
         inner = _ops_vp(path, q, lookup, fan=False)
         # the element itself is the value: no array-contains semantics one level down
@@ -486,20 +487,20 @@ def _elem_match_vp(path: str, q: Any, lookup: Optional[Lookup]) -> ValuePredicat
 def _validate_ops(path: str, ops: dict) -> None:
     for k in ops:
         if not (isinstance(k, str) and k.startswith("$")):
-            raise query_error(f"field {path!r}: cannot mix operators and plain keys in {ops!r}")
+            raise query_error(f"field {describe(path)}: cannot mix operators and plain keys in {describe(ops)}")
         if k not in _FIELD_OPS:
-            raise query_error(f"unknown query operator {k!r} on field {path!r}"
+            raise query_error(f"unknown query operator {describe(k)} on field {describe(path)}"
                               f" (supported: {', '.join(sorted(_FIELD_OPS))})")
     if "$options" in ops and "$regex" not in ops:
-        raise query_error(f"field {path!r}: $options needs a $regex beside it")
+        raise query_error(f"field {describe(path)}: $options needs a $regex beside it")
     bounds = [k for k in ops if k in DISTANCE_KEYS]
     if bounds and "$nearSphere" not in ops:
-        raise query_error(f"field {path!r}: {', '.join(bounds)} needs a $nearSphere beside it")
+        raise query_error(f"field {describe(path)}: {', '.join(bounds)} needs a $nearSphere beside it")
 
 
 def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
     if not isinstance(path, str) or not path:
-        raise query_error(f"invalid field name {path!r} in where")
+        raise query_error(f"invalid field name {describe(path)} in where")
     simple = "." not in path
     date_field = path in DATE_FIELDS
     if not is_operator_object(cond):
@@ -553,7 +554,7 @@ def _compile_field(path: str, cond: Any, lookup: Optional[Lookup]) -> Predicate:
 
 def _compile_list(key: str, value: Any, lookup: Optional[Lookup]) -> List[Predicate]:
     if not isinstance(value, list) or not value:
-        raise query_error(f"{key} needs a non-empty array of where objects, got {value!r}")
+        raise query_error(f"{key} needs a non-empty array of where objects, got {describe(value)}")
     return [_compile(w, lookup) for w in value]
 
 
@@ -594,11 +595,11 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
     if where is None:
         return always
     if not isinstance(where, dict):
-        raise query_error(f"where must be a JSON object, got {type(where).__name__}: {where!r}")
+        raise query_error(f"where must be a JSON object, got {type(where).__name__}: {describe(where)}")
     preds: List[Predicate] = []
     for key, cond in where.items():
         if not isinstance(key, str):
-            raise query_error(f"invalid key {key!r} in where")
+            raise query_error(f"invalid key {describe(key)} in where")
         if key.startswith("$"):
             if key == "$and":
                 preds.append(all_of(_compile_list(key, cond, lookup)))
@@ -613,7 +614,7 @@ def _compile(where: Optional[dict], lookup: Optional[Lookup]) -> Predicate:
             elif key == "$relatedTo":
                 preds.append(related_to_predicate(cond, lookup))
             else:
-                raise query_error(f"unknown top-level query operator {key!r}"
+                raise query_error(f"unknown top-level query operator {describe(key)}"
                                   " (supported: $and, $or, $nor, $relatedTo)")
         else:
             preds.append(_compile_field(key, cond, lookup))

@@ -232,10 +232,12 @@ def _timeout(pattern: str, limit: float) -> QueryTimeout:
 
 def regex_predicate(pattern: Any, options: Any) -> Callable[[Any], bool]:
     """A string matching ``pattern``, or an array with such a string element."""
-    if not isinstance(pattern, str):
-        raise query_error(f"$regex needs a string pattern, got {_shown(pattern)}")
-    if not isinstance(options, str):
-        raise query_error(f"$options needs a string of flags, got {_shown(options)}")
+    if type(pattern) is not str or type(options) is not str:  # subclasses: as plain text
+        if not (issubclass(type(pattern), str) and issubclass(type(options), str)):
+            what = "$regex needs a string pattern" if not issubclass(type(pattern), str) else \
+                "$options needs a string of flags"
+            raise query_error(f"{what}, got {_shown(pattern if 'regex' in what else options)}")
+        pattern, options = str.__str__(pattern), str.__str__(options)
     search = regex_search(pattern, options)
 
     def regex_vp(v: Any) -> bool:

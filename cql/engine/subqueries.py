@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from ..errors import describe
 from .values import MISSING as M, Fanout, field_getter, query_error
 
 __all__ = ["Lookup", "in_query_predicate", "selected_values", "related_to_predicate", "relation_holds"]
@@ -34,12 +35,12 @@ def _need_lookup(lookup: Optional[Lookup], op: str) -> Lookup:
 
 def _subquery(spec: Any, op: str, lookup: Optional[Lookup]) -> Tuple[str, List[dict]]:
     if not isinstance(spec, dict) or not isinstance(spec.get("className"), str):
-        raise query_error(f"{op} needs {{\"className\": ..., \"where\": {{...}}}}, got {spec!r}")
+        raise query_error(f"{op} needs {{\"className\": ..., \"where\": {{...}}}}, got {describe(spec)}")
     where = spec.get("where", {})
     if where is None:
         where = {}
     if not isinstance(where, dict):
-        raise query_error(f"{op}: the subquery's where must be an object, got {where!r}")
+        raise query_error(f"{op}: the subquery's where must be an object, got {describe(where)}")
     query: Dict[str, Any] = {"where": where}
     for k in ("limit", "skip", "order"):
         if spec.get(k) is not None:
@@ -69,7 +70,7 @@ def in_query_predicate(spec: Any, op: str, lookup: Optional[Lookup]) -> Callable
 def selected_values(spec: Any, op: str, lookup: Optional[Lookup]) -> list:
     """``$select``: the values of ``key`` in the objects the subquery finds."""
     if not isinstance(spec, dict) or not isinstance(spec.get("key"), str) or "query" not in spec:
-        raise query_error(f"{op} needs {{\"query\": {{\"className\": ..., \"where\": ...}}, \"key\": ...}}, got {spec!r}")
+        raise query_error(f"{op} needs {{\"query\": {{\"className\": ..., \"where\": ...}}, \"key\": ...}}, got {describe(spec)}")
     _, found = _subquery(spec["query"], op, lookup)
     get = field_getter(spec["key"])
     values = []
@@ -88,11 +89,11 @@ def related_to_predicate(spec: Any, lookup: Optional[Lookup]) -> Callable[[dict]
     """``$relatedTo``: the object is in relation ``key`` of ``object``."""
     if (not isinstance(spec, dict) or not isinstance(spec.get("object"), dict)
             or not isinstance(spec.get("key"), str)):
-        raise query_error(f"$relatedTo needs {{\"object\": Pointer, \"key\": \"field\"}}, got {spec!r}")
+        raise query_error(f"$relatedTo needs {{\"object\": Pointer, \"key\": \"field\"}}, got {describe(spec)}")
     obj = spec["object"]
     cls, oid = obj.get("className"), obj.get("objectId")
     if not isinstance(cls, str) or not isinstance(oid, str):
-        raise query_error(f"$relatedTo: object must be a Pointer with className and objectId, got {obj!r}")
+        raise query_error(f"$relatedTo: object must be a Pointer with className and objectId, got {describe(obj)}")
     ids = frozenset(_need_lookup(lookup, "$relatedTo").related_ids(cls, oid, spec["key"]))
 
     def related(o: dict) -> bool:

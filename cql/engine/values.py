@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable, Optional, Sequence
 
-from ..errors import CQLError
+from ..errors import CQLError, describe
 from ..names import DATE_FIELDS
 from ..types import parse_date
 
@@ -222,7 +222,7 @@ def field_getter(path: str, dates: bool = True) -> Callable[[dict], Any]:
         return get
     parts = tuple(path.split("."))
     if any(not p for p in parts):
-        raise query_error(f"invalid field path {path!r}: empty segment")
+        raise query_error(f"invalid field path {describe(path)}: empty segment")
 
     def get_dotted(o: dict) -> Any:
         return _walk(o, parts, 0)

@@ -266,6 +266,7 @@ class Fuzzer:
             ("parse", self.op_parse), ("explain", self.op_explain), ("execute-transient", self.op_execute),
             ("execute-file", self.op_execute_file), ("cursor", self.op_cursor), ("connect", self.op_connect),
             ("execute-text", self.op_execute_text), ("read-back", self.op_read_back),
+            ("query", self.op_query), ("object", self.op_object),
         ]
 
     def params_for(self, template: str) -> list:
@@ -299,6 +300,54 @@ class Fuzzer:
                                                "select * from F where a is exists limit 30", "select * from G"]))
         result.results, result.rows  # noqa: B018 - decoding every value
         return render(result, self.rnd.choice(FORMATS))
+
+    QUERY_WORDS = ["equal_to", "not_equal_to", "less_than", "greater_than_or_equal_to", "contained_in",
+                   "not_contained_in", "contains_all", "startswith", "endswith", "contains", "matched",
+                   "size_equal_to", "near", "within_kilometers", "within_geo_box", "limit", "skip", "filter",
+                   "order", "select", "include"]
+
+    def op_query(self) -> Any:
+        """cql.Query's vocabularies with hostile arguments."""
+        rnd = self.rnd
+        conn = rnd.choice([self.transient, self.file])
+        q = cql.Query(rnd.choice(["F", "G", value(rnd)]), conn=conn) if rnd.random() < 0.1 \
+            else cql.Query(rnd.choice(["F", "G"]), conn=conn)
+        for _ in range(rnd.randint(1, 3)):
+            word = rnd.choice(self.QUERY_WORDS)
+            method = getattr(q, word)
+            if word in ("limit", "skip", "size_equal_to"):
+                q = method(*([value(rnd)] if word != "size_equal_to" else ["t", value(rnd)]))
+            elif word in ("within_kilometers",):
+                q = method("loc", value(rnd), value(rnd))
+            elif word == "within_geo_box":
+                q = method("loc", value(rnd), value(rnd))
+            elif word == "filter":
+                q = method(rnd.choice(["a =", "a >", "a IN", "b !=", value(rnd)]), value(rnd))
+            elif word in ("order", "select", "include"):
+                q = method(rnd.choice(["a", "-a", "b", value(rnd)]))
+            else:
+                q = method(rnd.choice(["a", "b", "loc", "t", value(rnd)]), value(rnd))
+        end = rnd.choice(["find", "count", "first", "explain", "fetch", "fetch_page"])
+        if end == "fetch":
+            return q.fetch(value(rnd) if rnd.random() < 0.3 else 5)
+        if end == "fetch_page":
+            return q.fetch_page(rnd.choice([3, value(rnd)]), rnd.choice([None, value(rnd)]))
+        return getattr(q, end)()
+
+    def op_object(self) -> Any:
+        """cql.Object: set/increment/add with hostile values, then save."""
+        rnd = self.rnd
+        obj = cql.Object.extend("F")()
+        for _ in range(rnd.randint(1, 3)):
+            word = rnd.choice(["set", "increment", "add", "add_unique", "remove", "unset"])
+            key = rnd.choice(["a", "n", "t", "objectId", value(rnd)])
+            if word == "unset":
+                obj.unset(key)
+            elif word == "increment":
+                obj.increment(key, value(rnd))
+            else:
+                getattr(obj, word)(key, value(rnd))
+        return obj.save(conn=rnd.choice([self.transient, self.file]))
 
     def op_cursor(self) -> Any:
         cur = self.rnd.choice([self.transient, self.file]).cursor()
@@ -345,9 +394,10 @@ class Fuzzer:
             except cql.Error as exc:
                 self.outcomes[type(exc).__name__] += 1
             except Exception as exc:  # noqa: BLE001 - what we are looking for
-                tb = traceback.extract_tb(exc.__traceback__)[-1]
+                where = " < ".join(f"{os.path.basename(f.filename)}:{f.lineno}"
+                                   for f in reversed(traceback.extract_tb(exc.__traceback__)[-4:]))
                 line = (f"escape #{len(escapes) + 1} at input {i}: {name}: {type(exc).__name__}: "
-                        f"{cql.errors.describe(str(exc), 150)} [{os.path.basename(tb.filename)}:{tb.lineno}]")
+                        f"{cql.errors.describe(str(exc), 150)} [{where}]")
                 escapes.append(line)
                 print(line, file=out, flush=True)
             took = time.monotonic() - start
