@@ -9,7 +9,7 @@ from typing import Any, List
 from .errors import (  # noqa: F401
     CQLError, CQLSyntaxError, UnsupportedError, ParameterError, InvalidGeoPoint,
     InvalidClassName, InvalidKey, MissingObjectId, ObjectNotFound, ConditionNotMet,
-    InvalidJSON, TypeMismatch, ServerError, ConnectionFailed, StorageError, QueryTimeout, InvalidOption,
+    InvalidJSON, TypeMismatch, ServerError, ConnectionFailed, StorageError, QueryTimeout, InvalidOption, OutcomeUnknown,
     Warning, Error, InterfaceError, DatabaseError, DataError, OperationalError,
     IntegrityError, InternalError, ProgrammingError, NotSupportedError, BadValueError, BatchWriteError,
 )

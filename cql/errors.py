@@ -173,6 +173,14 @@ class ConnectionFailed(CQLError, OperationalError):
     code = 100
 
 
+class OutcomeUnknown(ConnectionFailed, ServerError):
+    """A write whose answer was lost after the request may have reached the
+    server (a dropped connection, a read timeout, a gateway's 502/504): it may
+    or may not have been applied. Never "failed": sending it again may apply it
+    twice. The message says what to check."""
+    code = 100
+
+
 class StorageError(CQLError, OperationalError):
     """The embedded database file could not be read or written."""
     code = 1

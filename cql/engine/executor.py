@@ -268,9 +268,11 @@ class EngineBackend(Backend):
                  busy_timeout: float = 30.0, strict_types: bool = True,
                  regex_timeout: Optional[float] = None, **unknown: Any):
         refuse_unknown_options(unknown, self.OPTIONS, "an embedded database")
-        synchronous = option("synchronous", synchronous, "text")  # its value: the store says (StorageError)
+        # None: the default (the store checks synchronous's value: StorageError)
+        synchronous = option("synchronous", synchronous, "text") or "NORMAL"
         busy_timeout = option("busy_timeout", busy_timeout, "number")
-        strict_types = option("strict_types", strict_types, "bool")
+        busy_timeout = 30.0 if busy_timeout is None else busy_timeout
+        strict_types = option("strict_types", strict_types, "bool") is not False
         self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
         self._lock = threading.RLock()
         self.path = None if path is None else os.fspath(path)

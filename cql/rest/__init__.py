@@ -5,7 +5,7 @@ gives a Connection on a RestBackend. ``get_dialect(name).explain(plan)`` shows
 the requests a server dialect ("leancloud", "parse-postgres") is sent.
 """
 from .backend import RestBackend
-from .client import BatchError
+from .client import BatchError, BatchOutcomeUnknown
 from .dialects import Dialect, get_dialect
 
-__all__ = ["RestBackend", "BatchError", "Dialect", "get_dialect"]
+__all__ = ["RestBackend", "BatchError", "BatchOutcomeUnknown", "Dialect", "get_dialect"]

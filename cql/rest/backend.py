@@ -278,13 +278,20 @@ class RestBackend(Backend):
     # -- writes -----------------------------------------------------------------------
     def insert(self, plan: Create) -> Result:
         path = class_path(plan.class_name)
+        check = (f"Look for them in {plan.class_name} (by a field you set) before inserting them again: "
+                 "sending them again may store them twice")
         try:
             if len(plan.rows) == 1:
-                answer = self.http.request("POST", path, body=plan.rows[0], retry=False)
+                try:
+                    answer = self.http.request("POST", path, body=plan.rows[0], retry=False)
+                except errors.OutcomeUnknown as exc:
+                    raise _unknown(exc, f"the insert into {plan.class_name}", "the row may or may not be "
+                                   f"stored. Look for it in {plan.class_name} (by a field you set) before "
+                                   "inserting it again: sending it again may store it twice") from None
                 return Result("insert", plan.class_name, [_created(answer)])
             outcomes = self._batch([{"method": "POST", "path": path, "body": row} for row in plan.rows])
             objects = [_created(o["success"]) for o in outcomes if "success" in o]
-            http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows")
+            http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows", check)
             return Result("insert", plan.class_name, objects)
         finally:
             self.schema_cache.learn(plan.class_name, plan.rows)
@@ -310,7 +317,14 @@ class RestBackend(Backend):
         if emulate:
             body = self._apply_array_ops(obj, body, emulate)
         retry = http.put_is_idempotent(body) if body is not None else True
-        return self.http.request(method, path, params, body, retry=retry)
+        try:
+            return self.http.request(method, path, params, body, retry=retry)
+        except errors.OutcomeUnknown as exc:
+            what = "delete" if method == "DELETE" else "update"
+            again = ("sending it again would apply its op twice" if not retry else "it is safe to run it again")
+            look = f"select * from {plan.class_name} where objectId = '{plan.object_id}'"
+            raise _unknown(exc, f"the {what} of {plan.class_name} {plan.object_id}",
+                           f"it may or may not have been applied: look with {look} ({again})") from None
 
     def _emulated_ops(self, body: dict) -> List[str]:
         """Fields whose op the dialect computes on the client (Parse/Postgres'
@@ -341,6 +355,7 @@ class RestBackend(Backend):
         return known
 
     def update(self, plan: Update) -> Result:
+        cls = plan.class_name
         try:
             if plan.pinned:
                 answer = self._pinned("PUT", plan, plan.body)
@@ -359,7 +374,8 @@ class RestBackend(Backend):
             outcomes = self._batch(requests_)
             objects = [{"objectId": i, "updatedAt": o["success"].get("updatedAt")}
                        for i, o in zip(ids, outcomes) if "success" in o]
-            http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "updates")
+            http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "updates",
+                                      _check_ids(cls, ids, outcomes, "updatedAt"))
             return Result("update", plan.class_name, objects)
         finally:
             self.schema_cache.learn(plan.class_name, [plan.body])
@@ -369,21 +385,40 @@ class RestBackend(Backend):
             if not plan.where and not self._class_exists(plan.class_name, plan.object_id):
                 # Parse answers DELETE on a class that does not exist with 200 {}
                 raise errors.ObjectNotFound(f"object {plan.class_name}/{plan.object_id} not found")
-            self._pinned("DELETE", plan, None)
+            try:
+                self._pinned("DELETE", plan, None)
+            except errors.ObjectNotFound as exc:
+                if not getattr(exc, "after_lost", False):
+                    raise
+                # the first attempt's answer was lost and the retry found nothing: it is gone
+                return Result("delete", plan.class_name, rowcount=1, info={
+                    "note": f"{plan.class_name} {plan.object_id} is gone: the answer to the first DELETE was "
+                            "lost, and the retry found no such object (the first one deleted it, or "
+                            "someone else did)"})
             return Result("delete", plan.class_name, rowcount=1)
         ids = self.matching_ids(plan.class_name, plan.where)
         outcomes = self._batch([{"method": "DELETE", "path": object_path(plan.class_name, i)} for i in ids])
-        http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "deletes")
+        http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "deletes",
+                                  _check_ids(plan.class_name, ids, outcomes, None))
         return Result("delete", plan.class_name, rowcount=len(ids))
 
     def _batch(self, requests_: List[dict]) -> List[dict]:
         """All requests through /batch, BATCH_SIZE at a time; the outcomes of
-        every item in order (a failed chunk counts as failed items; a failure of
-        the first one is raised: nothing was written)."""
+        every item in order. A chunk that failed counts as failed items (the
+        first one is raised: nothing was written); a chunk whose answer was
+        lost counts as items of unknown outcome (maybe applied), never failed."""
         outcomes: List[dict] = []
-        for number, chunk in enumerate(in_batches(requests_)):
+        chunks = list(in_batches(requests_))
+        for number, chunk in enumerate(chunks):
             try:
                 outcomes.extend(self.http.batch(chunk))
+            except errors.OutcomeUnknown as exc:
+                outcomes.extend(http.unknown_outcome(getattr(exc, "why", exc.message)) for _ in chunk)
+                if number == 0 and len(chunks) > 1:  # stop: the connection is in doubt; say so
+                    rest = len(requests_) - len(chunk)
+                    outcomes.extend({"error": {"code": exc.code, "error": "not sent: the answer to the "
+                                               "first /batch request was lost"}} for _ in range(rest))
+                    break
             except errors.CQLError as exc:
                 if number == 0:
                     raise
@@ -485,6 +520,25 @@ class _Lookup:
         where = {"$relatedTo": {"object": {"__type": "Pointer", "className": class_name,
                                            "objectId": object_id}, "key": key}}
         return {o["objectId"] for o in backend._scan(target, where, None, keys="objectId")}
+
+
+def _unknown(exc: errors.OutcomeUnknown, what: str, check: str) -> errors.OutcomeUnknown:
+    """An OutcomeUnknown saying which write and what to check."""
+    err = errors.OutcomeUnknown(f"{what}: the server's answer was lost ({getattr(exc, 'why', exc.message)}), so "
+                                f"{check}")
+    err.why = getattr(exc, "why", "")  # type: ignore[attr-defined]
+    return err
+
+
+def _check_ids(cls: str, ids: Sequence[str], outcomes: List[dict], stamp: Optional[str]) -> str:
+    """What to look at for the writes by objectId whose answers were lost."""
+    lost = [i for i, o in zip(ids, outcomes) if isinstance(o, dict) and "unknown" in o]
+    if not lost:
+        return ""
+    shown = ", ".join(f"'{i}'" for i in lost[:5]) + (", ..." if len(lost) > 5 else "")
+    look = f"select objectId{', ' + stamp if stamp else ''} from {cls} where objectId in ({shown})"
+    return (f"Look at them ({look}{'' if len(lost) <= 5 else f'; {len(lost)} objects in all'}) "
+            "before running the statement again.")
 
 
 def _as_list(order: Any) -> List[str]:

@@ -22,7 +22,11 @@ from ..names import NON_IDEMPOTENT_OPS
 from ..redact import redact_url
 
 RETRY_STATUSES = (429, 502, 503, 504)
+#: Answers of a gateway in front of the server: the server may have acted on
+#: the request before the answer was lost (429/503 are the server's refusal).
+GATEWAY_STATUSES = (502, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 MAX_URL_QUERY = 6000  # longer queries go as POST with "_method": "GET"
 
 
@@ -55,14 +59,24 @@ _BY_CODE = {101: ServerObjectNotFound, 305: ServerConditionNotMet, 111: ServerTy
 
 
 class BatchError(errors.ServerError):
-    """Some items of a /batch failed. ``outcomes`` has one entry per item, in
-    order: ``{"success": {...}}`` or ``{"error": {"code", "error"}}``;
-    ``failures`` lists ``(position, code, text)`` (0-based positions)."""
+    """Some items of a /batch failed or have an unknown outcome. ``outcomes``
+    has one entry per item, in order: ``{"success": {...}}``, ``{"error":
+    {"code", "error"}}`` or ``{"unknown": {"error": why}}`` (the answer was lost:
+    maybe applied); ``failures`` lists ``(position, code, text)``, ``unknown``
+    the positions of unknown outcome (0-based)."""
 
-    def __init__(self, message: str, outcomes: List[dict], failures: List[tuple], code: int):
+    def __init__(self, message: str, outcomes: List[dict], failures: List[tuple], code: int,
+                 unknown: Sequence[int] = ()):
         super().__init__(message, code)
         self.outcomes = outcomes
         self.failures = failures
+        self.unknown = list(unknown)
+
+
+class BatchOutcomeUnknown(BatchError, errors.OutcomeUnknown):
+    """A /batch whose answer was lost for some items (``unknown``): they may or
+    may not have been applied; the others' outcomes are known."""
+    code = 100
 
 
 class _Retry(Retry):
@@ -197,11 +211,16 @@ class RestClient:
     def request(self, method: str, path: str, params: Optional[Dict[str, Any]] = None,
                 body: Any = None, *, retry: Optional[bool] = None) -> Any:
         """One call; returns the decoded JSON answer or raises a CQLError.
-        ``retry`` None: retry when the method is idempotent."""
+        ``retry`` None: retry when the method is idempotent. A write whose
+        answer is lost after it may have reached the server is OutcomeUnknown
+        (never "failed"); an error answer to a write retried after such a loss
+        has ``after_lost = True`` (a DELETE's 101 then means the object is gone)."""
         url = self.base + path
         data = None if body is None else _json(body).encode()
         if retry is None:
             retry = method in IDEMPOTENT_METHODS
+        if method in WRITE_METHODS and not (isinstance(body, dict) and body.get("_method") == "GET"):
+            return self._write(method, path, url, params, data, retry)
         _Retry._local.no_retry = not retry
         try:
             self.calls += 1
@@ -220,6 +239,57 @@ class RestClient:
         finally:
             _Retry._local.no_retry = False
         return self._answer(resp, method, path)
+
+    def _write(self, method: str, path: str, url: str, params: Optional[Dict[str, Any]], data: Optional[bytes],
+               retry: bool) -> Any:
+        """A write, retried here (not by urllib3) when ``retry``, so that each
+        attempt's fate is known: refused before reaching the server (connection
+        refused, 429, 503), or possibly applied (answer lost)."""
+        attempts = 1 + (self._retries if retry else 0)
+        delay = self._backoff
+        lost: Optional[str] = None  # why an earlier attempt may have been applied unseen
+        _Retry._local.no_retry = True
+        try:
+            for attempt in range(attempts):
+                last = attempt == attempts - 1
+                self.calls += 1
+                try:
+                    resp = self.session.request(method, url, params=params, data=data, timeout=self.timeout)
+                except requests.RequestException as exc:
+                    if not _never_sent(exc):
+                        lost = ("no answer within the timeout" if _timed_out(exc) or isinstance(exc, requests.Timeout)
+                                else _reason(exc))
+                    if last:
+                        if lost is not None:
+                            raise self._unknown(method, path, lost) from None
+                        raise errors.ConnectionFailed(
+                            f"cannot reach the server at {self.shown}: {_reason(exc)} ({method} {path}); "
+                            "nothing was sent") from None
+                else:
+                    status = resp.status_code
+                    if status not in RETRY_STATUSES or last:
+                        if status in GATEWAY_STATUSES:
+                            lost = f"the gateway answered HTTP {status}"
+                            raise self._unknown(method, path, lost)
+                        try:
+                            return self._answer(resp, method, path)
+                        except errors.CQLError as exc:
+                            exc.after_lost = lost is not None  # type: ignore[attr-defined]
+                            raise
+                    if status in GATEWAY_STATUSES:
+                        lost = f"the gateway answered HTTP {status}"
+                time.sleep(delay)
+                delay *= 2
+        finally:
+            _Retry._local.no_retry = False
+        raise AssertionError("unreachable")
+
+    def _unknown(self, method: str, path: str, why: str) -> errors.OutcomeUnknown:
+        err = errors.OutcomeUnknown(
+            f"the answer to {method} {path} was lost ({why}): the server may or may not have applied it; "
+            f"check before sending it again [{self.shown}]")
+        err.why = why  # type: ignore[attr-defined]
+        return err
 
     def _answer(self, resp: requests.Response, method: str, path: str) -> Any:
         try:
@@ -300,10 +370,18 @@ def put_is_idempotent(body: dict) -> bool:
     return not any(isinstance(v, dict) and v.get("__op") in NON_IDEMPOTENT_OPS for v in body.values())
 
 
+def unknown_outcome(why: str) -> dict:
+    """The outcome of a /batch item whose answer was lost."""
+    return {"unknown": {"code": errors.OutcomeUnknown.code, "error": why}}
+
+
 def batch_failures(outcomes: List[dict], offset: int = 0) -> List[tuple]:
-    """(position, code, text) for every failed item of a /batch answer."""
+    """(position, code, text) for every failed item of a /batch answer (an
+    item of unknown outcome has not failed)."""
     failed = []
     for i, item in enumerate(outcomes):
+        if isinstance(item, dict) and "unknown" in item:
+            continue
         if not isinstance(item, dict) or "success" not in item:
             err = item.get("error", {}) if isinstance(item, dict) else {}
             if not isinstance(err, dict):
@@ -312,7 +390,22 @@ def batch_failures(outcomes: List[dict], offset: int = 0) -> List[tuple]:
     return failed
 
 
-def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str) -> None:
+def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str, check: str = "") -> None:
+    """Raise BatchError for failed items, BatchOutcomeUnknown when some items'
+    answers were lost (``check``: what the user should look at for those)."""
+    unknown = [i for i, o in enumerate(outcomes) if isinstance(o, dict) and "unknown" in o]
+    if unknown:
+        why = outcomes[unknown[0]]["unknown"].get("error", "")
+        ok = len(outcomes) - len(failures) - len(unknown)
+        failed = ""
+        if failures:
+            failed = (f"; {len(failures)} failed: " + "; ".join(f"row {pos + 1}: code {code} {text}"
+                                                              for pos, code, text in failures[:10]))
+        raise BatchOutcomeUnknown(
+            f"{len(unknown)} of {len(outcomes)} {what} have an unknown outcome: the answer to their /batch "
+            f"request was lost ({why}), so they may or may not have been applied ({_ranges(unknown)}); "
+            f"{ok} succeeded{failed}. {check or 'Check them before sending them again.'}",
+            outcomes, failures, errors.OutcomeUnknown.code, unknown)
     if not failures:
         return
     lines = "; ".join(f"row {pos + 1}: code {code} {text}" for pos, code, text in failures[:20])
@@ -328,6 +421,39 @@ def raise_batch_failures(outcomes: List[dict], failures: List[tuple], what: str)
 
 
 _BATCH_BY_CODE: Dict[int, type] = {}
+
+
+def _ranges(positions: List[int]) -> str:
+    """0-based positions as "rows 51-100, 120" (1-based, consecutive runs joined)."""
+    runs: List[List[int]] = []
+    for p in positions:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    parts = [f"{a + 1}-{b + 1}" if b > a else f"{a + 1}" for a, b in runs[:10]]
+    return ("row " if len(positions) == 1 else "rows ") + ", ".join(parts) + (", ..." if len(runs) > 10 else "")
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a failed call surely never reached the server: no connection
+    was made (refused, unknown host, connect timeout). Anything else (a reset
+    or a read timeout after sending) may have been acted on."""
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen, stack = set(), [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        if isinstance(e, MaxRetryError):
+            stack.append(e.reason)
+        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+    return False
 
 
 def _timed_out(exc: Exception) -> bool:

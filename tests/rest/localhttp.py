@@ -10,8 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-# answer(request) -> (status, headers, body bytes) or None to forward to the upstream
+# answer(request) -> (status, headers, body bytes), None to forward to the upstream,
+# or DROP to close the connection without answering (a lost answer)
 Answer = Optional[Tuple[int, dict, bytes]]
+DROP = (0, {}, b"")
 
 
 class Request:
@@ -46,6 +48,9 @@ class LocalServer:
                 out = owner.answer(req)
                 if out is None:
                     out = owner._forward(req)
+                if out is DROP:
+                    self.close_connection = True  # no answer at all: the client sees the connection close
+                    return
                 status, headers, data = out
                 self.send_response(status)
                 for k, v in headers.items():
