@@ -160,6 +160,15 @@ class Connection:
         self._check_open()
         return self.backend.schema()
 
+    def check(self) -> List[str]:
+        """An embedded database file's integrity check (SQLite's): the problems
+        found, [] when the file is sound. Reads the whole file."""
+        self._check_open()
+        check = getattr(self.backend, "check", None)
+        if check is None:
+            raise errors.NotSupportedError("check() is for an embedded database file; a server checks its own")
+        return check()
+
     @property
     def description(self) -> str:
         return self.backend.description

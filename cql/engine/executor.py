@@ -328,6 +328,13 @@ class EngineBackend(Backend):
         if self.closed:
             raise errors.InterfaceError("the database is closed")
 
+    def check(self) -> List[str]:
+        """The problems SQLite's integrity check finds in the file ([]: sound;
+        a transient database has none)."""
+        with self._lock:
+            self._check_open()
+            return self.store.check()
+
     def close(self) -> None:
         with self._lock:
             if not self.closed:

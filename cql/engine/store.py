@@ -29,6 +29,8 @@ from itertools import repeat
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
+from .filecheck import check_file, integrity_problems, new_database_id
+from .storage_errors import is_busy, storage_error
 
 FORMAT = "cql-embedded-1"
 LOG_KEEP = 50_000  # log rows kept; a reader further behind reloads everything
@@ -120,6 +122,7 @@ class Store:
         self._data_version: Optional[int] = None
         self._seq = 0
         self._in_write = False
+        self.busy_timeout = busy_timeout
         if path is not None:
             self._open(path, synchronous, busy_timeout)
 
@@ -129,6 +132,8 @@ class Store:
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
         create_private(path)
+        new = os.path.getsize(path) == 0
+        check_file(path)  # cut short? a foreign -wal? (before SQLite reads or writes it)
         try:
             db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                                  check_same_thread=False)
@@ -148,6 +153,8 @@ class Store:
                 raise StorageError(f"{path!r} is an SQLite database of another application (tables: "
                                    f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
                                    "cql keeps its data in a file of its own: open a new file")
+            if new:
+                new_database_id(db)  # before WAL mode: the main file's header holds it
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
@@ -169,6 +176,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             db.close()
             self._db = None
+            if is_busy(exc):
+                raise storage_error(path, "open", exc, busy_timeout) from None
             text = str(exc)
             hint = ("; it is not an SQLite file: give a cql database file, or a new file name"
                     if "not a database" in text else
@@ -192,6 +201,15 @@ class Store:
         if not same:
             raise StorageError(f"the database file {self.path!r} was deleted or replaced while open; nothing "
                                "was written: open it again (.open or cql.connect) to go on")
+
+    def check(self) -> list:
+        """SQLite's integrity check of the file: the problems found ([]: sound)."""
+        if self._db is None:
+            return []
+        try:
+            return integrity_problems(self._db)
+        except sqlite3.Error as exc:
+            return [str(exc)]
 
     @property
     def persistent(self) -> bool:
@@ -224,7 +242,7 @@ class Store:
                     db.execute("COMMIT")
             self._data_version = version  # only once caught up: a failure retries
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot read {self.path!r}: {exc}") from None
+            raise storage_error(self.path, "read", exc, self.busy_timeout) from None
         except ValueError as exc:  # a row that is not JSON: not written by cql
             raise StorageError(f"{self.path!r} holds a damaged object: {exc}") from None
 
@@ -339,7 +357,7 @@ class Store:
         except (ValueError, TypeError, RecursionError) as exc:  # e.g. NaN nested in a value: not JSON
             raise InvalidJSON(f"cannot store this value: {exc}") from None
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot write to {self.path!r}: {exc}") from None
+            raise storage_error(self.path, "write to", exc) from None
 
     def _apply(self, batch: "Batch") -> None:
         for cls, fld, typ in batch.schema:
@@ -418,7 +436,7 @@ class _Write:
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise StorageError(f"cannot lock {store.path!r} for writing: {exc}") from None
+                raise storage_error(store.path, "lock for writing", exc, store.busy_timeout) from None
             except BaseException:  # Ctrl-C just after BEGIN: never leave the file locked
                 self._rollback()
                 raise
@@ -431,8 +449,10 @@ class _Write:
         return self.batch
 
     def _rollback(self) -> None:
+        db = self.db
         try:
-            self.db.execute("ROLLBACK")  # type: ignore[union-attr]
+            if db is not None and db.in_transaction:
+                db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
         self.store._in_write = False
@@ -451,11 +471,17 @@ class _Write:
         try:
             store._persist(db, self.batch)
             db.execute("COMMIT")
+        except (sqlite3.Error, StorageError, InvalidJSON) as exc:
+            # SQLite said no: nothing was committed, though after a full disk or
+            # an I/O error it may have ended the transaction itself (so
+            # in_transaction is no sign of a commit). Memory stays as the file is.
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise storage_error(store.path, "commit to", exc, store.busy_timeout) from None
+            raise
         except BaseException as exc:
             if db.in_transaction:  # not committed: nothing happened
                 self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"cannot commit to {store.path!r}: {exc}") from None
                 raise
             interrupted = exc  # Ctrl-C just after COMMIT: memory must still follow the file
         store._in_write = False

@@ -156,6 +156,23 @@ def _classes(session: Session, arg: str) -> None:
         session.message("no classes yet")
 
 
+@command(".check", description="Check the open database file's integrity (reads the whole file)")
+def _check(session: Session, arg: str) -> None:
+    _exact_words(arg, 0, ".check")
+    conn = session.connection()
+    from .. import errors
+    try:
+        problems = conn.check()
+    except errors.NotSupportedError as exc:
+        raise CommandError(str(exc)) from None
+    if problems:
+        shown = "\n".join(problems[:20]) + (f"\n... ({len(problems)} in all)" if len(problems) > 20 else "")
+        raise CommandError(f"{session.target}: the file is damaged ({len(problems)} problem"
+                           f"{'s' if len(problems) != 1 else ''} found by SQLite's integrity check):\n{shown}\n"
+                           "restore it from a backup; sqlite3 FILE .recover may save the rest")
+    session.message(f"ok: {session.target or 'the transient database'} passed SQLite's integrity check")
+
+
 @command(".schema", args="[CLASS]", complete=("class",), description="Show the fields of every class, or of one")
 def _schema(session: Session, arg: str) -> None:
     schema = session.connection().schema()
