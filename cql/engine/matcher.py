@@ -56,10 +56,8 @@ and the specialised closures of common cases in ``fastpaths.py``)
     so the executor can sort nearest first: ``.field``, ``.latitude``,
     ``.longitude``, ``.distance(obj)`` (radians; ``inf`` when not a GeoPoint).
 ``values_equal(a, b) -> bool``  JSON equality as above (used by ops' AddUnique/Remove).
-``regex_search(pattern, options) -> Callable[[str], bool]``  a ``$regex`` as a
-    search in bounded time (regex.py: LIKE shapes linear, the rest within the
-    statement's budget, ``statement_budget``); ``compile_regex`` its compiled
-    ``regex``-package pattern (cached).
+``regex_search(pattern, options)``  a ``$regex`` search in bounded time (regex.py);
+    ``compile_regex`` its ``regex``-package pattern; ``statement_budget``.
 ``MISSING``  the absent-field marker.
 
 Semantics (MongoDB; pinned by tests/test_matcher.py)
