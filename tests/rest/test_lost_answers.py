@@ -5,6 +5,7 @@ the object gone says so. A proxy in front of the real Parse Server forwards
 a request and then drops (or replaces) its answer."""
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 
@@ -24,36 +25,33 @@ def cls():
     return f"Lost{next(_names)}x{os.getpid()}"
 
 
-def through(proxy, **options):
-    return cql.connect(proxy.url + "/parse", app_id=APP_ID, master_key=MASTER_KEY, backoff=0.01, **options)
-
-
-def lose_answer(nth: int, method: str, path_part: str = "", how=DROP):
-    """An answer function for LocalServer: the ``nth`` request of ``method``
-    (whose path holds ``path_part``) is applied upstream, then its answer lost."""
+@contextlib.contextmanager
+def answer_lost(server, nth: int, method: str, path_part: str = "", how=DROP):
+    """A connection through a proxy in front of the test server: the ``nth``
+    request of ``method`` (whose path holds ``path_part``) is applied upstream,
+    then its answer lost (``how``: dropped, or a gateway's error). Yields the
+    connection and the list of those requests."""
     seen = []
 
     def answer(req):
         if req.method == method and path_part in req.path:
             seen.append(req)
             if len(seen) == nth:
-                status, _, _ = proxy_of[0]._forward(req)  # applied upstream ...
+                status, _, _ = proxy._forward(req)  # applied upstream ...
                 assert status < 300
-                return how                                # ... answer lost
+                return how                          # ... answer lost
         return None
-    proxy_of: list = []
-    return answer, seen, proxy_of
+
+    with LocalServer(answer, upstream=server.root) as proxy:
+        yield cql.connect(proxy.url + "/parse", app_id=APP_ID, master_key=MASTER_KEY, backoff=0.01), seen
 
 
 def test_lost_batch_answer_is_unknown_outcome_not_failed(server, cls):
     """Before: "50 of 120 rows failed (70 succeeded)" though all 120 were stored."""
-    answer, seen, proxy_of = lose_answer(2, "POST", "/batch")
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
-        conn = through(proxy)
+    with answer_lost(server, 2, "POST", "/batch") as (lossy, seen):
         rows = ", ".join(f"({i})" for i in range(120))
         with pytest.raises(BatchOutcomeUnknown) as info:
-            conn.execute(f"insert into {cls} (n) values {rows}")
+            lossy.execute(f"insert into {cls} (n) values {rows}")
     err = info.value
     assert isinstance(err, cql.OutcomeUnknown) and isinstance(err, BatchError) and err.code == 100
     assert err.unknown == list(range(50, 100)) and err.failures == []
@@ -65,11 +63,9 @@ def test_lost_batch_answer_is_unknown_outcome_not_failed(server, cls):
 
 
 def test_lost_answer_to_the_first_of_several_batches_stops_there(server, cls):
-    answer, seen, proxy_of = lose_answer(1, "POST", "/batch")
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
+    with answer_lost(server, 1, "POST", "/batch") as (lossy, seen):
         with pytest.raises(BatchOutcomeUnknown) as info:
-            through(proxy).execute(f"insert into {cls} (n) values " + ", ".join(f"({i})" for i in range(70)))
+            lossy.execute(f"insert into {cls} (n) values " + ", ".join(f"({i})" for i in range(70)))
     assert info.value.unknown == list(range(50)) and [p for p, _, _ in info.value.failures] == list(range(50, 70))
     assert "not sent" in str(info.value) and len(seen) == 1
     assert connect(server).execute(f"select count(*) from {cls}").count == 50
@@ -77,11 +73,9 @@ def test_lost_answer_to_the_first_of_several_batches_stops_there(server, cls):
 
 def test_lost_answer_to_one_insert(server, cls):
     """Before: "cannot reach the server" though the row was stored."""
-    answer, seen, proxy_of = lose_answer(1, "POST", f"/classes/{cls}")
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
+    with answer_lost(server, 1, "POST", f"/classes/{cls}") as (lossy, seen):
         with pytest.raises(cql.OutcomeUnknown) as info:
-            through(proxy).execute(f"insert into {cls} (n) values (1)")
+            lossy.execute(f"insert into {cls} (n) values (1)")
     text = str(info.value)
     assert "may or may not be stored" in text and "cannot reach" not in text and f"Look for it in {cls}" in text
     assert len(seen) == 1  # an insert is never re-sent on its own
@@ -91,11 +85,9 @@ def test_lost_answer_to_one_insert(server, cls):
 def test_lost_answer_to_an_increment_is_not_retried(server, cls):
     conn = connect(server)
     oid = conn.execute(f"insert into {cls} (n) values (1)").objects[0]["objectId"]
-    answer, seen, proxy_of = lose_answer(1, "PUT", f"/classes/{cls}/")
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
+    with answer_lost(server, 1, "PUT", f"/classes/{cls}/") as (lossy, seen):
         with pytest.raises(cql.OutcomeUnknown) as info:
-            through(proxy).execute(f"update {cls} set n = op('Increment', {{'amount': 1}}) where objectId = ?", oid)
+            lossy.execute(f"update {cls} set n = op('Increment', {{'amount': 1}}) where objectId = ?", oid)
     assert "apply its op twice" in str(info.value) and oid in str(info.value)
     assert len(seen) == 1
     assert conn.execute(f"select n from {cls}").objects[0]["n"] == 2  # applied once
@@ -105,10 +97,8 @@ def test_retried_delete_that_finds_nothing_says_the_object_is_gone(server, cls):
     """Before: the retry's 101 was reported as "object not found" though the delete succeeded."""
     conn = connect(server)
     oid = conn.execute(f"insert into {cls} (n) values (1)").objects[0]["objectId"]
-    answer, seen, proxy_of = lose_answer(1, "DELETE", f"/classes/{cls}/")
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
-        result = through(proxy).execute(f"delete from {cls} where objectId = ?", oid)
+    with answer_lost(server, 1, "DELETE", f"/classes/{cls}/") as (lossy, seen):
+        result = lossy.execute(f"delete from {cls} where objectId = ?", oid)
     assert result.rowcount == 1 and "is gone" in result.info["note"]
     assert len(seen) == 2  # a DELETE is idempotent: retried once, and that one found nothing
     assert conn.execute(f"select count(*) from {cls}").count == 0
@@ -120,11 +110,10 @@ def test_retried_delete_that_finds_nothing_says_the_object_is_gone(server, cls):
 def test_lost_batch_answer_of_an_update_lists_the_objects_to_check(server, cls):
     conn = connect(server)
     conn.execute(f"insert into {cls} (n) values " + ", ".join(f"({i})" for i in range(60)))
-    answer, seen, proxy_of = lose_answer(2, "POST", "/batch", json_answer(502, {"code": 502, "error": "bad gateway"}))
-    with LocalServer(answer, upstream=server.root) as proxy:
-        proxy_of.append(proxy)
+    gateway_error = json_answer(502, {"code": 502, "error": "bad gateway"})
+    with answer_lost(server, 2, "POST", "/batch", gateway_error) as (lossy, seen):
         with pytest.raises(BatchOutcomeUnknown) as info:
-            through(proxy).execute(f"update {cls} set m = 7 where n >= 0")
+            lossy.execute(f"update {cls} set m = 7 where n >= 0")
     text = str(info.value)
     assert "have an unknown outcome" in text and "HTTP 502" in text
     assert f"select objectId, updatedAt from {cls} where objectId in (" in text and "10 objects in all" in text
