@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import errors
@@ -34,13 +36,14 @@ class RestBackend(Backend):
 
     #: the keyword options this backend takes (cql.connect(url, **options))
     OPTIONS = ("app_id", "rest_key", "master_key", "flavor", "dialect", "cloud_query", "timeout",
-               "retries", "page_size", "session_token", "backoff", "regex_timeout")
+               "retries", "page_size", "session_token", "backoff", "regex_timeout", "client_ids")
 
     def __init__(self, url: str, app_id: Optional[str] = None, rest_key: Optional[str] = None,
                  master_key: Optional[str] = None, flavor: str = "parse", dialect: Optional[str] = None,
                  cloud_query: bool = False, timeout: float = 30.0, retries: int = 3,
                  page_size: Optional[int] = None, session_token: Optional[str] = None,
-                 backoff: float = 0.2, regex_timeout: Optional[float] = None, **options: Any):
+                 backoff: float = 0.2, regex_timeout: Optional[float] = None, client_ids: bool = False,
+                 **options: Any):
         refuse_unknown_options(options, self.OPTIONS, "a REST target")
         for name, value in (("app_id", app_id), ("rest_key", rest_key), ("master_key", master_key),
                             ("dialect", dialect), ("session_token", session_token)):
@@ -52,6 +55,9 @@ class RestBackend(Backend):
         page_size = option("page_size", page_size, "whole", minimum=1)
         backoff = option("backoff", backoff, "number")
         self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
+        #: inserts carry objectIds chosen here (a Parse Server with allowCustomObjectId),
+        #: so an insert whose answer was lost can be sent again: what was stored answers 137
+        self.client_ids = option("client_ids", client_ids, "bool") is True
         app_id = app_id or os.environ.get("CQL_APP_ID")
         master_key = master_key or (None if rest_key else os.environ.get("CQL_MASTER_KEY"))
         rest_key = rest_key or (None if master_key else os.environ.get("CQL_REST_KEY"))
@@ -278,8 +284,11 @@ class RestBackend(Backend):
     # -- writes -----------------------------------------------------------------------
     def insert(self, plan: Create) -> Result:
         path = class_path(plan.class_name)
+        if self.client_ids:
+            return self._insert_with_ids(plan)
         check = (f"Look for them in {plan.class_name} (by a field you set) before inserting them again: "
-                 "sending them again may store them twice")
+                 "sending them again may store them twice (client_ids=True makes that safe on a Parse "
+                 "Server that allows client-chosen objectIds)")
         try:
             if len(plan.rows) == 1:
                 try:
@@ -296,6 +305,60 @@ class RestBackend(Backend):
         finally:
             self.schema_cache.learn(plan.class_name, plan.rows)
 
+    def _insert_with_ids(self, plan: Create) -> Result:
+        """Inserts whose objectIds are chosen here: a chunk whose answer was lost
+        is sent again as it was; an item the lost attempt stored answers 137
+        (that objectId exists), which is its success."""
+        cls = plan.class_name
+        ids = new_object_ids(len(plan.rows))
+        requests_ = [{"method": "POST", "path": class_path(cls), "body": {"objectId": oid, **row}}
+                     for row, oid in zip(plan.rows, ids)]
+        outcomes: List[dict] = []
+        try:
+            for chunk in in_batches(requests_):
+                outcomes.extend(self._send_again_when_lost(chunk))
+        finally:
+            self.schema_cache.learn(cls, plan.rows)
+        objects = []
+        for oid, outcome in zip(ids, outcomes):
+            if "success" in outcome:
+                objects.append(_created(outcome["success"]))
+        http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows",
+                                  _check_ids(cls, ids, outcomes, "createdAt"))
+        return Result("insert", cls, objects)
+
+    def _send_again_when_lost(self, chunk: Sequence[dict]) -> List[dict]:
+        """One chunk of inserts with chosen objectIds, sent again (at most
+        ``retries`` times) while its answer is lost."""
+        cls_path = chunk[0]["path"]
+        delay = self.http.backoff
+        tries = (self.http.retries or 0) + 1
+        for attempt in range(tries):
+            try:
+                if len(chunk) == 1:
+                    answers = [{"success": self.http.request("POST", cls_path, body=chunk[0]["body"], retry=False)}]
+                else:
+                    answers = self.http.batch(chunk)
+                break
+            except errors.OutcomeUnknown as exc:
+                if attempt == tries - 1:
+                    return [http.unknown_outcome(getattr(exc, "why", exc.message)) for _ in chunk]
+            except errors.CQLError as exc:
+                if attempt == 0 and exc.code == 105 and "objectId" in exc.message:
+                    raise errors.InvalidOption(
+                        f"this server does not take client-chosen objectIds ({exc.message}): it needs Parse "
+                        "Server's allowCustomObjectId; connect without client_ids=True") from None
+                if len(chunk) == 1 and attempt > 0 and exc.code == 137:
+                    return [_stored_already(chunk[0])]
+                if len(chunk) > 1:
+                    return [{"error": {"code": exc.code, "error": exc.message}} for _ in chunk]
+                raise
+            time.sleep(delay)
+            delay *= 2
+        if attempt == 0:
+            return answers
+        # a retry: what answers 137 was stored by the attempt whose answer was lost
+        return [_stored_already(r) if _code_of(a) == 137 else a for r, a in zip(chunk, answers)]
     def _pinned(self, method: str, plan, body: Optional[dict]) -> dict:
         """PUT/DELETE one object. Parse Server has no conditional write: the
         object is read and the condition tested with the matcher first (305 when
@@ -539,6 +602,24 @@ def _check_ids(cls: str, ids: Sequence[str], outcomes: List[dict], stamp: Option
     look = f"select objectId{', ' + stamp if stamp else ''} from {cls} where objectId in ({shown})"
     return (f"Look at them ({look}{'' if len(lost) <= 5 else f'; {len(lost)} objects in all'}) "
             "before running the statement again.")
+
+
+def new_object_ids(n: int) -> List[str]:
+    """``n`` objectIds chosen on the client: 24 hex digits, seconds first (as
+    MongoDB's), then random (no coordination needed between clients)."""
+    head = f"{int(time.time()) & 0xFFFFFFFF:08x}"
+    return [head + secrets.token_hex(8) for _ in range(n)]
+
+
+def _stored_already(request: dict) -> dict:
+    """The outcome of an insert with a chosen objectId that was already stored
+    (by an attempt whose answer was lost): a success, creation time unknown."""
+    return {"success": {"objectId": request["body"]["objectId"], "createdAt": None}}
+
+
+def _code_of(outcome: Any) -> Optional[int]:
+    err = outcome.get("error") if isinstance(outcome, dict) else None
+    return err.get("code") if isinstance(err, dict) else None
 
 
 def _as_list(order: Any) -> List[str]:

@@ -171,6 +171,7 @@ class RestClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._retries, self._backoff = retries, backoff
+        self.retries, self.backoff = retries, backoff
 
     def derived(self, extra_headers: Dict[str, str]) -> "RestClient":
         """A client of the same app and credentials with a session of its own
@@ -269,8 +270,9 @@ class RestClient:
                     status = resp.status_code
                     if status not in RETRY_STATUSES or last:
                         if status in GATEWAY_STATUSES:
-                            lost = f"the gateway answered HTTP {status}"
-                            raise self._unknown(method, path, lost)
+                            err = self._unknown(method, path, f"the gateway answered HTTP {status}")
+                            err.http_status = status  # type: ignore[attr-defined]
+                            raise err
                         try:
                             return self._answer(resp, method, path)
                         except errors.CQLError as exc:

@@ -26,7 +26,7 @@ def cls():
 
 
 @contextlib.contextmanager
-def answer_lost(server, nth: int, method: str, path_part: str = "", how=DROP):
+def answer_lost(server, nth: int, method: str, path_part: str = "", how=DROP, **options):
     """A connection through a proxy in front of the test server: the ``nth``
     request of ``method`` (whose path holds ``path_part``) is applied upstream,
     then its answer lost (``how``: dropped, or a gateway's error). Yields the
@@ -43,7 +43,7 @@ def answer_lost(server, nth: int, method: str, path_part: str = "", how=DROP):
         return None
 
     with LocalServer(answer, upstream=server.root) as proxy:
-        yield cql.connect(proxy.url + "/parse", app_id=APP_ID, master_key=MASTER_KEY, backoff=0.01), seen
+        yield cql.connect(proxy.url + "/parse", app_id=APP_ID, master_key=MASTER_KEY, backoff=0.01, **options), seen
 
 
 def test_lost_batch_answer_is_unknown_outcome_not_failed(server, cls):
@@ -131,3 +131,33 @@ def test_refused_connection_is_not_unknown(server):
     with pytest.raises(cql.ConnectionFailed) as info:
         conn.execute("delete from Nowhere where objectId = 'abc'")
     assert not isinstance(info.value, cql.OutcomeUnknown)
+
+
+# -- client-chosen objectIds: an insert whose answer was lost is sent again safely -------------
+
+def test_inserts_with_client_ids_are_sent_again_without_duplicates(server, cls):
+    with answer_lost(server, 2, "POST", "/batch", client_ids=True) as (lossy, seen):
+        result = lossy.execute(f"insert into {cls} (n) values " + ", ".join(f"({i})" for i in range(120)))
+    assert len(seen) == 4                      # 3 chunks, the second sent twice
+    assert len(result.objects) == 120 and len({o["objectId"] for o in result.objects}) == 120
+    conn = connect(server)
+    assert conn.execute(f"select count(*) from {cls}").count == 120
+    stored = {o["objectId"] for o in conn.execute(f"select objectId from {cls} limit 1000").objects}
+    assert stored == {o["objectId"] for o in result.objects}
+
+
+def test_one_insert_with_a_client_id_is_sent_again(server, cls):
+    with answer_lost(server, 1, "POST", f"/classes/{cls}", client_ids=True) as (lossy, seen):
+        result = lossy.execute(f"insert into {cls} (n) values (1)")
+    assert len(seen) == 2 and result.objects[0]["objectId"]
+    assert connect(server).execute(f"select count(*) from {cls} where objectId = ?",
+                                   result.objects[0]["objectId"]).count == 1
+
+
+def test_client_ids_on_a_server_that_does_not_allow_them(server, cls):
+    url = server.start_strict()
+    from testserver import STRICT_APP_ID
+    conn = cql.connect(url, app_id=STRICT_APP_ID, master_key=MASTER_KEY, client_ids=True)
+    with pytest.raises(cql.InvalidOption) as info:
+        conn.execute(f"insert into {cls} (n) values (1)")
+    assert "allowCustomObjectId" in str(info.value)
