@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from .. import errors
@@ -24,6 +22,7 @@ from ..engine.ordering import parse_order
 from ..names import SYSTEM_FIELDS
 from .dialects import Dialect, Lowered, get_dialect, has_near
 from .schema import SchemaCache
+from .writes import batch_outcomes, lost_write, new_object_ids, objects_to_check, send_with_ids
 
 ALL = 10 ** 12  # "no limit" for internal scans
 
@@ -294,11 +293,11 @@ class RestBackend(Backend):
                 try:
                     answer = self.http.request("POST", path, body=plan.rows[0], retry=False)
                 except errors.OutcomeUnknown as exc:
-                    raise _unknown(exc, f"the insert into {plan.class_name}", "the row may or may not be "
+                    raise lost_write(exc, f"the insert into {plan.class_name}", "the row may or may not be "
                                    f"stored. Look for it in {plan.class_name} (by a field you set) before "
                                    "inserting it again: sending it again may store it twice") from None
                 return Result("insert", plan.class_name, [_created(answer)])
-            outcomes = self._batch([{"method": "POST", "path": path, "body": row} for row in plan.rows])
+            outcomes = batch_outcomes(self.http, [{"method": "POST", "path": path, "body": row} for row in plan.rows])
             objects = [_created(o["success"]) for o in outcomes if "success" in o]
             http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows", check)
             return Result("insert", plan.class_name, objects)
@@ -316,7 +315,7 @@ class RestBackend(Backend):
         outcomes: List[dict] = []
         try:
             for chunk in in_batches(requests_):
-                outcomes.extend(self._send_again_when_lost(chunk))
+                outcomes.extend(send_with_ids(self.http, chunk))
         finally:
             self.schema_cache.learn(cls, plan.rows)
         objects = []
@@ -324,41 +323,9 @@ class RestBackend(Backend):
             if "success" in outcome:
                 objects.append(_created(outcome["success"]))
         http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "rows",
-                                  _check_ids(cls, ids, outcomes, "createdAt"))
+                                  objects_to_check(cls, ids, outcomes, "createdAt"))
         return Result("insert", cls, objects)
 
-    def _send_again_when_lost(self, chunk: Sequence[dict]) -> List[dict]:
-        """One chunk of inserts with chosen objectIds, sent again (at most
-        ``retries`` times) while its answer is lost."""
-        cls_path = chunk[0]["path"]
-        delay = self.http.backoff
-        tries = (self.http.retries or 0) + 1
-        for attempt in range(tries):
-            try:
-                if len(chunk) == 1:
-                    answers = [{"success": self.http.request("POST", cls_path, body=chunk[0]["body"], retry=False)}]
-                else:
-                    answers = self.http.batch(chunk)
-                break
-            except errors.OutcomeUnknown as exc:
-                if attempt == tries - 1:
-                    return [http.unknown_outcome(getattr(exc, "why", exc.message)) for _ in chunk]
-            except errors.CQLError as exc:
-                if attempt == 0 and exc.code == 105 and "objectId" in exc.message:
-                    raise errors.InvalidOption(
-                        f"this server does not take client-chosen objectIds ({exc.message}): it needs Parse "
-                        "Server's allowCustomObjectId; connect without client_ids=True") from None
-                if len(chunk) == 1 and attempt > 0 and exc.code == 137:
-                    return [_stored_already(chunk[0])]
-                if len(chunk) > 1:
-                    return [{"error": {"code": exc.code, "error": exc.message}} for _ in chunk]
-                raise
-            time.sleep(delay)
-            delay *= 2
-        if attempt == 0:
-            return answers
-        # a retry: what answers 137 was stored by the attempt whose answer was lost
-        return [_stored_already(r) if _code_of(a) == 137 else a for r, a in zip(chunk, answers)]
     def _pinned(self, method: str, plan, body: Optional[dict]) -> dict:
         """PUT/DELETE one object. Parse Server has no conditional write: the
         object is read and the condition tested with the matcher first (305 when
@@ -386,7 +353,7 @@ class RestBackend(Backend):
             what = "delete" if method == "DELETE" else "update"
             again = ("sending it again would apply its op twice" if not retry else "it is safe to run it again")
             look = f"select * from {plan.class_name} where objectId = '{plan.object_id}'"
-            raise _unknown(exc, f"the {what} of {plan.class_name} {plan.object_id}",
+            raise lost_write(exc, f"the {what} of {plan.class_name} {plan.object_id}",
                            f"it may or may not have been applied: look with {look} ({again})") from None
 
     def _emulated_ops(self, body: dict) -> List[str]:
@@ -434,11 +401,11 @@ class RestBackend(Backend):
             else:
                 ids = self.matching_ids(cls, plan.where)
                 requests_ = [{"method": "PUT", "path": object_path(cls, i), "body": plan.body} for i in ids]
-            outcomes = self._batch(requests_)
+            outcomes = batch_outcomes(self.http, requests_)
             objects = [{"objectId": i, "updatedAt": o["success"].get("updatedAt")}
                        for i, o in zip(ids, outcomes) if "success" in o]
             http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "updates",
-                                      _check_ids(cls, ids, outcomes, "updatedAt"))
+                                      objects_to_check(cls, ids, outcomes, "updatedAt"))
             return Result("update", plan.class_name, objects)
         finally:
             self.schema_cache.learn(plan.class_name, [plan.body])
@@ -460,33 +427,10 @@ class RestBackend(Backend):
                             "someone else did)"})
             return Result("delete", plan.class_name, rowcount=1)
         ids = self.matching_ids(plan.class_name, plan.where)
-        outcomes = self._batch([{"method": "DELETE", "path": object_path(plan.class_name, i)} for i in ids])
+        outcomes = batch_outcomes(self.http, [{"method": "DELETE", "path": object_path(plan.class_name, i)} for i in ids])
         http.raise_batch_failures(outcomes, http.batch_failures(outcomes), "deletes",
-                                  _check_ids(plan.class_name, ids, outcomes, None))
+                                  objects_to_check(plan.class_name, ids, outcomes, None))
         return Result("delete", plan.class_name, rowcount=len(ids))
-
-    def _batch(self, requests_: List[dict]) -> List[dict]:
-        """All requests through /batch, BATCH_SIZE at a time; the outcomes of
-        every item in order. A chunk that failed counts as failed items (the
-        first one is raised: nothing was written); a chunk whose answer was
-        lost counts as items of unknown outcome (maybe applied), never failed."""
-        outcomes: List[dict] = []
-        chunks = list(in_batches(requests_))
-        for number, chunk in enumerate(chunks):
-            try:
-                outcomes.extend(self.http.batch(chunk))
-            except errors.OutcomeUnknown as exc:
-                outcomes.extend(http.unknown_outcome(getattr(exc, "why", exc.message)) for _ in chunk)
-                if number == 0 and len(chunks) > 1:  # stop: the connection is in doubt; say so
-                    rest = len(requests_) - len(chunk)
-                    outcomes.extend({"error": {"code": exc.code, "error": "not sent: the answer to the "
-                                               "first /batch request was lost"}} for _ in range(rest))
-                    break
-            except errors.CQLError as exc:
-                if number == 0:
-                    raise
-                outcomes.extend({"error": {"code": exc.code, "error": exc.message}} for _ in chunk)
-        return outcomes
 
     def run_each(self, plans: Sequence[Plan]) -> List[Union[Result, errors.CQLError]]:
         """One-row creates and unconditional writes by objectId go through /batch
@@ -583,43 +527,6 @@ class _Lookup:
         where = {"$relatedTo": {"object": {"__type": "Pointer", "className": class_name,
                                            "objectId": object_id}, "key": key}}
         return {o["objectId"] for o in backend._scan(target, where, None, keys="objectId")}
-
-
-def _unknown(exc: errors.OutcomeUnknown, what: str, check: str) -> errors.OutcomeUnknown:
-    """An OutcomeUnknown saying which write and what to check."""
-    err = errors.OutcomeUnknown(f"{what}: the server's answer was lost ({getattr(exc, 'why', exc.message)}), so "
-                                f"{check}")
-    err.why = getattr(exc, "why", "")  # type: ignore[attr-defined]
-    return err
-
-
-def _check_ids(cls: str, ids: Sequence[str], outcomes: List[dict], stamp: Optional[str]) -> str:
-    """What to look at for the writes by objectId whose answers were lost."""
-    lost = [i for i, o in zip(ids, outcomes) if isinstance(o, dict) and "unknown" in o]
-    if not lost:
-        return ""
-    shown = ", ".join(f"'{i}'" for i in lost[:5]) + (", ..." if len(lost) > 5 else "")
-    look = f"select objectId{', ' + stamp if stamp else ''} from {cls} where objectId in ({shown})"
-    return (f"Look at them ({look}{'' if len(lost) <= 5 else f'; {len(lost)} objects in all'}) "
-            "before running the statement again.")
-
-
-def new_object_ids(n: int) -> List[str]:
-    """``n`` objectIds chosen on the client: 24 hex digits, seconds first (as
-    MongoDB's), then random (no coordination needed between clients)."""
-    head = f"{int(time.time()) & 0xFFFFFFFF:08x}"
-    return [head + secrets.token_hex(8) for _ in range(n)]
-
-
-def _stored_already(request: dict) -> dict:
-    """The outcome of an insert with a chosen objectId that was already stored
-    (by an attempt whose answer was lost): a success, creation time unknown."""
-    return {"success": {"objectId": request["body"]["objectId"], "createdAt": None}}
-
-
-def _code_of(outcome: Any) -> Optional[int]:
-    err = outcome.get("error") if isinstance(outcome, dict) else None
-    return err.get("code") if isinstance(err, dict) else None
 
 
 def _as_list(order: Any) -> List[str]:
