@@ -19,9 +19,15 @@ or a LeanCloud app with --flavor leancloud).
 Keys: prefer the environment (CQL_APP_ID, CQL_REST_KEY, CQL_MASTER_KEY) to the
 command line, where other users can see them.
 
-Confirmation: an update or delete that does not pin one objectId asks first
+Confirmation: an update or delete that touches more than one object (the
+config file's confirm_threshold) and does not pin one objectId asks first
 when a terminal can answer (also for piped scripts, through /dev/tty); with no
 terminal at all it runs without asking; --yes never asks.
+
+Config file: ~/.config/cql/config ($XDG_CONFIG_HOME/cql/config), or --config
+FILE: an INI [main] section with format, pager, timing, headers,
+auto_vertical, key_bindings, syntax_style, history_file, history_size,
+confirm_threshold. Flags win over it.
 
 Exit status: 0 when every statement succeeded, 1 when one failed, 2 for a
 usage error.
@@ -73,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="in batch mode, go on after a failed statement")
     p.add_argument("--no-color", action="store_true", help="no colours (also env NO_COLOR)")
     p.add_argument("--vi", action="store_true", help="vi key bindings in the shell")
+    p.add_argument("--config", metavar="FILE",
+                   help="read settings from FILE (default: ~/.config/cql/config if it exists)")
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.set_defaults(scripts=[])
     return p
@@ -181,20 +189,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         scripts = _read_scripts(args, parser)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
     color = _use_color(args)
     if scripts is None:
         from .shell.repl import run_repl
-        return run_repl(target, options, fmt=args.format or "table", color=color, yes=args.yes, vi=args.vi)
-    return _run_batch(target, options, scripts, args, color)
+        return run_repl(target, options, settings=settings, fmt=args.format, color=color, yes=args.yes)
+    return _run_batch(target, options, scripts, args, color, settings)
 
 
-def _run_batch(target, options, scripts, args, color) -> int:
+def _settings(args: argparse.Namespace):
+    """The config file's settings (flags win); None when --config FILE
+    cannot be read. A bad key or value is a warning: the shell still starts."""
+    from .shell.config import load
+    from .shell.errors import CommandError
+    try:
+        settings, warnings = load(args.config)
+    except CommandError as exc:
+        sys.stderr.write(f"cql: error: {exc}\n")
+        return None
+    for warning in warnings:
+        sys.stderr.write(f"cql: warning: {warning}\n")
+    if args.vi:
+        settings.key_bindings = "vi"
+    return settings
+
+
+def _run_batch(target, options, scripts, args, color, settings) -> int:
     from . import errors
     from .shell.batch import run_batch
     from .redact import redact_url
     from .shell.errors import open_error
     from .shell.session import Session, debug
-    session = Session(target, options, fmt=args.format or "table", interactive=False, color=color,
+    session = Session(target, options, settings=settings, fmt=args.format, interactive=False, color=color,
                       yes=args.yes, continue_on_error=args.continue_on_error)
     try:
         session.connect(target)

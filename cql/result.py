@@ -84,7 +84,7 @@ class Result:
         if self.count_only:
             return [(self.count,)]
         cols = self.columns
-        return [tuple(obj.get(c) for c in cols) for obj in self.results]
+        return [tuple(column_value(obj, c, None) for c in cols) for obj in self.results]
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame (``pip install 'cql[pandas]'``): dates as UTC
@@ -112,6 +112,25 @@ class Result:
     def __repr__(self) -> str:
         extra = f", count={self.count}" if self.count is not None else ""
         return f"<Result {self.kind} {self.class_name}: {self.rowcount} rows{extra}>"
+
+
+def column_value(obj: dict, column: str, missing: Any = None) -> Any:
+    """The value of ``column`` in ``obj``: a field, or a dotted path into an
+    included object or an object field (``author.username``, ``meta.a.b``);
+    ``missing`` when there is none."""
+    if column in obj:
+        return obj[column]
+    if "." not in column:
+        return missing
+    value: Any = obj
+    for key in column.split("."):
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return missing
+    return value
 
 
 def decode_object(obj: dict) -> dict:

@@ -6,6 +6,11 @@ buffer before anything is parsed. The splitter knows only what hides a ``;``:
 quotes ('...' and "..." with doubled or backslash escapes), backticked names,
 and comments (``--``, ``//`` to the end of the line, ``/* ... */``). A ``\\G``
 outside quotes also ends a statement (vertical output, as in mysql).
+
+With ``dot_commands`` (the shell), a line that starts where a statement could
+start and begins with ``.`` or ``\\``, or with one of ``COMMAND_WORDS``
+(mysql's ``help``, ``show tables``, ``describe C``; ``exit``), is one shell
+command: it ends at the end of the line, ``;`` or not.
 """
 from __future__ import annotations
 
@@ -33,6 +38,9 @@ class Piece:
 
 
 _SPECIAL = re.compile(r"['\"`;]|--|//|/\*|\\G")
+#: Words that begin a shell command line (no CQL statement begins with one).
+COMMAND_WORDS = ("help", "exit", "quit", "show", "describe", "desc")
+_COMMAND_LINE = re.compile(r"[.\\]|(?i:%s)(?![\w.(])" % "|".join(COMMAND_WORDS))
 
 
 def scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, str]], Optional[str]]:
@@ -56,7 +64,7 @@ def scan(text: str, dot_commands: bool = False) -> Tuple[List[Tuple[int, int, st
             if stripped:
                 if start < 0:
                     first = i + (len(chunk) - len(chunk.lstrip()))
-                    if dot_commands and text[first] == ".":
+                    if dot_commands and _COMMAND_LINE.match(text, first):
                         eol = text.find("\n", first)
                         eol = n if eol < 0 else eol
                         spans.append((first, first + len(text[first:eol].rstrip()), "\n"))

@@ -129,7 +129,8 @@ def convert(exc: Exception, text: str, lark_parser: Any) -> CQLError:
         prev = tokens[index - 1] if index else None
         after = f" after '{prev}'" if prev is not None else ""
         expected = _expected_text(set(exc.allowed or ()), _ranker(lark_parser))
-        return syntax_error(f"unexpected character {char!r}{after}: expected {expected}", pos)
+        shown = f"'{char}'" if char.isprintable() else repr(char)  # as typed: repr would double a backslash
+        return syntax_error(f"unexpected character {shown}{after}: expected {expected}", pos)
 
     if isinstance(exc, UnexpectedToken):
         token, expected = exc.token, set(exc.expected)

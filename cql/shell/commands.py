@@ -1,17 +1,23 @@
 """Dot commands: ONE registry, filled by a decorator, so ``.help``, dispatch
 and completion all read the same table (the litecli/pgspecial pattern).
-``Session.run_piece`` hands every dot-command line to ``dispatch``; a handler
-gets the session and its argument text."""
+``Session.run_piece`` hands every command line to ``dispatch``; a handler
+gets the session and its argument text.
+
+The habits users bring are aliases in the same table: psql's ``\\?``,
+``\\d``, ``\\dt``, ``\\x``, ``\\q``, ``\\n``; mysql's ``help``, ``show tables``,
+``describe C``; sqlite3's ``.tables``, ``.mode``, ``.headers``, ``.dump``.
+"""
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .errors import CommandError, decode_text
+from .. import errors
+from .config import on_off
+from .errors import CommandError, closest, decode_text, did_you_mean
 from .formats import plural
 
 if TYPE_CHECKING:  # the session calls dispatch(); this module never imports it at run time
@@ -66,13 +72,14 @@ def names() -> List[str]:
 
 def lookup(name: str) -> Command:
     """The command called ``name`` (with its dot); CommandError with a
-    suggestion when there is none."""
+    suggestion when there is none. Suggestions are names of the same kind
+    (dot names for a dot name, backslash ones for a backslash one) long enough to be told apart:
+    never a one-letter alias such as ``.o`` for ``.show``."""
     cmd = _BY_NAME.get(name) or _BY_NAME.get(name.lower())
     if cmd is not None:
         return cmd
-    close = difflib.get_close_matches(name.lower(), names(), n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    raise CommandError(f"unknown command {name}{hint} (.help lists the commands)")
+    same_kind = [n for n in _BY_NAME if n[:1] == name[:1] and (len(n) >= 4 or n[:1] == "\\")]
+    raise CommandError(f"unknown command {name}{did_you_mean(name, same_kind)} (.help lists the commands)")
 
 
 def dispatch(session: Session, line: str) -> None:
@@ -110,32 +117,47 @@ def _optional_word(arg: str, usage: str) -> Optional[str]:
 
 
 def _on_off(value: str, usage: str) -> bool:
-    v = value.strip().lower()
-    if v in ("on", "yes", "true", "1"):
-        return True
-    if v in ("off", "no", "false", "0"):
-        return False
-    raise CommandError(f"usage: {usage}")
+    try:
+        return on_off(value)
+    except ValueError:
+        raise CommandError(f"usage: {usage}") from None
 
 
 # -- the commands ---------------------------------------------------------------
 
-@command(".help", aliases=(".h", "\\?"), args="[COMMAND]", description="List the commands, or show one",
-         complete=("command",))
+STATEMENTS = {
+    "select": "select [count(*),] * | field, ... | include path, ... from Class [where COND]\n"
+              "       [limit [skip,] n] [order by [-]field, ... [asc|desc]]",
+    "insert": "insert into Class (field, ...) values (value, ...), ...",
+    "update": "update Class set field = value | op('Increment', {'amount': n}), ... [where COND]",
+    "delete": "delete from Class [where COND]",
+}
+
+
+@command(".help", aliases=(".h", "\\?", "help"), args="[COMMAND | select | insert | update | delete]",
+         description="List the commands, or show one (or a statement's syntax)", complete=("command",))
 def _help(session: Session, arg: str) -> None:
-    if arg:
-        cmd = lookup(arg if arg.startswith(".") else "." + arg)
+    word = arg.strip().rstrip(";").strip()
+    if word.lower() in STATEMENTS:
+        session.echo(STATEMENTS[word.lower()])
+        return
+    if word:
+        cmd = _BY_NAME.get(word) or _BY_NAME.get(word.lower()) or lookup("." + word.lstrip("."))
         aliases = f" (also {', '.join(cmd.aliases)})" if cmd.aliases else ""
         session.echo(f"{cmd.usage}{aliases}\n    {cmd.description}")
         return
     width = max(len(c.usage) for c in _COMMANDS)
-    lines = [f"{c.usage.ljust(width)}  {c.description}" for c in _COMMANDS]
+    lines = []
+    for c in _COMMANDS:
+        also = f" (also {', '.join(c.aliases)})" if c.aliases else ""
+        lines.append(f"{c.usage.ljust(width)}  {c.description}{also}")
     lines.append("")
-    lines.append("End a statement with ; (or \\G for vertical output). Ctrl-R searches history, Ctrl-D exits.")
+    lines.append("End a statement with ; (or \\G for vertical output); help select shows its syntax.")
+    lines.append("Ctrl-R searches the history, Ctrl-C cancels the input, Ctrl-D exits.")
     session.echo("\n".join(lines))
 
 
-@command(".quit", aliases=(".exit", ".q"), description="Leave the shell")
+@command(".quit", aliases=(".exit", ".q", "\\q", "exit", "quit"), description="Leave the shell")
 def _quit(session: Session, arg: str) -> None:
     session.quit_requested = True
 
@@ -147,7 +169,7 @@ def _open(session: Session, arg: str) -> None:
     session.message(f"connected to {session.conn.description or session.target}")
 
 
-@command(".classes", aliases=(".tables",), description="List the classes")
+@command(".classes", aliases=(".tables", "\\dt"), description="List the classes")
 def _classes(session: Session, arg: str) -> None:
     schema = session.connection().schema()
     if schema:
@@ -173,21 +195,14 @@ def _check(session: Session, arg: str) -> None:
     session.message(f"ok: {session.target or 'the transient database'} passed SQLite's integrity check")
 
 
-@command(".schema", args="[CLASS]", complete=("class",), description="Show the fields of every class, or of one")
-def _schema(session: Session, arg: str) -> None:
+def _schema_of(session: Session, names_: Sequence[str]) -> None:
+    """The fields of each class in ``names_`` (every class when empty)."""
     schema = session.connection().schema()
-    words = _words(arg)
-    if words:
-        missing = [w for w in words if w not in schema]
-        if missing:
-            close = difflib.get_close_matches(missing[0], list(schema), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise CommandError(f"no class {missing[0]}{hint}")
-        names_ = words
-    else:
-        names_ = sorted(schema)
-    out = []
     for name in names_:
+        if name not in schema:
+            raise CommandError(f"no class {name}{did_you_mean(name, schema)}")
+    out = []
+    for name in names_ or sorted(schema):
         fields = schema[name]
         out.append(name)
         width = max((len(f) for f in fields), default=0)
@@ -196,19 +211,82 @@ def _schema(session: Session, arg: str) -> None:
     session.echo("\n".join(out) if out else "no classes yet")
 
 
+@command(".schema", args="[CLASS]", complete=("class",), description="Show the fields of every class, or of one")
+def _schema(session: Session, arg: str) -> None:
+    _schema_of(session, _words(arg))
+
+
+@command(".describe", aliases=("\\d", "describe", "desc"), args="[CLASS]", complete=("class",),
+         description="The fields of CLASS; without one, the list of classes")
+def _describe(session: Session, arg: str) -> None:
+    name = _optional_word(arg, ".describe [CLASS]")
+    if name is None:
+        _classes(session, "")
+    else:
+        _schema_of(session, [name])
+
+
+@command(".show", aliases=("show",), args="[tables | classes]",
+         description="The shell's settings; show tables (or classes) lists the classes")
+def _show(session: Session, arg: str) -> None:
+    what = _optional_word(arg, "show [tables | classes]")
+    if what is not None:
+        if what.lower() not in ("tables", "classes"):
+            raise CommandError(f"show {what}: say show tables or show classes (.show alone: the settings)")
+        _classes(session, "")
+        return
+    conn = session.conn
+    settings = [
+        ("target", (conn.description if conn is not None else "") or session.target or "transient database"),
+        ("format", session.format),
+        ("headers", "on" if session.headers else "off"),
+        ("auto_vertical", "on" if session.auto_vertical else "off"),
+        ("timing", "on" if session.timing else "off"),
+        ("pager", (session.pager_command or "on") if session.pager else "off"),
+        ("confirm_threshold", str(session.confirm_threshold)),
+        ("output", "stdout" if session.out is session.stdout else getattr(session.out, "name", "a file")),
+        ("variables", ", ".join(f":{n}" for n in sorted(session.variables)) or "none"),
+    ]
+    width = max(len(k) for k, _ in settings)
+    session.echo("\n".join(f"{k.rjust(width)}: {v}" for k, v in settings))
+
+
+# sqlite3's .mode names for the formats they match
+MODE_NAMES = {"line": "vertical", "column": "table", "box": "table"}
+
+
 @command(".format", aliases=(".mode",), args="[MODE]", complete=("format",),
-         description="Output format: table, vertical, json, jsonl, csv, markdown")
+         description="Output format: table, vertical, json, jsonl, csv, markdown (sqlite3's line, box too)")
 def _format(session: Session, arg: str) -> None:
     from .formats import FORMATS
     mode = arg.strip().lower()
     if not mode:
         session.echo(f"format: {session.format}")
         return
+    mode = MODE_NAMES.get(mode, mode)
     if mode not in FORMATS:
-        close = difflib.get_close_matches(mode, FORMATS, n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise CommandError(f"unknown format {mode}{hint} (one of: {', '.join(FORMATS)})")
+        raise CommandError(f"unknown format {mode}{did_you_mean(mode, FORMATS)} (one of: {', '.join(FORMATS)})")
     session.format = mode
+
+
+@command(".headers", args="on|off", complete=("onoff",),
+         description="Print the column names in table, csv and markdown output")
+def _headers(session: Session, arg: str) -> None:
+    session.headers = _on_off(arg, ".headers on|off")
+
+
+@command(".expanded", aliases=("\\x",), args="[on|off|auto]", complete=("onoff",),
+         description="Vertical output: toggle, on, off, or auto (vertical when a table is too wide)")
+def _expanded(session: Session, arg: str) -> None:
+    word = arg.strip().lower()
+    if word == "auto":
+        session.format, session.auto_vertical = "table", True
+    elif word:
+        session.format = "vertical" if _on_off(word, ".expanded [on|off|auto]") else "table"
+    else:
+        session.format = "table" if session.format == "vertical" else "vertical"
+    state = "auto" if word == "auto" else "on" if session.format == "vertical" else "off"
+    session.message(f"vertical output is {state}")
 
 
 @command(".timing", aliases=(".timer",), args="on|off", complete=("onoff",),
@@ -225,10 +303,12 @@ def _pager(session: Session, arg: str) -> None:
 @command(".explain", args="STATEMENT", complete=("statement",),
          description="Show the REST requests a statement makes (it is not run)")
 def _explain(session: Session, arg: str) -> None:
+    from .values import bind
     text = arg.strip().rstrip(";").strip()
     if not text:
         raise CommandError("usage: .explain STATEMENT")
-    requests = session.connection().explain(text)
+    text, params = bind(text, (), session.variables)
+    requests = session.connection().explain(text, *params)
     session.echo(json.dumps(requests, ensure_ascii=False, indent=2))
 
 
@@ -261,8 +341,8 @@ def _output(session: Session, arg: str) -> None:
 def _import(session: Session, arg: str) -> None:
     path, class_name = _exact_words(arg, 2, ".import FILE CLASS")
     from .transfer import import_file
-    n = import_file(session.connection(), path, class_name, warn=session.warn,
-                    progress_bar=session.interactive)
+    session.clear_progress()  # the import draws its own line
+    n = import_file(session.connection(), path, class_name, warn=session.warn, progress=session.stderr)
     session.schema_changed()
     session.message(f"{plural(n, 'object')} imported into {class_name}")
 
@@ -310,6 +390,132 @@ def _transfer(session: Session, command_name: str, arg: str) -> None:
     session.schema_changed()
     if not ok:
         raise CommandError(f".{command_name}: not complete: see the differences above")
+
+
+@command(".dump", args="[CLASS ...]", complete=("class",),
+         description="A CQL script that recreates the objects (every class, or those named)")
+def _dump(session: Session, arg: str) -> None:
+    from .dump import dump
+    conn = session.connection()
+    dump(conn, _words(arg), session.out, source=conn.description or session.target or "a transient database")
+
+
+# -- variables and named queries ---------------------------------------------------
+
+def _value_text(value: object) -> str:
+    from .values import literal
+    return literal(value)
+
+
+@command(".set", args="[NAME [VALUE | select ... | insert ...]]",
+         description="Set a variable, used as :NAME in statements (a select's first field, an insert's "
+                     "objectId); without arguments, list them")
+def _set(session: Session, arg: str) -> None:
+    from .named import NAME
+    name, _, rest = arg.strip().partition(" ")
+    if not name:
+        variables = session.variables
+        session.echo("\n".join(f":{n} = {_value_text(v)}" for n, v in sorted(variables.items()))
+                     if variables else "no variables (.set NAME VALUE sets one)")
+        return
+    if not NAME.match(name) or "-" in name:
+        raise CommandError(f"invalid variable name {name!r}: use letters, digits and '_'")
+    rest = rest.strip()
+    if not rest:
+        if name not in session.variables:
+            raise CommandError(f"no variable :{name}")
+        session.echo(f":{name} = {_value_text(session.variables[name])}")
+        return
+    keyword = rest.split(None, 1)[0].lower()
+    if keyword in ("select", "insert"):
+        session.variables[name] = _statement_value(session, rest)
+    else:
+        from .values import literal_value
+        session.variables[name] = literal_value(rest, session.variables)
+
+
+def _statement_value(session: Session, text: str) -> object:
+    """The value a select (exactly one row: its first selected field, or
+    objectId for *) or an insert (one row: the new objectId) gives."""
+    from ..result import column_value
+    result = session.run_statement(text, show=False)
+    if result is None:
+        raise CommandError("cancelled; the variable is not set")
+    if result.kind == "insert":
+        if len(result.objects) != 1:
+            raise CommandError(f".set takes the objectId of one inserted object, not {len(result.objects)}")
+        return result.objects[0]["objectId"]
+    if result.count_only:
+        return result.count
+    if len(result.objects) != 1:
+        raise CommandError(f"the select gave {plural(len(result.objects), 'row')}; .set needs exactly one")
+    field = next((c for c in (result.selected or ()) if c != "*"), "objectId")
+    return column_value(result.objects[0], field)
+
+
+@command(".unset", args="NAME", description="Forget a variable")
+def _unset(session: Session, arg: str) -> None:
+    name, = _exact_words(arg, 1, ".unset NAME")
+    if session.variables.pop(name.lstrip(":"), None) is None:
+        raise CommandError(f"no variable :{name.lstrip(':')}")
+
+
+@command(".save", aliases=("\\ns",), args="NAME STATEMENT",
+         description="Save a statement (with ? placeholders) as a named query in your config directory")
+def _save(session: Session, arg: str) -> None:
+    from . import named
+    from ..parser import parse
+    name, _, text = arg.strip().partition(" ")
+    text = text.strip().rstrip(";").strip()
+    if not name or not text:
+        raise CommandError("usage: .save NAME STATEMENT")
+    try:
+        if len(parse(text)) != 1:
+            raise CommandError("a named query is one statement")
+    except errors.CQLError as exc:
+        raise CommandError(f"not saved: error {exc.code}: {exc.message}") from None
+    from .values import placeholders
+    replaced = named.save(name, text)
+    session.message(f"{'replaced' if replaced else 'saved'} {name}: .run {name}" + " ARG" * placeholders(text))
+
+
+@command(".run", aliases=("\\n",), args="[NAME [ARG ...]]", complete=("query",),
+         description="Run a named query, its ? bound to the ARGs (10, 'text', date('...'), :variable); "
+                     "without NAME, list them")
+def _run(session: Session, arg: str) -> None:
+    from . import named
+    from .values import literal_value, split_args
+    words = split_args(arg)
+    if not words:
+        _queries(session, "")
+        return
+    text = named.get(words[0])
+    args = [literal_value(w, session.variables) for w in words[1:]]
+    try:
+        session.run_statement(text, args=args)
+    except errors.CQLError as exc:
+        caret = exc.caret() if exc.line is not None else ""
+        raise CommandError(f"{words[0]}: error {exc.code}: {exc.message}" + (f"\n{caret}" if caret else "")) \
+            from None
+
+
+@command(".queries", description="List the named queries")
+def _queries(session: Session, arg: str) -> None:
+    from . import named
+    queries = named.load()
+    if not queries:
+        session.message(f"no named queries yet (.save NAME STATEMENT saves one in {named.path()})")
+        return
+    width = max(len(n) for n in queries)
+    session.echo("\n".join(f"{n.ljust(width)}  {q}" for n, q in sorted(queries.items())))
+
+
+@command(".dropquery", aliases=("\\nd",), args="NAME", complete=("query",), description="Delete a named query")
+def _dropquery(session: Session, arg: str) -> None:
+    from . import named
+    name, = _exact_words(arg, 1, ".dropquery NAME")
+    named.delete(name)
+    session.message(f"deleted {name}")
 
 
 def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:

@@ -6,7 +6,7 @@ all use it, and it uses none of them.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from .. import errors
 from ..redact import redact_url
@@ -15,6 +15,25 @@ from ..splitter import Piece
 
 class CommandError(Exception):
     """A dot command used wrongly (unknown name, bad argument)."""
+
+
+def closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> Optional[str]:
+    """The known name ``name`` was most likely meant to be: the same but for
+    case, else the closest spelling (difflib), else None."""
+    import difflib
+    known = list(known)
+    by_case = [k for k in known if k.lower() == name.lower()]
+    if by_case:
+        return by_case[0]
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=cutoff)
+    return lowered[close[0]] if close else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``; did you mean Todo2?`` for the closest known name, else ''."""
+    guess = closest(name, known)
+    return f"; did you mean {guess}?" if guess else ""
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -1,21 +1,23 @@
 """Output formats: turn a Result into text.
 
 Human formats (table, vertical) show cells readably (dates as ISO time,
-``<Pointer(Post:id)>``, ``<GeoPoint(lng, lat)>``, compact JSON for arrays and
-objects, ``<null>`` for a stored null, nothing for a missing field) and end with
-a status line. Machine formats (json, jsonl, csv, markdown) print the data only:
-REST JSON values, so the output can be fed back to other tools or ``.import``.
+``<Pointer(Post:id)>``, ``<GeoPoint(lng, lat)>``, an included object as
+``<_User:id username: tom, ...>``, compact JSON for arrays and objects,
+``<null>`` for a stored null, nothing for a missing field) and end with a
+status line. Values are whole everywhere except in a table on a terminal,
+whose cells are cut to the terminal's width (``render(..., limit=)``).
+Machine formats (json, jsonl, csv, markdown) print the data only: REST JSON
+values, so the output can be fed back to other tools or ``.import``.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Iterable, List, Optional, Sequence
 
-from ..result import Result
+from ..result import Result, column_value
 
 FORMATS = ("table", "vertical", "json", "jsonl", "csv", "markdown")
 HUMAN = ("table", "vertical")
-CELL_WIDTH = 40   # arrays/objects/long JSON are cut to this many characters
 NULL = "<null>"
 _MISSING = object()
 
@@ -36,9 +38,10 @@ def width(text: str) -> int:
     return w if w >= 0 else len(text)
 
 
-def cut(text: str, limit: int = CELL_WIDTH) -> str:
-    """Cut ``text`` to ``limit`` display columns, ending with an ellipsis."""
-    if limit <= 0 or width(text) <= limit:
+def cut(text: str, limit: Optional[int]) -> str:
+    """Cut ``text`` to ``limit`` display columns, ending with an ellipsis
+    (None: whole)."""
+    if limit is None or limit <= 0 or width(text) <= limit:
         return text
     out, used = [], 0
     for ch in text:
@@ -64,14 +67,16 @@ def _special(value: dict) -> Optional[str]:
         return f"<Relation({value.get('className')})>"
     if kind == "Bytes":
         return f"<Bytes({len(str(value.get('base64', '')))} base64 chars)>"
-    if kind == "Object":
-        rest = {k: v for k, v in value.items() if k not in ("__type", "className", "objectId")}
-        return cut(f"<{value.get('className')}:{value.get('objectId')} {compact_json(rest)}>")
+    if kind == "Object":  # an included object: its fields, each shown as a cell is
+        fields = ", ".join(f"{k}: {display_cell(v)}" for k, v in value.items()
+                           if k not in ("__type", "className", "objectId"))
+        return f"<{value.get('className')}:{value.get('objectId')}{' ' + fields if fields else ''}>"
     return None
 
 
-def display_cell(value: Any) -> str:
-    """A REST JSON value as a human reads it in a table cell."""
+def display_cell(value: Any, limit: Optional[int] = None) -> str:
+    """A REST JSON value as a human reads it in a table cell, cut to
+    ``limit`` display columns (None: whole)."""
     if value is _MISSING:
         return ""
     if value is None:
@@ -83,16 +88,16 @@ def display_cell(value: Any) -> str:
     if isinstance(value, str):
         if any(c in value for c in "\n\r\t"):
             value = value.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-        return value
+        return cut(value, limit)
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, dict):
         special = _special(value)
         if special is not None:
-            return special
+            return cut(special, limit)
     if isinstance(value, list) and value and all(isinstance(v, dict) and "__type" in v for v in value):
-        return cut("[" + ", ".join(display_cell(v) for v in value) + "]")
-    return cut(compact_json(value))
+        return cut("[" + ", ".join(display_cell(v) for v in value) + "]", limit)
+    return cut(compact_json(value), limit)
 
 
 def csv_cell(value: Any) -> str:
@@ -120,7 +125,7 @@ def table_data(result: Result) -> tuple:
     if result.count_only:
         return ["count"], [[result.count]]
     cols = result.columns
-    rows = [[obj.get(c, _MISSING) for c in cols] for obj in result.objects]
+    rows = [[column_value(obj, c, _MISSING) for c in cols] for obj in result.objects]
     return cols, rows
 
 
@@ -158,15 +163,15 @@ def status_line(result: Result, elapsed: Optional[float] = None) -> str:
 
 # -- renderers -------------------------------------------------------------------
 
-def render_table(result: Result) -> str:
+def render_table(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
     """An ASCII table in tabulate's "psql" layout (the same text, checked by a
     test), drawn here so ``cql -e`` does not pay tabulate's import; cells are
-    padded by display width, so CJK text lines up."""
+    padded by display width, so CJK text lines up, and cut to ``limit``."""
     cols, rows = table_data(result)
     if not cols:
         return ""
-    cells = [[display_cell(v) for v in row] for row in rows]
-    return psql_table(cols, cells, numeric_columns(rows, len(cols)))
+    cells = [[display_cell(v, limit) for v in row] for row in rows]
+    return psql_table(cols, cells, numeric_columns(rows, len(cols)), headers=headers)
 
 
 def numeric_columns(rows: Sequence[Sequence[Any]], n: int) -> List[bool]:
@@ -179,10 +184,10 @@ def numeric_columns(rows: Sequence[Sequence[Any]], n: int) -> List[bool]:
     return out
 
 
-def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]],
-               right: Optional[Sequence[bool]] = None) -> str:
-    right = list(right) if right is not None else [False] * len(headers)
-    widths = [width(h) + 2 for h in headers]  # tabulate's MIN_PADDING for headers
+def psql_table(names: Sequence[str], cells: Sequence[Sequence[str]],
+               right: Optional[Sequence[bool]] = None, headers: bool = True) -> str:
+    right = list(right) if right is not None else [False] * len(names)
+    widths = [width(h) + 2 if headers else 0 for h in names]  # tabulate's MIN_PADDING for headers
     for row in cells:
         for i, c in enumerate(row):
             w = width(c)
@@ -196,13 +201,13 @@ def psql_table(headers: Sequence[str], cells: Sequence[Sequence[str]],
     def line(items: Sequence[str]) -> str:
         return "| " + " | ".join(pad(c, w, r) for c, w, r in zip(items, widths, right)) + " |"
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-    out = [rule, line(headers), "|" + "+".join("-" * (w + 2) for w in widths) + "|"]
+    out = [rule, line(names), "|" + "+".join("-" * (w + 2) for w in widths) + "|"] if headers else [rule]
     out.extend(line(row) for row in cells)
     out.append(rule)
     return "\n".join(out)
 
 
-def render_vertical(result: Result) -> str:
+def render_vertical(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
     """One ``name: value`` line per field, a separator per row (mysql's \\G)."""
     cols, rows = table_data(result)
     if not cols:
@@ -216,7 +221,7 @@ def render_vertical(result: Result) -> str:
     return "\n".join(out)
 
 
-def render_json(result: Result) -> str:
+def render_json(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
     """Selects: the REST JSON objects (a list); ``{"count": n}`` for a count;
     ``{"count": n, "results": [...]}`` for both. (The session prints machine
     formats for selects only; writes would give their REST answers, or
@@ -234,7 +239,7 @@ def _json_value(result: Result) -> Any:
     return result.objects
 
 
-def render_jsonl(result: Result) -> str:
+def render_jsonl(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
     """One JSON object per line (a count or delete: one line)."""
     if result.kind == "delete":
         return compact_json({"deleted": result.rowcount})
@@ -243,8 +248,8 @@ def render_jsonl(result: Result) -> str:
     return "\n".join(compact_json(o) for o in result.objects)
 
 
-def render_csv(result: Result) -> str:
-    """A header line and one line per row (RFC 4180 quoting)."""
+def render_csv(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
+    """A header line (unless ``headers`` is off) and one line per row (RFC 4180 quoting)."""
     import csv
     import io
     if result.kind == "delete":
@@ -254,21 +259,23 @@ def render_csv(result: Result) -> str:
         cols, rows = table_data(result)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(cols)
+    if headers:
+        writer.writerow(cols)
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])
     return buf.getvalue().rstrip("\n")
 
 
-def render_markdown(result: Result) -> str:
-    """A GitHub-flavoured markdown table ('|' in cells escaped)."""
+def render_markdown(result: Result, limit: Optional[int] = None, headers: bool = True) -> str:
+    """A GitHub-flavoured markdown table ('|' in cells escaped); a table
+    needs its header row, so ``headers`` off leaves the names blank."""
     from tabulate import tabulate
     if result.kind == "delete":
         cols, rows = ["deleted"], [[result.rowcount]]
     else:
         cols, rows = table_data(result)
     cells = [[display_cell(v).replace("|", "\\|") for v in row] for row in rows]
-    return tabulate(cells, headers=cols, tablefmt="github", disable_numparse=True)
+    return tabulate(cells, headers=cols if headers else [""] * len(cols), tablefmt="github", disable_numparse=True)
 
 
 RENDERERS = {
@@ -281,15 +288,16 @@ RENDERERS = {
 }
 
 
-def render(result: Result, mode: str) -> str:
+def render(result: Result, mode: str, *, limit: Optional[int] = None, headers: bool = True) -> str:
     """The data part of a result in ``mode`` ('' when a human format has no
-    rows to show: writes only get a status line)."""
-    if mode in HUMAN and result.kind in ("insert", "update", "delete"):
+    rows to show: writes only get a status line, and a lone count is said
+    once, by the status line). ``limit`` cuts table cells to that many
+    columns (None: whole values); ``headers`` off drops the names line."""
+    if mode in HUMAN and (result.kind in ("insert", "update", "delete") or result.count_only):
         return ""
-    if mode in HUMAN and result.kind == "select" and not result.count_only and not result.objects \
-            and result.selected is None:
+    if mode in HUMAN and result.kind == "select" and not result.objects and result.selected is None:
         return ""
-    return RENDERERS[mode](result)
+    return RENDERERS[mode](result, limit, headers)
 
 
 def text_width(text: str) -> int:

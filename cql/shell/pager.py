@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from typing import Optional
 
 
-def page(text: str) -> bool:
-    """Show ``text`` in the pager; False when no pager could run (the caller
-    then prints it)."""
-    command = os.environ.get("CQL_PAGER") or os.environ.get("PAGER") or "less -SRXF"
+def page(text: str, command: Optional[str] = None) -> bool:
+    """Show ``text`` in the pager (``command``, the config file's, else
+    $CQL_PAGER, $PAGER, less); False when no pager could run (the caller then
+    prints it)."""
+    command = os.environ.get("CQL_PAGER") or command or os.environ.get("PAGER") or "less -SRXF"
     env = dict(os.environ)
     env.setdefault("LESS", "-SRXF")
     try:

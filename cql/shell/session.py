@@ -13,12 +13,13 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from .. import errors
 from ..splitter import Piece, split
 from . import formats
-from .errors import CommandError, format_error
+from .config import Settings
+from .errors import CommandError, closest, format_error
 
 # SELECT and INSERT never change existing objects: no need to plan one first to ask.
 _READ_OR_INSERT = re.compile(r"(?i)(select|insert)\b")
@@ -36,18 +37,28 @@ class Session:
     """A connection and the settings the dot commands change."""
 
     def __init__(self, target: Optional[str] = None, options: Optional[Dict[str, Any]] = None, *,
-                 fmt: str = "table", interactive: bool = False, color: bool = False,
-                 yes: bool = False, continue_on_error: bool = False,
+                 settings: Optional[Settings] = None, fmt: Optional[str] = None, interactive: bool = False,
+                 color: bool = False, yes: bool = False, continue_on_error: bool = False,
                  stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None):
+        settings = settings or Settings()
         self.target = target
         self.options = dict(options or {})
-        self.format = fmt
+        self.format = fmt or settings.format
         self.interactive = interactive
         self.color = color
         self.yes = yes
         self.continue_on_error = continue_on_error
-        self.timing = False
-        self.pager = True
+        self.timing = settings.timing
+        self.pager = settings.pager != "off"
+        self.pager_command = None if settings.pager in ("on", "off") else settings.pager
+        self.headers = settings.headers
+        self.auto_vertical = settings.auto_vertical
+        #: an update/delete touching more objects than this asks first
+        self.confirm_threshold = settings.confirm_threshold
+        #: shell variables (.set NAME VALUE), bound where a statement says :NAME
+        self.variables: Dict[str, Any] = {}
+        #: the progress line of the script running (cleared before a question)
+        self.progress: Optional[Any] = None
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.out: TextIO = self.stdout
@@ -113,8 +124,15 @@ class Session:
 
     def echo(self, text: str, *, err: bool = False) -> None:
         stream = self.stderr if err else self.out
+        self.clear_progress()
         stream.write(text + "\n")
         stream.flush()
+
+    def clear_progress(self) -> None:
+        """Erase the progress line before anything else reaches the terminal
+        (it is drawn again at the next statement)."""
+        if self.progress is not None:
+            self.progress.clear()
 
     def message(self, text: str) -> None:
         """A status line: stdout in the REPL (it is the conversation), stderr in batch."""
@@ -133,10 +151,10 @@ class Session:
         True when everything succeeded."""
         pieces = split(text, dot_commands=True)
         ok = True
-        progress = None
+        outer, progress = self.progress, None
         if not self.interactive and len(pieces) > 1:
-            from .progress import BatchProgress
-            progress = BatchProgress(len(pieces), self.stderr)
+            from .progress import Progress
+            progress = self.progress = Progress(len(pieces), self.stderr, "statements")
         try:
             for i, piece in enumerate(pieces):
                 if progress is not None:
@@ -150,6 +168,7 @@ class Session:
         finally:
             if progress is not None:
                 progress.close()
+            self.progress = outer
         return ok
 
     def run_piece(self, piece: Piece, source: str, name: Optional[str]) -> bool:
@@ -177,35 +196,59 @@ class Session:
             self.report(exc, piece, source, name, internal=True)
         return False
 
-    def run_statement(self, text: str, vertical: bool = False) -> Optional[Any]:
-        """Execute one CQL statement and print its result; None when the user
-        declined the confirmation."""
+    def run_statement(self, text: str, vertical: bool = False, args: Sequence[Any] = (),
+                      show: bool = True) -> Optional[Any]:
+        """Execute one CQL statement (``:name`` variables and ``args`` bound to
+        its placeholders) and print its result; None when the user declined
+        the confirmation."""
+        from .values import bind
         conn = self.connection()
+        text, params = bind(text, args, self.variables)
         if not self.yes and not _READ_OR_INSERT.match(text):
             from ..plan import Delete, Update
-            plan = conn.plan(text)
+            plan = conn.plan(text, *params)
             if isinstance(plan, (Update, Delete)) and not plan.pinned and not self.confirm_write(plan):
                 self.message("cancelled; nothing changed")
                 return None
         start = time.perf_counter()
-        result = conn.execute(text)
+        result = conn.execute(text, *params)
         elapsed = time.perf_counter() - start
-        self.show(result, elapsed if self.timing else None, vertical=vertical)
+        if show:
+            self.show(result, elapsed if self.timing else None, vertical=vertical)
+            self.note_missing_class(result)
         if result.kind != "select":
             self.schema_changed()
         return result
 
     def confirm_write(self, plan: Any) -> bool:
-        """Ask before an update/delete of many objects; True to go on."""
+        """Ask before an update/delete of more objects than confirm_threshold
+        (one, unless the config file says otherwise); True to go on."""
         from ..plan import Update
-        count = self.connection().backend.run(plan.matching()).count
-        if count == 0:
+        count = self.connection().backend.run(plan.matching()).count or 0
+        if count <= self.confirm_threshold:
             return True
         verb = "update" if isinstance(plan, Update) else "delete"
-        question = (f"This will {verb} {formats.plural(count or 0, 'object')} in {plan.class_name}. "
+        question = (f"This will {verb} {formats.plural(count, 'object')} in {plan.class_name}. "
                     "Continue? [y/N] ")
+        self.clear_progress()  # the question starts a clean line
         answer = self.ask(question)
         return True if answer is None else answer
+
+    def note_missing_class(self, result: Any) -> None:
+        """A read or write that found nothing in a class that does not exist,
+        while one with a close name does, says so (``todo2`` for ``Todo2``):
+        a note on stderr, not an error, since the class may be a new one."""
+        if result.kind == "insert" or result.objects or result.rowcount or result.count:
+            return
+        if str(self.target or "").startswith(("http://", "https://")) and not self.options.get("master_key"):
+            return  # without the master key a server's schema lists only some classes
+        try:
+            schema = self.connection().schema()
+        except errors.Error:
+            return
+        guess = closest(result.class_name, schema) if result.class_name not in schema else None
+        if guess is not None:
+            self.warn(f"note: no class {result.class_name} (did you mean {guess}?)")
 
     def _ask_terminal(self, question: str) -> Optional[bool]:
         from .confirm import ask
@@ -213,12 +256,16 @@ class Session:
 
     # -- printing results -----------------------------------------------------------------
     def show(self, result: Any, elapsed: Optional[float] = None, vertical: bool = False) -> None:
+        """Print a result: on the terminal, table cells are cut to its width
+        and (auto_vertical) a table wider than it turns vertical; elsewhere
+        values are whole."""
         mode = "vertical" if vertical and self.format in formats.HUMAN else self.format
-        text = formats.render(result, mode)
-        if mode == "table" and self.interactive and text and self.out is self.stdout:
-            cols, _rows = _terminal_size()
-            if formats.text_width(text) > cols:
-                text = formats.render(result, "vertical")
+        on_terminal = mode == "table" and self.interactive and self.out is self.stdout
+        cols = _terminal_size()[0] if on_terminal else 0
+        text = formats.render(result, mode, limit=max(cols - 4, 8) if on_terminal else None,
+                              headers=self.headers)
+        if on_terminal and self.auto_vertical and text and formats.text_width(text) > cols:
+            text = formats.render(result, "vertical")
         if mode in formats.HUMAN:
             status = formats.status_line(result, elapsed)
             text = f"{text}\n{status}" if text else status
@@ -227,6 +274,7 @@ class Session:
             # Machine formats carry select results only, so a script that
             # writes and then queries still yields one clean document stream.
             if text and result.kind == "select":
+                self.clear_progress()
                 self.out.write(text + "\n")
                 self.out.flush()
             if result.kind == "select" and result.truncated:
@@ -241,8 +289,9 @@ class Session:
             _cols, rows = _terminal_size()
             if text.count("\n") + 1 > rows - 2:
                 from .pager import page
-                if page(text):
+                if page(text, self.pager_command):
                     return
+        self.clear_progress()
         self.out.write(text + "\n")
         self.out.flush()
 

@@ -21,12 +21,11 @@ from typing import Callable, Iterator, List, Optional, TextIO
 from ..connection import Connection
 from ..names import SYSTEM_FIELDS, is_class_name, is_field_name
 from ..result import SYSTEM_FIRST, SYSTEM_LAST
-from .errors import CommandError, decode_text
+from .errors import CommandError, decode_text, did_you_mean
 
 BATCH = 50
 PAGE = 1000
 SYSTEM = (*SYSTEM_FIELDS, "ACL")  # assigned by the target, never copied from a file
-PROGRESS_MIN = 2000   # rows before an interactive progress bar is worth it
 
 
 def read_objects(path: str) -> List[dict]:
@@ -59,11 +58,12 @@ def check_objects(objects: List[dict], path: str, class_name: str) -> None:
 
 
 def import_file(conn: Connection, path: str, class_name: str, *,
-                warn: Optional[Callable[[str], None]] = None, progress_bar: bool = False) -> int:
+                warn: Optional[Callable[[str], None]] = None, progress: Optional[TextIO] = None) -> int:
     """Insert every object of ``path`` into ``class_name``; the number inserted.
-    ``warn`` is told how far an import got that failed half-way;
-    ``progress_bar`` shows prompt_toolkit's bar for a large file."""
+    ``warn`` is told how far an import got that failed half-way; ``progress``
+    (a terminal's stream) shows the rows done, their rate and the time left."""
     from ..plan import Create
+    from .progress import Progress
     if not is_class_name(class_name):
         raise CommandError(f"invalid class name {class_name!r}: class names start with an ASCII letter "
                            "or '_' and use only ASCII letters, digits and '_'")
@@ -71,42 +71,40 @@ def import_file(conn: Connection, path: str, class_name: str, *,
     check_objects(objects, path, class_name)
     backend = conn.backend
     batches = [objects[i:i + BATCH] for i in range(0, len(objects), BATCH)]
-    bar = None
-    if progress_bar and len(objects) >= PROGRESS_MIN:
-        from prompt_toolkit.shortcuts import ProgressBar
-        bar = ProgressBar(title=f"importing {len(objects)} objects into {class_name}")
+    bar = Progress(len(objects), progress, "rows", label=f"importing into {class_name} ") \
+        if progress is not None else None
     done = 0
-
-    def run_all(batches_iter: Iterator[List[dict]]) -> None:
-        nonlocal done
-        for batch in batches_iter:
-            columns = tuple(dict.fromkeys(k for o in batch for k in o))
-            result = backend.run(Create(class_name, rows=tuple(batch), columns=columns))
-            done += result.rowcount
-
     try:
-        if bar is not None:
-            with bar as pb:
-                run_all(pb(batches, total=len(batches)))
-        else:
-            run_all(iter(batches))
+        for batch in batches:
+            columns = tuple(dict.fromkeys(k for o in batch for k in o))
+            done += backend.run(Create(class_name, rows=tuple(batch), columns=columns)).rowcount
+            if bar is not None:
+                bar.update(done)
     except BaseException as exc:
         # Batches already inserted stay (each committed): say how far it got.
         if done and warn is not None:
+            if bar is not None:
+                bar.clear()
             warn(f"{done} of {len(objects)} objects were imported into {class_name} before "
-                         f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
+                 f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     return done
 
 
-def iter_class(conn: Connection, class_name: str) -> Iterator[dict]:
-    """Every object of a class, in objectId order, a page at a time."""
+def iter_class(conn: Connection, class_name: str, where: Optional[dict] = None) -> Iterator[dict]:
+    """Every object of a class (that ``where`` matches), in objectId order,
+    a page at a time."""
     from ..plan import Find
     backend = conn.backend
     last = None
     while True:
-        where = {} if last is None else {"objectId": {"$gt": last}}
-        result = backend.run(Find(class_name, where=where, order=("objectId",), limit=PAGE))
+        page = dict(where or {})
+        if last is not None:
+            page["objectId"] = {"$gt": last}
+        result = backend.run(Find(class_name, where=page, order=("objectId",), limit=PAGE))
         yield from result.objects
         if len(result.objects) < PAGE:
             return
@@ -116,16 +114,13 @@ def iter_class(conn: Connection, class_name: str) -> Iterator[dict]:
 def _check_class(conn: Connection, class_name: str) -> None:
     """An export of a class that does not exist is a typo: say so (with a
     suggestion) instead of writing an empty file over the last export."""
-    import difflib
     target = conn.target
     if target and str(target).startswith(("http://", "https://")):
         return  # a server's schema may be partial (REST key): let the query answer
     schema = conn.schema()
     if class_name in schema or not schema:
         return
-    close = difflib.get_close_matches(class_name, list(schema), n=1)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    raise CommandError(f"no class {class_name}{hint} (.classes lists them)")
+    raise CommandError(f"no class {class_name}{did_you_mean(class_name, schema)} (.classes lists them)")
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"

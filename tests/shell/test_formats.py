@@ -28,8 +28,10 @@ def test_cells_render_types_readably():
     assert formats.display_cell(None) == "<null>"
     assert formats.display_cell(True) == "true"
     assert formats.display_cell([1, "a"]) == '[1,"a"]'
-    long = formats.display_cell(list(range(100)))
-    assert long.endswith("…") and wcswidth(long) == formats.CELL_WIDTH
+    # whole unless a width is given (issue 13: no fixed 40-column cut)
+    assert formats.display_cell(list(range(100))) == json.dumps(list(range(100)), separators=(",", ":"))
+    long = formats.display_cell(list(range(100)), 40)
+    assert long.endswith("…") and wcswidth(long) == 40
 
 
 def test_table_aligns_cjk_by_display_width():

@@ -48,6 +48,27 @@ class Shell:
                 if not regex.search(self.clean(), self.pos):
                     raise AssertionError(f"exited before {pattern!r}; output:\n{self.clean()[-3000:]}")
 
+    def screen(self):
+        """The lines the terminal shows now (a VT100 emulator fed everything
+        received: prompt_toolkit redraws only what changed, so the stream
+        itself does not read as lines)."""
+        import pyte
+        screen = pyte.Screen(120, 40)
+        pyte.Stream(screen).feed(self.raw)
+        return [line.rstrip() for line in screen.display]
+
+    def expect_screen(self, pattern, timeout=30):
+        """Wait until a line of the screen matches ``pattern``; that line."""
+        deadline = time.time() + timeout
+        regex = re.compile(pattern)
+        while True:
+            for line in self.screen():
+                if regex.search(line):
+                    return line
+            if time.time() > deadline:
+                raise AssertionError(f"timed out waiting for {pattern!r} on the screen:\n" + "\n".join(self.screen()))
+            self.drain(0.2)
+
     def drain(self, seconds):
         """Collect output for a while."""
         deadline = time.time() + seconds
@@ -235,13 +256,14 @@ def test_rows_wider_than_the_terminal_turn_vertical(shell):
     assert "1. row" in out and "note: " + "x" * 150 in out
 
 
-def test_interactive_import_shows_progress_and_imports(shell, tmp_path):
+def test_interactive_import_shows_progress_in_rows(shell, tmp_path):
     import json
     (tmp_path / "many.jsonl").write_text("".join(json.dumps({"i": i}) + "\n" for i in range(3000)))
-    s = shell()
+    s = shell(CQL_PROGRESS_DELAY="0")
     s.type(".import many.jsonl Many\r")
     s.expect(r"3000 objects imported into Many")
-    assert "importing 3000 objects into Many" in s.clean()
+    # rows (not batches), with their rate and the time left
+    assert re.search(r"importing into Many \[#* *\] \d+/3000 rows  \d+ rows/s  eta \d+:\d\d", s.clean()), s.clean()
     s.type("select count(*) from Many;\r")
     s.expect(r"count: 3000")
     assert s.quit() == 0
@@ -318,3 +340,115 @@ def test_vi_key_bindings(shell, todo_db):
     s.child.send("\r")
     s.expect(r"count: 2")
     assert s.quit() == 0
+
+
+# -- issue 13: what a new user hit ------------------------------------------------
+
+def screen_lines(raw):
+    """The lines a terminal shows for ``raw`` (carriage returns overwrite,
+    ESC[K erases to the end of the line, other escapes are dropped)."""
+    lines, line, col = [], [], 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[=>()][0-9A-Za-z]?|\r|\n|[^\x1b\r\n]", raw):
+        if token == "\n":
+            lines.append("".join(line))
+            line, col = [], 0
+        elif token == "\r":
+            col = 0
+        elif token == "\x1b[K":
+            del line[col:]
+        elif token.startswith("\x1b"):
+            continue
+        else:
+            line[col:col + 1] = [token]
+            col += 1
+    lines.append("".join(line))
+    return lines
+
+
+def write_history(path, *entries):
+    path.write_text("".join(f"\n# 2026-01-01 00:00:00.000000\n+{e}\n" for e in entries))
+
+
+def test_ctrl_r_shows_its_match_while_searching(shell, tmp_path, todo_db):
+    """Typing after Ctrl-R shows the entry found (it was blanked when the
+    search text was not itself a complete input)."""
+    write_history(tmp_path / "history", "select count(*) from Todo where n = 2;", "select 1 from Other;")
+    s = shell(str(todo_db))
+    s.child.send("\x12")  # Ctrl-R
+    s.type("Todo where")
+    s.expect_screen(r"reverse-i-search\)`Todo where': select count\(\*\) from Todo where n = 2;")
+    s.child.send("\r")   # take the match into the input
+    time.sleep(0.3)
+    s.child.send("\r")   # and run it
+    s.expect(r"count: 1")
+    assert s.quit() == 0
+
+
+def test_a_long_line_the_terminal_wraps_gets_no_continuation_prompt(shell):
+    s = shell()
+    s.type("select * from Wide where title = '" + "w" * 130 + "'", pause=0.005)
+    s.expect_screen(r"^w+'$")  # the rest of the line, wrapped, at the left edge
+    assert not any("...>" in line for line in s.screen())
+    s.type(";\r")
+    s.expect(r"\d+ rows?\b")
+    assert s.quit() == 0
+
+
+def test_an_open_quote_shows_in_the_prompt_with_a_way_out(shell, todo_db):
+    s = shell(str(todo_db))
+    s.type("select * from Todo where title = 'it''s\r")
+    assert s.expect_screen(r"^ *'> *$")  # which quote is open, as psql/mysql show it
+    s.expect_screen(r"open ': close it with ', or Ctrl-C to cancel")  # and how to get out
+    assert not any("...>" in line for line in s.screen())
+    s.child.send("\x03")
+    time.sleep(0.3)
+    s.type("select count(*) from Todo;\r")
+    s.expect(r"count: 2")
+    assert s.quit() == 0
+
+
+def test_keys_typed_during_an_import_run_after_it(shell, tmp_path):
+    """Type-ahead while a long .import runs is kept (the progress line only
+    writes; it never reads the terminal)."""
+    import json
+    (tmp_path / "big.jsonl").write_text("".join(json.dumps({"i": i, "s": "x" * 20}) + "\n" for i in range(40000)))
+    s = shell()
+    s.type(".import big.jsonl Big\r")
+    time.sleep(0.3)
+    s.type("select count(*) from Big;\r")
+    s.expect(r"40000 objects imported into Big", timeout=120)
+    s.expect(r"count: 40000", timeout=60)
+    assert s.quit() == 0
+
+
+def test_a_single_object_write_does_not_ask(shell, todo_db):
+    """Only a statement touching more than one object asks (confirm_threshold 1)."""
+    s = shell(str(todo_db))
+    s.type("update Todo set n = 5 where n = 1;\r")
+    out = s.expect(r"1 object updated|Continue\?")
+    assert "Continue?" not in out
+    s.type("delete from Todo where n > 0;\r")
+    s.expect(r"This will delete 2 objects in Todo\. Continue\? \[y/N\]")
+    s.type("n\r")
+    s.expect(r"cancelled; nothing changed")
+    assert s.quit() == 0
+
+
+def test_the_progress_line_is_cleared_before_the_question_and_results(tmp_path, todo_db):
+    """The bar never shares a line with the confirmation question, nor with
+    the results printed meanwhile."""
+    script = "delete from Todo where n > 0;\n" + "".join(f"insert into L (i) values ({i});\n" for i in range(3000))
+    (tmp_path / "s.cql").write_text(script)
+    env = cql_env(tmp_path, TERM="xterm", CQL_PROGRESS_DELAY="0")
+    child = pexpect.spawn(sys.executable, ["-m", "cql", "-f", "s.cql", str(todo_db)], env=env, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=120)
+    child.expect(r"Continue\? \[y/N\] ")
+    raw = child.before + child.after
+    assert "statements" in raw  # the bar was drawn before the question
+    question = next(line for line in screen_lines(raw) if "Continue?" in line)
+    assert question.startswith("This will delete 2 objects"), question
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    raw += child.before
+    mixed = [line for line in screen_lines(raw) if "statements" in line and "inserted" in line]
+    assert not mixed, mixed[:3]
