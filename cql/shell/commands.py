@@ -289,6 +289,11 @@ def _expanded(session: Session, arg: str) -> None:
     session.message(f"vertical output is {state}")
 
 
+@command(".print", args="TEXT", description="Print TEXT (sqlite3's .print; marks places in a script's output)")
+def _print(session: Session, arg: str) -> None:
+    session.echo(arg)
+
+
 @command(".timing", aliases=(".timer",), args="on|off", complete=("onoff",),
          description="Show how long each statement took")
 def _timing(session: Session, arg: str) -> None:
@@ -465,12 +470,13 @@ def _unset(session: Session, arg: str) -> None:
 def _save(session: Session, arg: str) -> None:
     from . import named
     from ..parser import parse
+    from .values import unbound
     name, _, text = arg.strip().partition(" ")
     text = text.strip().rstrip(";").strip()
     if not name or not text:
         raise CommandError("usage: .save NAME STATEMENT")
     try:
-        if len(parse(text)) != 1:
+        if len(parse(unbound(text))) != 1:
             raise CommandError("a named query is one statement")
     except errors.CQLError as exc:
         raise CommandError(f"not saved: error {exc.code}: {exc.message}") from None

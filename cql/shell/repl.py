@@ -76,7 +76,7 @@ def trim_history(path: str, size: int) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with open(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-            f.write(text[starts[-size]:] if size else "")
+            f.write(text[max(starts[-size] - 1, 0):] if size else "")  # from the blank line before
         os.replace(tmp, path)
     except OSError:
         if os.path.exists(tmp):

@@ -34,6 +34,13 @@ def placeholders(text: str) -> int:
     return sum(1 for m in _TOKEN.finditer(text) if m.group("param"))
 
 
+def unbound(text: str) -> str:
+    """The text with every ``:name`` as a ``?`` (to parse it before the
+    variables are known)."""
+    return _TOKEN.sub(lambda m: "?" + " " * len(m.group("name"))
+                      if m.group("var") and m.group("name").lower() not in _NOT_VARIABLES else m.group(), text)
+
+
 def bind(text: str, args: Sequence[Any], variables: Dict[str, Any]) -> Tuple[str, List[Any]]:
     """(text, parameters): each ``:name`` becomes a ``?`` bound to the
     variable, each ``?`` takes the next of ``args``. Without ``:name`` the
