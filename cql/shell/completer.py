@@ -65,6 +65,12 @@ class CQLCompleter(Completer):
             return [(f, "format") for f in FORMATS]
         if t == "onoff":
             return [("on", ""), ("off", "")]
+        if t == "query":
+            from .named import load
+            try:
+                return [(name, text) for name, text in sorted(load().items())]
+            except Exception:  # an unreadable file: no candidates, never a broken prompt
+                return []
         return []
 
     def get_completions(self, document: Document, complete_event):

@@ -12,15 +12,15 @@ not pay for ever-growing skips.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
+import re
 import tempfile
-from typing import Callable, Iterator, List, Optional, TextIO
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from ..connection import Connection
 from ..names import SYSTEM_FIELDS, is_class_name, is_field_name
-from ..result import SYSTEM_FIRST, SYSTEM_LAST
+from ..types import check_value, schema_type
 from .errors import CommandError, decode_text, did_you_mean
 
 BATCH = 50
@@ -28,33 +28,69 @@ PAGE = 1000
 SYSTEM = (*SYSTEM_FIELDS, "ACL")  # assigned by the target, never copied from a file
 
 
-def read_objects(path: str) -> List[dict]:
-    """The objects of a JSON array (or {"results": [...]}), JSON lines, or
-    CSV file (LeanCloud's typed CSV, or a header line of names), by content."""
+def read_objects(path: str, known: Optional[Dict[str, str]] = None) -> List[Tuple[str, dict]]:
+    """(where, object) for each object of a JSON array (or {"results": [...]}),
+    JSON lines, or CSV file (LeanCloud's typed CSV, or a header line of names
+    typed by ``known``, the class's schema), by content; ``where`` is
+    ``file:line`` (``file: object N`` in a JSON document)."""
     from ..transfer.formats import FormatError, read_text
     with open(path, "rb") as f:
         data = f.read()
     text = decode_text(data, path)
+    document = text.lstrip("\ufeff \t\r\n")[:1] == "[" or re.match(r'\s*\{\s*"results"\s*:', text)
     try:
-        return [obj for _line, obj in read_text(text, path)]
+        return [(f"{path}: object {line}" if document else f"{path}:{line}", obj)
+                for line, obj in read_text(text, path, known)]
     except FormatError as exc:
         raise CommandError(exc.message) from None
 
 
-def check_objects(objects: List[dict], path: str, class_name: str) -> None:
-    """Field names and values as INSERT would accept them (codes 105, 107, ...),
-    so nothing is imported that cannot be queried or read back."""
+def check_objects(objects: Sequence[Tuple[str, dict]], class_name: str,
+                  known: Optional[Dict[str, str]] = None) -> None:
+    """Field names, values and types as INSERT would accept them (codes 105,
+    107, 111 against the class's ``known`` field types), each error at its
+    file line, so nothing is imported that cannot be queried or read back."""
     from ..errors import CQLError
-    from ..types import check_value
-    for n, obj in enumerate(objects, 1):
+    for n, (where, obj) in enumerate(objects, 1):
         for key, value in obj.items():
             if not is_field_name(key):
-                raise CommandError(f"{path}: object {n}: invalid field name {key!r}: field names start with "
+                raise CommandError(f"{where}: object {n}: invalid field name {key!r}: field names start with "
                                    "an ASCII letter and use only ASCII letters, digits and '_'; nothing imported")
             try:
                 check_value(value, f"{class_name}.{key}")
             except CQLError as exc:
-                raise CommandError(f"{path}: object {n}: {exc.message}; nothing imported") from None
+                raise CommandError(f"{where}: object {n}: {exc.message}; nothing imported") from None
+        wrong = type_clash(obj, known or {})
+        if wrong is not None:
+            raise CommandError(f"{where}: field {wrong[0]}: {wrong[1]}, but {class_name}.{wrong[0]} holds "
+                               f"{known[wrong[0]]} (error 111); nothing imported")
+
+
+def type_clash(obj: dict, types: Dict[str, str]) -> Optional[Tuple[str, str]]:
+    """(field, "its type and value") of the first field of ``obj`` whose type
+    differs from ``types`` (a class's schema), else None."""
+    from ..types import schema_type
+    for key, value in obj.items():
+        kind = schema_type(value)
+        if kind is not None and types.get(key, kind) != kind:
+            return key, f"{kind} {compact(value)}"
+    return None
+
+
+def located(exc: Exception, batch: Sequence[Tuple[str, dict]], types: Dict[str, str]) -> Exception:
+    """A type error (111) of a batch said at the file line of the object that
+    caused it: the first whose types clash with the class's or an earlier
+    object's of the batch."""
+    from .. import errors
+    if not isinstance(exc, errors.CQLError) or exc.code != 111:
+        return exc
+    seen = dict(types)
+    for where, obj in batch:
+        if type_clash(obj, seen) is not None:
+            return errors.CQLError(f"{where}: {exc.message}", exc.code)
+        for key, value in obj.items():
+            seen.setdefault(key, schema_type(value))
+    return exc
 
 
 def import_file(conn: Connection, path: str, class_name: str, *,
@@ -67,17 +103,23 @@ def import_file(conn: Connection, path: str, class_name: str, *,
     if not is_class_name(class_name):
         raise CommandError(f"invalid class name {class_name!r}: class names start with an ASCII letter "
                            "or '_' and use only ASCII letters, digits and '_'")
-    objects = [{k: v for k, v in o.items() if k not in SYSTEM} for o in read_objects(path)]
-    check_objects(objects, path, class_name)
+    known = _schema(conn).get(class_name)
+    rows = [(where, {k: v for k, v in o.items() if k not in SYSTEM}) for where, o in read_objects(path, known)]
+    strict = getattr(conn.backend, "strict_types", True)  # servers keep one type per field
+    check_objects(rows, class_name, known if strict else None)
     backend = conn.backend
-    batches = [objects[i:i + BATCH] for i in range(0, len(objects), BATCH)]
-    bar = Progress(len(objects), progress, "rows", label=f"importing into {class_name} ") \
+    batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
+    bar = Progress(len(rows), progress, "rows", label=f"importing into {class_name} ") \
         if progress is not None else None
     done = 0
     try:
         for batch in batches:
-            columns = tuple(dict.fromkeys(k for o in batch for k in o))
-            done += backend.run(Create(class_name, rows=tuple(batch), columns=columns)).rowcount
+            objects = tuple(obj for _where, obj in batch)
+            columns = tuple(dict.fromkeys(k for o in objects for k in o))
+            try:
+                done += backend.run(Create(class_name, rows=objects, columns=columns)).rowcount
+            except Exception as exc:
+                raise located(exc, batch, _schema(conn).get(class_name) or {}) from None
             if bar is not None:
                 bar.update(done)
     except BaseException as exc:
@@ -85,13 +127,27 @@ def import_file(conn: Connection, path: str, class_name: str, *,
         if done and warn is not None:
             if bar is not None:
                 bar.clear()
-            warn(f"{done} of {len(objects)} objects were imported into {class_name} before "
+            warn(f"{done} of {len(rows)} objects were imported into {class_name} before "
                  f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
         raise
     finally:
         if bar is not None:
             bar.close()
     return done
+
+
+def _schema(conn: Connection) -> Dict[str, Dict[str, str]]:
+    """The schema, or {} where it cannot be read (a server without the master key)."""
+    from .. import errors
+    try:
+        return conn.schema()
+    except errors.Error:
+        return {}
+
+
+def compact(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def iter_class(conn: Connection, class_name: str, where: Optional[dict] = None) -> Iterator[dict]:
@@ -213,20 +269,14 @@ def _open_for_export(path: str) -> TextIO:
 
 
 def _export_to(conn: Connection, class_name: str, path: str, f: TextIO) -> int:
-    from .formats import csv_cell
     ext = os.path.splitext(path)[1].lower()
     n = 0
     with f:
-        if ext == ".csv":
+        if ext == ".csv":  # LeanCloud's typed CSV: row 1 the types, so an import gets them back
+            from ..transfer.formats import schema_fields, write_typed_csv
             objects = list(iter_class(conn, class_name))
-            keys = sorted({k for o in objects for k in o} - set(SYSTEM))
-            cols = [c for c in SYSTEM_FIRST if any(c in o for o in objects)] + keys + \
-                [c for c in SYSTEM_LAST if any(c in o for o in objects)]
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(cols)
-            for o in objects:
-                writer.writerow([csv_cell(o.get(c)) for c in cols])
-            return len(objects)
+            fields = [field for field in schema_fields(objects, _schema(conn).get(class_name)) if field[0] != "ACL"]
+            return write_typed_csv(objects, fields, f)
         if ext == ".json":
             f.write("[")
             for o in iter_class(conn, class_name):

@@ -9,7 +9,11 @@ formats for ``cql copy`` and the shell's ``.import``/``.export``.
   ``number``, ``double``, ``string``, ``date``, ``boolean``, ``file``,
   ``array``, ``object``, ``geopoint`` as "longitude latitude",
   ``pointer:ClassName`` holding an objectId), row 2 the field names, data from
-  row 3. A CSV whose first row is names (no types) is read as plain CSV.
+  row 3. A CSV whose first row is names (no types) is plain CSV, as
+  spreadsheets write it: a name may state its type (``due:date``,
+  ``author:pointer:_User``); a column without one takes the class's type when
+  the class has the field, else one type for the whole column (numbers,
+  booleans, arrays or objects when every cell is one, else text).
 - Relation rows: ``{"owningId", "relatedId"}`` objects (JSON/JSON Lines) or
   two-column CSV rows ``owningId,relatedId`` (a header line is optional).
 
@@ -29,7 +33,7 @@ from ..names import DATE_FIELDS, SYSTEM_FIELDS
 
 __all__ = ["FormatError", "loads", "text_lines", "read_objects", "read_text", "read_relations", "read_jsonl",
            "read_json", "read_typed_csv", "dumps_line", "write_jsonl", "write_typed_csv", "schema_fields", "csv_type",
-           "csv_type_of", "csv_cell", "is_typed_csv_header", "CSV_TYPES"]
+           "csv_type_of", "csv_cell", "is_typed_csv_header", "column_type", "CSV_TYPES"]
 
 # LeanCloud's CSV type names -> how a cell of that type is read
 CSV_TYPES = ("int", "long", "number", "double", "string", "date", "boolean", "file", "array", "object",
@@ -124,10 +128,15 @@ def csv_type(cell: str) -> Optional[Tuple[str, Optional[str]]]:
     return (kind, None) if kind in CSV_TYPES and not arg else None
 
 
-def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]:
-    """Objects of LeanCloud's typed CSV (types row, names row, data); a CSV
-    whose first row is not a type row is read with its first row as names and
-    each cell's JSON value (a number, true/false, an array...) or text."""
+Kind = Optional[Tuple[str, Optional[str]]]
+
+
+def read_typed_csv(stream: Iterable[str], name: str,
+                   known: Optional[Dict[str, str]] = None) -> Iterator[Tuple[int, dict]]:
+    """Objects of LeanCloud's typed CSV (types row, names row, data), or of a
+    plain CSV (a header line of names, each ``name`` or ``name:type``):
+    a plain column's type is stated, or the class's (``known``: field ->
+    schema type), or inferred once for the whole column (``column_type``)."""
     reader = csv.reader(stream, strict=True)
     try:
         first = next(reader, None)
@@ -135,22 +144,26 @@ def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict
             return
         if first and first[0].startswith("\ufeff"):
             first[0] = first[0][1:]
+        rows: Iterable[Tuple[int, List[str]]]
         if is_typed_csv_header(first):
-            types = [csv_type(c) for c in first]
+            types: List[Kind] = [csv_type(c) for c in first]
             names = next(reader, None)
             if names is None:
                 raise FormatError(name, 2, "the row of field names (row 2, under the row of types) is missing")
             if len(names) != len(types):
                 raise FormatError(name, 2, f"{len(names)} field names but {len(types)} types in row 1")
+            _check_names(names, name, reader.line_num)
+            rows = _data_rows(reader)
         else:
-            types, names = [None] * len(first), first
-        _check_names(names, name, reader.line_num)
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
+            names, types = _plain_header(first, name)
+            _check_names(names, name, reader.line_num)
+            rows = list(_data_rows(reader))  # read whole: a column's type comes from all its cells
+            types = [kind or (csv_type(csv_type_of(known[field])) if known and field in known
+                              else column_type([row[i] for _, row in rows if i < len(row) and row[i] != ""]))
+                     for i, (field, kind) in enumerate(zip(names, types))]
+        for line, row in rows:
             if len(row) > len(names):
-                raise FormatError(name, reader.line_num, f"{len(row)} values but the header line has "
-                                                         f"{len(names)} names")
+                raise FormatError(name, line, f"{len(row)} values but the header line has {len(names)} names")
             obj = {}
             for field, kind, cell in zip(names, types, row):
                 if cell == "":
@@ -159,10 +172,47 @@ def read_typed_csv(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict
                     obj[field] = _cell(cell, kind)
                 except ValueError as exc:
                     what = "" if kind is None else f" ({kind[0]}{':' + kind[1] if kind[1] else ''})"
-                    raise FormatError(name, reader.line_num, f"field {field}{what}: {exc}") from None
-            yield reader.line_num, obj
+                    raise FormatError(name, line, f"field {field}{what}: {exc}") from None
+            yield line, obj
     except csv.Error as exc:
         raise FormatError(name, reader.line_num, f"malformed CSV: {exc}") from None
+
+
+def _data_rows(reader: Any) -> Iterator[Tuple[int, List[str]]]:
+    """(line, cells) of the rows that are not blank."""
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            yield reader.line_num, row
+
+
+def _plain_header(cells: Sequence[str], name: str) -> Tuple[List[str], List[Kind]]:
+    """Names and stated types (None) of a plain CSV header: ``due:date``."""
+    names, types = [], []
+    for i, cell in enumerate(cells, 1):
+        field, colon, kind = cell.partition(":")
+        stated = csv_type(kind) if colon else None
+        if colon and stated is None:
+            raise FormatError(name, 1, f"column {i} of the header line: {kind!r} is not a type (one of "
+                                       f"{', '.join(CSV_TYPES[:-1])}, pointer:Class)")
+        names.append(field.strip() if colon else cell)
+        types.append(stated)
+    return names, types
+
+
+def column_type(cells: Sequence[str]) -> Kind:
+    """One type for a plain CSV column: number, boolean, array or object when
+    every (non-empty) cell reads as one in JSON (so 01234 stays text), else
+    string."""
+    def reads_as(cell: str, kinds: tuple) -> bool:
+        try:
+            value = loads(cell.strip())
+        except ValueError:
+            return False
+        return isinstance(value, kinds) and not (bool not in kinds and isinstance(value, bool))
+    for kind, kinds in (("number", (int, float)), ("boolean", (bool,)), ("array", (list,)), ("object", (dict,))):
+        if cells and all(reads_as(c, kinds) for c in cells):
+            return (kind, None)
+    return ("string", None)
 
 
 def _check_names(names: Sequence[str], name: str, line: int) -> None:
@@ -263,10 +313,10 @@ def read_objects(stream: Iterable[str], name: str) -> Iterator[Tuple[int, dict]]
 _RESULTS = re.compile(r'^\s*\{\s*"results"\s*:\s*\[')
 
 
-def read_text(text: str, name: str) -> Iterator[Tuple[int, dict]]:
+def read_text(text: str, name: str, known: Optional[Dict[str, str]] = None) -> Iterator[Tuple[int, dict]]:
     """Objects of a data file's text, told by content: a JSON array or
     {"results": [...]}, JSON Lines, or CSV (LeanCloud's typed CSV, or a
-    header line of names)."""
+    header line of names; ``known`` types its columns, see read_typed_csv)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     head = text.lstrip()[:1]
@@ -283,7 +333,7 @@ def read_text(text: str, name: str) -> Iterator[Tuple[int, dict]]:
         return read_jsonl(io.StringIO(text), name)
     if head in ('"', "]") or head.isdigit():
         raise FormatError(name, None, "expected a JSON array of objects, JSON lines or CSV with a header line")
-    return read_typed_csv(io.StringIO(text, newline=""), name)
+    return read_typed_csv(io.StringIO(text, newline=""), name, known)
 
 
 def read_relations(stream: Iterable[str], name: str) -> Iterator[Tuple[int, str, str]]:
