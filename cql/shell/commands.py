@@ -134,7 +134,10 @@ STATEMENTS = {
 }
 
 
-@command(".help", aliases=(".h", "\\?", "help"), args="[COMMAND | select | insert | update | delete]",
+HELP_COLUMN = 26  # where the descriptions start in .help
+
+
+@command(".help", aliases=(".h", "\\?", "help"), args="[COMMAND | STATEMENT]",
          description="List the commands, or show one (or a statement's syntax)", complete=("command",))
 def _help(session: Session, arg: str) -> None:
     word = arg.strip().rstrip(";").strip()
@@ -146,11 +149,16 @@ def _help(session: Session, arg: str) -> None:
         aliases = f" (also {', '.join(cmd.aliases)})" if cmd.aliases else ""
         session.echo(f"{cmd.usage}{aliases}\n    {cmd.description}")
         return
-    width = max(len(c.usage) for c in _COMMANDS)
+    import textwrap
     lines = []
-    for c in _COMMANDS:
+    for c in _COMMANDS:  # usage, then what it does wrapped beside it (below a long usage)
         also = f" (also {', '.join(c.aliases)})" if c.aliases else ""
-        lines.append(f"{c.usage.ljust(width)}  {c.description}{also}")
+        text = textwrap.wrap(c.description + also, 78 - HELP_COLUMN)
+        head = [c.usage] if len(c.usage) >= HELP_COLUMN - 1 else []
+        lines.extend(head)
+        for i, part in enumerate(text):
+            first = not head and i == 0
+            lines.append((c.usage if first else "").ljust(HELP_COLUMN) + part)
     lines.append("")
     lines.append("End a statement with ; (or \\G for vertical output); help select shows its syntax.")
     lines.append("Ctrl-R searches the history, Ctrl-C cancels the input, Ctrl-D exits.")

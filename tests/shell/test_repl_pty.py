@@ -452,3 +452,26 @@ def test_the_progress_line_is_cleared_before_the_question_and_results(tmp_path, 
     raw += child.before
     mixed = [line for line in screen_lines(raw) if "statements" in line and "inserted" in line]
     assert not mixed, mixed[:3]
+
+
+def test_habits_run_on_enter_and_never_wait_for_more(shell, todo_db):
+    """psql/mysql/sqlite3 habits typed at the prompt, without ';': each runs
+    at once (no '...>'), and \\q leaves."""
+    s = shell(str(todo_db))
+    for line, answer in (("help", r"\.describe \[CLASS\]"), ("help \\d", r"also \\d, describe, desc"),
+                         ("\\?", r"\.dropquery NAME"), ("\\d", r"\nTodo\n"), ("\\dt", r"\nTodo\n"),
+                         ("show tables", r"\nTodo\n"), ("SHOW CLASSES", r"\nTodo\n"),
+                         ("\\d Todo", r"title +String"), ("describe Todo", r"title +String"),
+                         ("desc Todo", r"title +String"), ("\\x", r"vertical output is on"),
+                         ("select title from Todo where n = 1;", r"title: 买牛奶"), ("\\x", r"vertical output is off"),
+                         (".headers off", r"cql>"), (".mode csv", r"cql>"),
+                         ("select title from Todo where n = 1;", r"\n[0-9a-f]{24},买牛奶,"),
+                         (".dump Todo", r"insert into Todo \(title, n\) values \('买牛奶', 1\), \('b', 2\);")):
+        s.type(line + "\r")
+        out = s.expect(answer)
+        assert "...>" not in out, (line, out)
+        s.expect(r"cql>")
+    s.type("\\q\r")
+    s.child.expect(pexpect.EOF, timeout=30)
+    s.child.close()
+    assert s.child.exitstatus == 0
