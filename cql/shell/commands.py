@@ -424,14 +424,14 @@ def _value_text(value: object) -> str:
          description="Set a variable, used as :NAME in statements (a select's first field, an insert's "
                      "objectId); without arguments, list them")
 def _set(session: Session, arg: str) -> None:
-    from .named import NAME
+    from .values import VARIABLE
     name, _, rest = arg.strip().partition(" ")
     if not name:
         variables = session.variables
         session.echo("\n".join(f":{n} = {_value_text(v)}" for n, v in sorted(variables.items()))
                      if variables else "no variables (.set NAME VALUE sets one)")
         return
-    if not NAME.match(name) or "-" in name:
+    if not VARIABLE.match(name):
         raise CommandError(f"invalid variable name {name!r}: use letters, digits and '_'")
     rest = rest.strip()
     if not rest:
@@ -533,5 +533,5 @@ def _dropquery(session: Session, arg: str) -> None:
 
 
 def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:
-    cmd = _BY_NAME.get(name)
+    cmd = _BY_NAME.get(name) or _BY_NAME.get(name.lower())
     return None if cmd is None else cmd.complete

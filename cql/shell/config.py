@@ -18,9 +18,9 @@ from dataclasses import dataclass, fields
 from typing import Callable, Dict, List, Optional, Tuple
 
 from .errors import CommandError
+from .formats import FORMATS
 
 SECTION = "main"
-FORMATS = ("table", "vertical", "json", "jsonl", "csv", "markdown")
 
 
 def config_dir() -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional
 
-from ..splitter import scan
+from ..splitter import COMMAND_WORDS, scan
 
 Suggestion = Dict[str, object]
 
@@ -99,7 +99,9 @@ def suggest(text_before_cursor: str, full_text: Optional[str] = None) -> List[Su
     # A dot command: the current line starts with "." and nothing is pending.
     line = text_before_cursor.rsplit("\n", 1)[-1].lstrip()
     pending = _current_statement(text_before_cursor[: len(text_before_cursor) - len(line)])
-    if line.startswith(".") and not pending.strip():
+    if not pending.strip() and (line.startswith((".", "\\")) or line.split(" ", 1)[0].lower() in COMMAND_WORDS):
+        if not line.startswith(".") and not re.search(r"\s", line):
+            return []  # a habit's name (\d, describe) is typed whole
         return _command_suggestion(line)
 
     _spans, open_ = scan(text_before_cursor)

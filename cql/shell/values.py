@@ -21,6 +21,7 @@ _TOKEN = re.compile(r"""
   | (?P<var>:(?P<name>[A-Za-z_]\w*)(?!\s*\()) | (?P<param>\?)
 """, re.X)
 _NOT_VARIABLES = {"true", "false", "null"}   # {'a':true} is an object, not a variable
+VARIABLE = re.compile(r"[A-Za-z_]\w*\Z")
 
 
 def variables_in(text: str) -> List[str]:

@@ -61,6 +61,10 @@ def test_dot_commands():
     assert types(".timing ") == ["onoff"]
     assert types(".explain select * from ") == ["class"]
     assert types("select 1;\n.sch") == ["command"]
+    # the habits complete their arguments too
+    assert types("\\d ") == types("describe Ga") == types("DESC ") == ["class"]
+    assert types(".run ") == types("\\nd ") == ["query"]
+    assert types("\\d") == [] and types("desc") == []
 
 
 def test_statement_class():
