@@ -162,7 +162,7 @@ def _help(session: Session, arg: str) -> None:
     lines.append("")
     lines.append("End a statement with ; (or \\G for vertical output); help select shows its syntax.")
     lines.append("Ctrl-R searches the history, Ctrl-C cancels the input, Ctrl-D exits.")
-    session.echo("\n".join(lines))
+    session.write_paged("\n".join(lines))  # taller than a screen: paged, as psql's \?
 
 
 @command(".quit", aliases=(".exit", ".q", "\\q", "exit", "quit"), description="Leave the shell")
