@@ -1,14 +1,21 @@
 """EngineBackend: runs Plans on the embedded database.
 
-Reads go to the in-memory objects (through ``query.Finder``); every write
-statement is one ``Store.write()`` transaction: all its changes are computed
-first (ops applied, field types checked) and then committed together, so an
-error in the 5th object of an update leaves all of them unchanged.
+Reads run in one read transaction of the store (``query.Finder`` picks the
+access path); every write statement is one ``Store.write()`` transaction: all
+its changes are computed first (ops applied, field types checked) and then
+written together with their index entries, so an error in the 5th object of an
+update leaves all of them unchanged. ``transaction()`` groups statements into
+one transaction (DB-API ``executemany``).
+
+Indexes are built on a field's first indexed query (``auto_index``, the
+default) in a write transaction of their own before the read, or ahead of time
+with ``create_index``; both are persistent (indexes.py).
 
 Decided here (LeanCloud behaviour where it has one):
 - objectIds are MongoDB ObjectId-style, 24 lowercase hex digits (seconds,
   per-process random, counter); createdAt/updatedAt are UTC ISO with ms.
-- An insert or update may not set objectId, createdAt or updatedAt (code 105).
+- An insert or update may not set objectId, createdAt or updatedAt (code 105);
+  ``write_objects`` (copying data in) keeps them as given.
 - Field types are fixed by the first non-null value written (as LeanCloud's
   schema does): writing another type later is code 111. ``strict_types=False``
   turns the check off.
@@ -25,20 +32,18 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from math import isfinite
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
-from ..backend import Backend, option, refuse_unknown_options
+from ..backend import Backend
 from ..names import SYSTEM_FIELDS
-from ..types import MAX_NUMBER, schema_type as type_name
+from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
-from . import bulk, matcher, ops
-from .indexes import ClassIndexes
+from . import matcher, ops
+from .indexes import GEO, KEY
 from .query import Finder, Selection, parse_order
-from .regex import statement_budget
-from .store import Batch, Store
-from .values import plain_value_key
+from .store import DEFAULT_CACHE_MB, Batch, DuplicateId, Store, dumps, loads
 
 _SYSTEM_SET = frozenset(SYSTEM_FIELDS)
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
@@ -242,9 +247,6 @@ class _SchemaCheck:
                 if key in SYSTEM_FIELDS:
                     continue
                 raise errors.InvalidJSON(f"{self.cls}.{key}: {value} is not a number JSON can hold")
-            elif value.__class__ is int and not -MAX_NUMBER <= value <= MAX_NUMBER:  # an Increment's sum
-                raise errors.InvalidJSON(f"{self.cls}.{key}: the number grows beyond what JSON can hold "
-                                         "(about 1.8e308)")
             if key in SYSTEM_FIELDS:
                 continue
             e = known.get(key)
@@ -259,32 +261,19 @@ class _SchemaCheck:
 
 
 class EngineBackend(Backend):
-    """The embedded engine on a transient (path None) or file database."""
-
-    #: the keyword options this backend takes (cql.connect(path, **options))
-    OPTIONS = ("synchronous", "busy_timeout", "strict_types", "regex_timeout")
+    """The embedded engine on a transient (path None: SQLite in memory) or file database."""
 
     def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
-                 busy_timeout: float = 30.0, strict_types: bool = True,
-                 regex_timeout: Optional[float] = None, **unknown: Any):
-        refuse_unknown_options(unknown, self.OPTIONS, "an embedded database")
-        # None: the default (the store checks synchronous's value: StorageError)
-        synchronous = option("synchronous", synchronous, "text") or "NORMAL"
-        busy_timeout = option("busy_timeout", busy_timeout, "number")
-        busy_timeout = 30.0 if busy_timeout is None else busy_timeout
-        strict_types = option("strict_types", strict_types, "bool") is not False
-        self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
+                 busy_timeout: float = 30.0, strict_types: bool = True, auto_index: bool = True,
+                 cache_mb: float = DEFAULT_CACHE_MB, **_ignored: Any):
         self._lock = threading.RLock()
         self.path = None if path is None else os.fspath(path)
         self.strict_types = strict_types
-        self._indexes: Dict[str, ClassIndexes] = {}
+        self.auto_index = auto_index
         self._compiled: Dict[bytes, matcher.Predicate] = {}  # see _predicate
-        self.store = Store(self.path, synchronous=synchronous, busy_timeout=busy_timeout)
-        self.store.listeners.append(self._on_change)
-        self.store.reset_listeners.append(self._indexes.clear)
-        self.finder = Finder(self.store.classes, self._class_indexes)
-        self.store.reset_listeners.append(self._rebind)
-        self._sorted_ids = bulk.SortedIds(self.store)  # see scan_objects
+        self.store = Store(self.path, synchronous=synchronous, busy_timeout=busy_timeout,
+                           cache_mb=cache_mb)
+        self.finder = Finder(self.store)
         self.closed = False
         if self.path is None:
             self.description = "transient in-memory database; use .open FILE to persist"
@@ -292,48 +281,9 @@ class EngineBackend(Backend):
             self.description = f"embedded database {self.path}"
 
     # -- plumbing -----------------------------------------------------------------
-    def _rebind(self) -> None:
-        self.finder.classes = self.store.classes
-
-    def _class_indexes(self, class_name: str) -> ClassIndexes:
-        idx = self._indexes.get(class_name)
-        if idx is None:
-            idx = self._indexes[class_name] = ClassIndexes(plain_value_key)  # dates: see indexes
-        return idx
-
-    def _on_change(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:
-        """Keep the indexes of the changed classes current."""
-        if len(changes) == 1:  # e.g. an update by objectId
-            cls, oid, old, new = changes[0]
-            idx = self._indexes.get(cls)
-            if idx is not None:
-                idx.change(oid, old, new)
-            return
-        if not self._indexes:
-            return
-        classes = {c[0] for c in changes}
-        if len(classes) == 1:  # a statement's changes: one class
-            idx = self._indexes.get(classes.pop())
-            if idx is not None:
-                idx.change_many([(oid, old, new) for _cls, oid, old, new in changes])
-            return
-        by_class: Dict[str, list] = {}
-        for cls, oid, old, new in changes:
-            if cls in self._indexes:
-                by_class.setdefault(cls, []).append((oid, old, new))
-        for cls, items in by_class.items():
-            self._indexes[cls].change_many(items)
-
     def _check_open(self) -> None:
         if self.closed:
             raise errors.InterfaceError("the database is closed")
-
-    def check(self) -> List[str]:
-        """The problems SQLite's integrity check finds in the file ([]: sound;
-        a transient database has none)."""
-        with self._lock:
-            self._check_open()
-            return self.store.check()
 
     def close(self) -> None:
         with self._lock:
@@ -341,24 +291,30 @@ class EngineBackend(Backend):
                 self.closed = True
                 self.store.close()
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several statements as one transaction: all or nothing."""
+        with self._lock:
+            self._check_open()
+            with self.store.transaction():
+                yield
+
     # -- Backend ------------------------------------------------------------------
     def run(self, plan: Plan) -> Result:
-        with self._lock, statement_budget(self.regex_timeout):
+        with self._lock:
             self._check_open()
             c = plan.__class__  # exact classes first: a run per statement
             if c is Update:
                 return self._update(plan)  # type: ignore[arg-type]
             if c is Find or isinstance(plan, Find):
-                self.store.sync()
                 return self.find(plan)  # type: ignore[arg-type]
             return super().run(plan)
 
     def explain(self, plan: Plan) -> List[dict]:
         """The reference requests, each find annotated with the index it uses."""
         requests = requests_of(plan)
-        with self._lock, statement_budget(self.regex_timeout):
+        with self._lock:
             self._check_open()
-            self.store.sync()
             note = self._access_note(plan)
         if note is not None:
             for req in requests:
@@ -367,29 +323,81 @@ class EngineBackend(Backend):
         return requests
 
     def _access_note(self, plan: Plan) -> Optional[str]:
-        """The access path a plan's read takes (found by running the read)."""
+        """The access path a plan's read takes (decided as a run would, nothing read)."""
         if isinstance(plan, Create):
             return None
         if isinstance(plan, (Update, Delete)) and plan.object_id is not None:
             return "objectId (hash)"
         if isinstance(plan, Find):
             return self._select(plan.class_name, plan.where, parse_order(plan.order),
-                                plan.skip or 0, plan.effective_limit, plan.count).index
-        return self._select(plan.class_name, plan.where, (), 0, None, False).index
+                                plan.skip or 0, plan.effective_limit, plan.count, plan_only=True).index
+        return self._select(plan.class_name, plan.where, (), 0, None, False, plan_only=True).index
 
     def schema(self) -> Dict[str, Dict[str, str]]:
         with self._lock:
             self._check_open()
-            self.store.sync()
-            out: Dict[str, Dict[str, str]] = {}
-            names = list(self.store.schema) + [c for c in self.store.classes if c not in self.store.schema]
-            for cls in names:
-                fields = {"objectId": "String"}
-                fields.update(self.store.schema.get(cls, {}))
-                fields["createdAt"] = "Date"
-                fields["updatedAt"] = "Date"
-                out[cls] = fields
-            return out
+            store = self.store
+            with store.reading():
+                out: Dict[str, Dict[str, str]] = {}
+                for cls in store.class_names():
+                    fields = {"objectId": "String"}
+                    fields.update(store.schema.get(cls, {}))
+                    fields["createdAt"] = "Date"
+                    fields["updatedAt"] = "Date"
+                    out[cls] = fields
+                return out
+
+    # -- indexes ---------------------------------------------------------------------
+    def create_index(self, class_name: str, field: str, kind: str = KEY) -> dict:
+        """Build an index ahead of time (a no-op when it exists); its description."""
+        _check_index_args(field, kind)
+        with self._lock:
+            self._check_open()
+            with self.store.write():
+                self.store.create_index(class_name, field, kind)
+            return self._describe(class_name, field, kind)
+
+    def drop_index(self, class_name: str, field: str, kind: Optional[str] = None) -> int:
+        """Drop the index (both kinds when ``kind`` is None); how many were dropped."""
+        with self._lock:
+            self._check_open()
+            with self.store.write():
+                return sum(self.store.drop_index(class_name, field, k)
+                           for k in ((kind,) if kind else (KEY, GEO)))
+
+    def indexes(self, class_name: Optional[str] = None) -> List[dict]:
+        """Every index (of one class): class, field, kind, entries, bytes."""
+        with self._lock:
+            self._check_open()
+            with self.store.reading():
+                found = [i for i in self.store.indexes.all()
+                         if class_name is None or i.cls == class_name]
+                return [self.store.index_info(i) for i in sorted(found, key=lambda i: (i.cls, i.field, i.kind))]
+
+    def _describe(self, class_name: str, field: str, kind: str) -> dict:
+        with self.store.reading():
+            idx = self.store.indexes.known(class_name, field, kind)
+            return self.store.index_info(idx)  # type: ignore[arg-type]
+
+    def _prepare(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
+                 limit: Optional[int], skip: int) -> None:
+        """Build the indexes this read would use that do not exist yet (their
+        field's first indexed query), in a write transaction of their own before
+        the read (or inside the open write). Inside a read (a subquery) nothing
+        can be written: the read goes without."""
+        store = self.store
+        if not self.auto_index or store._reading:
+            return
+        if not store.in_transaction and store._data_version is None:
+            with store.reading():  # counts and registry, to decide on
+                pass
+        wanted = self.finder.wanted(class_name, where, order, limit, skip)
+        if store.count(class_name) == 0 or all(store.indexes.get(class_name, *w) is not None for w in wanted):
+            return
+        with store.write():  # current under the lock (or the open write)
+            for field, kind in wanted:
+                if store.count(class_name) and store.indexes.get(class_name, field, kind) is None:
+                    store.create_index(class_name, field, kind)
 
     # -- reads --------------------------------------------------------------------
     def _predicate(self, where: Optional[dict]) -> matcher.Predicate:
@@ -412,10 +420,13 @@ class EngineBackend(Backend):
         return predicate
 
     def _select(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
-                skip: int, limit: Optional[int], count: bool) -> Selection:
-        predicate = self._predicate(where or None)
-        return self.finder.find(class_name, where or {}, predicate, order=order, skip=skip,
-                                limit=limit, count=count)
+                skip: int, limit: Optional[int], count: bool, plan_only: bool = False) -> Selection:
+        where = where or {}
+        self._prepare(class_name, where, order, limit, skip)
+        with self.store.reading():
+            predicate = self._predicate(where or None)
+            return self.finder.find(class_name, where, predicate, order=order, skip=skip,
+                                    limit=limit, count=count, plan_only=plan_only)
 
     def find(self, plan: Find) -> Result:
         limit = plan.effective_limit
@@ -423,9 +434,14 @@ class EngineBackend(Backend):
             raise errors.CQLError(f"limit must not be negative, got {limit}", 102)
         if plan.skip is not None and plan.skip < 0:
             raise errors.CQLError(f"skip must not be negative, got {plan.skip}", 102)
-        sel = self._select(plan.class_name, plan.where, parse_order(plan.order),
-                           plan.skip or 0, limit, plan.count)
-        rows = _deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
+        order = parse_order(plan.order)
+        where = plan.where or {}
+        self._prepare(plan.class_name, where, order, limit, plan.skip or 0)
+        with self.store.reading():  # one snapshot for the select and its includes
+            predicate = self._predicate(where or None)
+            sel = self.finder.find(plan.class_name, where, predicate, order=order, skip=plan.skip or 0,
+                                   limit=limit, count=plan.count)
+            rows = _deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
         return Result("select", plan.class_name, rows, count=sel.count,
                       selected=plan.columns, truncated=plan.limit is None and sel.more,
                       count_only=plan.count_only, info={"index": sel.index})
@@ -460,7 +476,7 @@ class EngineBackend(Backend):
             return [self._resolve(v, sub) for v in value]
         if value.__class__ is dict and value.get("__type") == "Pointer":
             cls, oid = value.get("className"), value.get("objectId")
-            target = (self.store.classes.get(cls) or {}).get(oid)
+            target = self.store.get(cls, oid) if isinstance(cls, str) and isinstance(oid, str) else None
             if target is None:
                 return value  # a dangling pointer stays a pointer
             out = {"__type": "Object", "className": cls}
@@ -486,44 +502,46 @@ class EngineBackend(Backend):
                                         change.op == "add"))
 
     def insert(self, plan: Create) -> Result:
+        with self._lock, _gc_paused(len(plan.rows) >= 1000):
+            self._check_open()
+            try:
+                return self._insert(plan)
+            except DuplicateId:  # an id made here was taken (imported data): new ids, once more
+                return self._insert(plan)
+
+    def _insert(self, plan: Create) -> Result:
         rows = plan.rows
         cls = plan.class_name
-        with self._lock, _gc_paused(len(rows) >= 1000):
-            self._check_open()
-            out: List[dict] = []
-            with self.store.write() as batch:
-                bucket = self.store.classes.get(cls) or {}
-                now = now_iso()  # one time for the whole statement
-                copies = _deep_copy(list(rows))  # the store keeps its own values
-                types = self._schema_check(cls, batch)
-                check = types.check
-                oids: List[str] = []
-                objs: List[dict] = []
-                for row, copy, oid in zip(rows, copies, new_ids(len(rows))):
-                    if "objectId" in row or "createdAt" in row or "updatedAt" in row:
-                        self._check_body(row, "insert")
-                    while oid in bucket:
-                        oid = new_id()
-                    if _plain(row):  # the common case: plain values
-                        obj = {"objectId": oid, **copy, "createdAt": now, "updatedAt": now}
-                        check(copy)
-                    else:
-                        obj = {"objectId": oid, **ops.apply_update({}, row)}
-                        self._relations(cls, oid, row, batch)
-                        obj["createdAt"] = now
-                        obj["updatedAt"] = now
-                        check(obj)
-                    oids.append(oid)
-                    objs.append(obj)
-                    out.append({"objectId": oid, "createdAt": now})
-                batch.insert_many(cls, oids, objs)
-            return Result("insert", plan.class_name, out)
+        out: List[dict] = []
+        with self.store.write() as batch:
+            now = now_iso()  # one time for the whole statement
+            copies = _deep_copy(list(rows))  # the store keeps its own values
+            types = self._schema_check(cls, batch)
+            check = types.check
+            oids: List[str] = []
+            objs: List[dict] = []
+            for row, copy, oid in zip(rows, copies, new_ids(len(rows))):
+                if "objectId" in row or "createdAt" in row or "updatedAt" in row:
+                    self._check_body(row, "insert")
+                if _plain(row):  # the common case: plain values
+                    obj = {"objectId": oid, **copy, "createdAt": now, "updatedAt": now}
+                    check(copy)
+                else:
+                    obj = {"objectId": oid, **ops.apply_update({}, row)}
+                    self._relations(cls, oid, row, batch)
+                    obj["createdAt"] = now
+                    obj["updatedAt"] = now
+                    check(obj)
+                oids.append(oid)
+                objs.append(obj)
+                out.append({"objectId": oid, "createdAt": now})
+            batch.insert_many(cls, oids, objs)
+        return Result("insert", plan.class_name, out)
 
     def _targets(self, plan: Any) -> List[dict]:
-        """The objects a write touches (under the write lock, memory current)."""
-        bucket = self.store.classes.get(plan.class_name) or {}
+        """The objects a write touches (under the write lock, the store current)."""
         if plan.object_id is not None:
-            obj = bucket.get(plan.object_id)
+            obj = self.store.get(plan.class_name, plan.object_id)
             if obj is None:
                 raise errors.ObjectNotFound(
                     f"object {plan.class_name}/{plan.object_id} not found")
@@ -566,7 +584,7 @@ class EngineBackend(Backend):
                 oid = obj["objectId"]
                 if relations:
                     self._relations(cls, oid, body, batch)
-                batch.update(cls, oid, new)
+                batch.update(cls, oid, obj, new)
                 out.append({"objectId": oid, "updatedAt": now})
         return Result("update", plan.class_name, out)
 
@@ -576,34 +594,98 @@ class EngineBackend(Backend):
             with self.store.write() as batch:
                 targets = self._targets(plan)
                 for obj in targets:
-                    batch.delete(plan.class_name, obj["objectId"])
+                    batch.delete(plan.class_name, obj["objectId"], obj)
             return Result("delete", plan.class_name, (), rowcount=len(targets))
 
-    # -- bulk copy: cql copy / cql verify (cql.transfer); the bodies are in bulk.py ---
+    # -- raw bulk access (copy/verify of data moving in and out) ---------------------
     def write_objects(self, class_name: str, objects: List[dict]) -> Tuple[int, int, int]:
-        """Upsert whole REST JSON objects by objectId (objectId, createdAt/updatedAt,
-        ACL kept) in one transaction; (inserted, replaced, unchanged)."""
-        with self._lock:
+        """Upsert whole REST-JSON objects as given (objectId, createdAt/updatedAt,
+        ACL and typed values kept), keyed by objectId, in one transaction, field
+        types checked as for inserts; (inserted, replaced, unchanged)."""
+        objects = list(objects)
+        with self._lock, _gc_paused(len(objects) >= 1000):
             self._check_open()
-            return bulk.write_objects(self.store, lambda batch: self._schema_check(class_name, batch).check,
-                                      class_name, objects, now_iso())
+            inserted = replaced = unchanged = 0
+            with self.store.write() as batch:
+                check = self._schema_check(class_name, batch).check
+                copies = _deep_copy(objects)
+                by_id: Dict[str, dict] = {}
+                for obj in copies:
+                    by_id[_checked_id(class_name, obj)] = _normalized_times(class_name, obj)
+                existing = self.store.get_many(class_name, list(by_id))
+                for oid, obj in by_id.items():
+                    check(obj)
+                    old = existing.get(oid)
+                    if old is None:
+                        batch.insert(class_name, oid, obj)
+                        inserted += 1
+                    elif old == obj:
+                        unchanged += 1
+                    else:
+                        batch.update(class_name, oid, old, obj)
+                        replaced += 1
+            return inserted, replaced, unchanged
 
     def scan_objects(self, class_name: str, after: Optional[str] = None, limit: int = 1000) -> List[dict]:
-        """Up to ``limit`` objects with objectId > ``after``, in objectId order (copies)."""
+        """Up to ``limit`` objects with objectId > ``after``, in objectId order, as stored."""
         with self._lock:
             self._check_open()
-            self.store.sync()
-            return self._sorted_ids.scan(class_name, after, limit)
+            with self.store.reading():
+                rows = self.store.db.execute(
+                    "SELECT json FROM objects WHERE class = ? AND id > ? ORDER BY id LIMIT ?",
+                    (class_name, after or "", int(limit))).fetchall()
+            return [loads(text) for (text,) in rows]
 
     def relation_rows(self, class_name: str) -> Iterator[Tuple[str, str, str, str]]:
-        """(owner id, key, target class, target id) of every relation of the class, sorted."""
-        with self._lock:
-            self._check_open()
-            self.store.sync()
-            return iter(bulk.relation_rows(self.store, class_name))
+        """(owner id, key, target class, target id) of every relation of a class's
+        objects, in that order, read a page at a time."""
+        last: Tuple[str, ...] = ("", "", "", "")
+        while True:
+            with self._lock:
+                self._check_open()
+                with self.store.reading():
+                    page = self.store.db.execute(
+                        "SELECT id, key, target_class, target_id FROM relations WHERE class = ? AND "
+                        "(id, key, target_class, target_id) > (?, ?, ?, ?) "
+                        "ORDER BY id, key, target_class, target_id LIMIT 1000", (class_name, *last)).fetchall()
+            yield from page
+            if len(page) < 1000:
+                return
+            last = page[-1]
 
-    def write_relation_rows(self, class_name: str, rows: Iterable[Tuple[str, str, str, str]]) -> int:
-        """Add the relation rows not there yet, in one transaction; the number added."""
+    def write_relation_rows(self, class_name: str, rows: List[Tuple[str, str, str, str]]) -> int:
+        """Add relation rows (owner id, key, target class, target id); rows already
+        there are kept once. The number given."""
+        rows = [tuple(map(str, r)) for r in rows]
         with self._lock:
             self._check_open()
-            return bulk.write_relation_rows(self.store, class_name, rows, self.strict_types)
+            with self.store.write() as batch:
+                batch.relations.extend((class_name, oid, key, tc, ti, True) for oid, key, tc, ti in rows)
+            return len(rows)
+
+
+def _checked_id(class_name: str, obj: dict) -> str:
+    oid = obj.get("objectId") if isinstance(obj, dict) else None
+    if not isinstance(oid, str) or not oid:
+        raise errors.MissingObjectId(f"{class_name}: every object written as is needs its objectId, got {obj!r}"[:300])
+    return oid
+
+
+def _normalized_times(class_name: str, obj: dict) -> dict:
+    """createdAt/updatedAt as the ISO strings they are stored as."""
+    for key in ("createdAt", "updatedAt"):
+        value = obj.get(key)
+        if isinstance(value, dict) and value.get("__type") == "Date":
+            value = obj[key] = value.get("iso")
+        if value is not None and not isinstance(value, str):
+            raise errors.InvalidJSON(f"{class_name}.{key} must be an ISO date string, got {value!r}")
+    return obj
+
+
+def _check_index_args(field: str, kind: str) -> None:
+    if kind not in (KEY, GEO):
+        raise errors.CQLError(f"an index kind is {KEY!r} or {GEO!r}, not {kind!r}", 102)
+    if not isinstance(field, str) or not field or "." in field or field.startswith("$"):
+        raise errors.InvalidKey(f"cannot index {field!r}: give a top-level field name")
+    if field == "objectId":
+        raise errors.InvalidKey("objectId is always indexed")

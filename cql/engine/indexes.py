@@ -1,50 +1,55 @@
-"""Per-field indexes of one class: hash (equality, ``$in``) and sorted (ranges,
-ORDER BY + LIMIT), built on a field's first indexed query and kept up to date
-on every write after that.
+"""Persistent per-field indexes: SQLite tables in the database file, kept in
+the same transaction as every write, built once and used by every process.
 
-An index only narrows the candidates; the executor still checks every
-candidate with the compiled where, so an index must return a superset of the
-matches, never miss one. That is why array values are indexed under the whole
-array *and* each element (``=`` on an array field means "contains"), and why a
-sorted index refuses ranges and ordering once its field holds an array
-(MongoDB's array ordering rules are left to the matcher's sort).
+Why tables of byte keys: a key is ``keys.encode(value_key(value))``, whose
+byte order is MongoDB's order (value_key's), so SQLite's own B-tree gives
+equality (one key), ranges and anchored like-prefixes (a key range), and
+ORDER BY walks (key order, then objectId) without Python sorting anything.
 
-Keys come from the matcher's ``value_key`` (MongoDB type order), so a sorted
-index walks objects in exactly the order ``ORDER BY`` gives. A missing field is
-indexed under the key of null (MongoDB sorts missing like null).
+- ``ix_<id>(key BLOB, id TEXT)``, primary key (key, id), WITHOUT ROWID: every
+  object has an entry; missing and null are keyed like null; an array is
+  multikey: each element (``=`` on an array means contains), the whole
+  array, and one ``ARRAY_MARK`` entry (the empty key, sorting first), so
+  "does this field hold arrays" is one probe. Range candidates come from the
+  element entries; an ORDER BY walk is refused while the field holds arrays
+  (MongoDB sorts an array by its smallest/largest element: the matcher's
+  sort does that).
+- ``geo_<id>(lat REAL, id TEXT, lng REAL)``, primary key (lat, id): the
+  latitude of every GeoPoint (the latitude difference bounds the distance,
+  so the k nearest are found by widening a band, query.py); an array value
+  gets an entry at latitude ``ARRAY_LAT``, which makes the index refuse.
+
+An index only narrows the candidates: the compiled where decides, so an index
+can change a query's cost, never its answer.
+
+The registry ``indexes(id, class, field, kind, keys)`` names them; ``keys`` is
+``keys.FINGERPRINT`` when built: when value_key's order changes, an index
+keyed the old way is rebuilt on its next use instead of being trusted.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+import sqlite3
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+from . import keys as keycodec
+from .keys import ARRAY_MARK, FINGERPRINT, NULL_KEY, keys_of
+from .project import json_path, value_of
 from ..names import DATE_FIELDS
-from .sortedlist import SortedList
-from .values import array_keys, plain_value_key
+from .values import MISSING
 
-_MISSING = object()
-
-KeyFn = Callable[[Any], Any]
-_BULK = 64  # inserts at least this many go into sorted structures as one merge
+KEY = "key"
+GEO = "geo"
+ARRAY_LAT = -1000.0  # below every latitude: the geo entry of an array value
+_BULK = 64  # changes at least this many: index entries are sorted before writing
+_NOTHING = object()
 
 
 def field_value(obj: dict, field: str) -> Any:
     """The value an index sees: createdAt/updatedAt (plain ISO strings) as Dates."""
-    value = obj.get(field, _MISSING)
+    value = obj.get(field, MISSING)
     if value.__class__ is str and field in DATE_FIELDS:
         return {"__type": "Date", "iso": value}
     return value
-
-
-def unchanged(field: str, old: Optional[dict], new: Optional[dict]) -> bool:
-    """Did an update leave ``field`` as it was? (ops copy only what they change,
-    so an untouched value is the very same object.)"""
-    if old is None or new is None:
-        return False
-    a, b = old.get(field, _MISSING), new.get(field, _MISSING)
-    if a is b:
-        return True
-    c = a.__class__
-    return c is b.__class__ and (c is str or c is int or c is float) and a == b
 
 
 def query_value(field: str, value: Any) -> Any:
@@ -54,363 +59,288 @@ def query_value(field: str, value: Any) -> Any:
     return value
 
 
-class FieldIndex:
-    """What every per-field index offers the class's index set."""
-
-    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        raise NotImplementedError
-
-    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        for oid, old, new in changes:
-            self.change(oid, old, new)
+def value_keys(obj: Optional[dict], field: str) -> Iterable[bytes]:
+    if obj is None:
+        return ()
+    value = field_value(obj, field)
+    return keys_of(value, value is not MISSING)
 
 
-class HashIndex(FieldIndex):
-    """value key -> objectIds. A bucket of one id is the id itself (saves a
-    container per object on unique fields); bigger buckets are dicts, which keep
-    ids in the order they were indexed (roughly creation order)."""
-
-    kind = "hash"
-
-    def __init__(self, field: str, key: KeyFn, objects: Dict[str, dict]):
-        self.field = field
-        self._key = key
-        self.buckets: Dict[Any, Union[str, Dict[str, None]]] = {}
-        for oid, obj in objects.items():
-            self._add(oid, obj)
-
-    def _keys(self, obj: dict) -> Iterable[Any]:
-        value = field_value(obj, self.field)
-        if value is _MISSING or value is None:
-            return ()
-        key = self._key
-        if value.__class__ is list:
-            out = {key(v) for v in value if v is not None}
-            out.add(key(value))
-            return out
-        return (key(value),)
-
-    def _add(self, oid: str, obj: dict) -> None:
-        buckets = self.buckets
-        for k in self._keys(obj):
-            cur = buckets.get(k)
-            if cur is None:
-                buckets[k] = oid
-            elif cur.__class__ is str:
-                if cur != oid:
-                    buckets[k] = {cur: None, oid: None}
-            else:
-                cur[oid] = None
-
-    def _remove(self, oid: str, obj: dict) -> None:
-        buckets = self.buckets
-        for k in self._keys(obj):
-            cur = buckets.get(k)
-            if cur is None:
-                continue
-            if cur.__class__ is str:
-                if cur == oid:
-                    del buckets[k]
-            else:
-                cur.pop(oid, None)
-                if len(cur) == 1:
-                    buckets[k] = next(iter(cur))
-                elif not cur:
-                    del buckets[k]
-
-    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        if unchanged(self.field, old, new):
-            return
-        if old is not None and new is not None:
-            ko, kn = self._keys(old), self._keys(new)
-            if ko == kn:
-                return  # same keys: the id keeps its place in its buckets
-        if old is not None:
-            self._remove(oid, old)
-        if new is not None:
-            self._add(oid, new)
-
-    def add_many(self, items: List[Tuple[str, dict]]) -> None:
-        """New objects (a bulk insert): ``_add`` inlined for plain scalar values."""
-        if self.field in DATE_FIELDS:
-            for oid, obj in items:
-                self._add(oid, obj)
-            return
-        buckets = self.buckets
-        get = buckets.get
-        key = self._key
-        field = self.field
-        for oid, obj in items:
-            value = obj.get(field)
-            if value is None:  # missing or null: not indexed
-                continue
-            if value.__class__ is list:  # each element, and the whole array
-                if key is plain_value_key:
-                    keys, whole = array_keys(value)
-                    keys.append(whole)  # repeats are harmless: an id is added once
-                else:
-                    keys = [key(v) for v in value if v is not None]
-                    keys.append(key(value))
-                for k in keys:
-                    cur = get(k)
-                    if cur is None:
-                        buckets[k] = oid
-                    elif cur.__class__ is str:
-                        if cur != oid:
-                            buckets[k] = {cur: None, oid: None}
-                    else:
-                        cur[oid] = None
-                continue
-            k = key(value)
-            cur = get(k)
-            if cur is None:
-                buckets[k] = oid
-            elif cur.__class__ is str:
-                if cur != oid:
-                    buckets[k] = {cur: None, oid: None}
-            else:
-                cur[oid] = None
-
-    def lookup(self, value: Any) -> Iterable[str]:
-        """Ids whose field equals or contains ``value`` (a superset), in bucket order."""
-        cur = self.buckets.get(self._key(query_value(self.field, value)))
-        if cur is None:
-            return ()
-        return (cur,) if cur.__class__ is str else cur
-
-    def size(self, value: Any) -> int:
-        cur = self.buckets.get(self._key(query_value(self.field, value)))
-        if cur is None:
-            return 0
-        return 1 if cur.__class__ is str else len(cur)
-
-
-class GeoIndex(FieldIndex):
-    """(latitude, objectId) of every object whose field is a GeoPoint.
-
-    Why latitude alone: the latitude difference of two points is a lower bound
-    of their great-circle distance, so the k nearest points can be found by
-    widening a latitude band until the k-th best distance is inside it."""
-
-    kind = "geo"
-
-    def __init__(self, field: str, objects: Dict[str, dict]):
-        self.field = field
-        self.arrays = 0
-        items = []
-        for oid, obj in objects.items():
-            lat = self._lat(obj)
-            if lat is not None:
-                items.append((lat, oid))
-        self.items = SortedList(items)
-
-    def _lat(self, obj: dict, count: int = 1) -> Optional[float]:
-        value = obj.get(self.field)
-        if value.__class__ is list:
-            self.arrays += count
-            return None
-        if value.__class__ is dict and value.get("__type") == "GeoPoint":
-            lat = value.get("latitude")
-            if lat.__class__ in (int, float):
-                return float(lat)
+def geo_entry(obj: Optional[dict], field: str) -> Optional[Tuple[float, float]]:
+    """(lat, lng) of an object's GeoPoint; (ARRAY_LAT, 0) for an array; else None."""
+    if obj is None:
         return None
+    value = obj.get(field)
+    if value.__class__ is list:
+        return (ARRAY_LAT, 0.0)
+    if value.__class__ is dict and value.get("__type") == "GeoPoint":
+        lat, lng = value.get("latitude"), value.get("longitude")
+        if lat.__class__ in (int, float) and lng.__class__ in (int, float):
+            return (float(lat), float(lng))
+    return None
+
+
+class Index:
+    """One index of a class: its registry row."""
+
+    __slots__ = ("id", "cls", "field", "kind", "table", "current")
+
+    def __init__(self, id: int, cls: str, field: str, kind: str, keyed: Optional[str]):
+        self.id = id
+        self.cls = cls
+        self.field = field
+        self.kind = kind
+        self.table = f"{'ix' if kind == KEY else 'geo'}_{id}"
+        self.current = kind != KEY or keyed == FINGERPRINT
 
     @property
+    def note(self) -> str:
+        return f"{self.field} ({self.kind})"
+
+
+class KeyIndex:
+    """Queries on one ``ix_`` table (inside the caller's transaction)."""
+
+    def __init__(self, db: sqlite3.Connection, index: Index):
+        self.db = db
+        self.index = index
+        self.table = index.table
+        self.field = index.field
+
+    def has_arrays(self) -> bool:
+        return self.db.execute(f"SELECT 1 FROM {self.table} WHERE key = ? LIMIT 1",
+                               (ARRAY_MARK,)).fetchone() is not None
+
+    def ids(self, key: bytes) -> List[str]:
+        """Ids whose value equals or contains the key's value, in objectId order."""
+        return [r[0] for r in self.db.execute(f"SELECT id FROM {self.table} WHERE key = ?", (key,))]
+
+    def count_key(self, key: bytes, cap: int) -> int:
+        """Entries of one key, counting at most ``cap``."""
+        return self.db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE key = ? LIMIT ?)",
+                               (key, cap)).fetchone()[0]
+
+    @staticmethod
+    def _range_sql(lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool) -> Tuple[str, list]:
+        terms = ["key > ?"]
+        params: List[Any] = [ARRAY_MARK]  # never the array marks
+        if lo is not None:
+            terms = ["key >= ?" if lo_incl else "key > ?"]
+            params = [lo]
+        if hi is not None:
+            terms.append("key <= ?" if hi_incl else "key < ?")
+            params.append(hi)
+        return " AND ".join(terms), params
+
+    def count_range(self, lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool,
+                    cap: Optional[int] = None, distinct: bool = False) -> int:
+        cond, params = self._range_sql(lo, lo_incl, hi, hi_incl)
+        if distinct:
+            sql = f"SELECT count(DISTINCT id) FROM {self.table} WHERE {cond}"
+        elif cap is not None:
+            sql = f"SELECT count(*) FROM (SELECT 1 FROM {self.table} WHERE {cond} LIMIT {int(cap)})"
+        else:
+            sql = f"SELECT count(*) FROM {self.table} WHERE {cond}"
+        return self.db.execute(sql, params).fetchone()[0]
+
+    def count_keys(self, keys: Sequence[bytes], distinct: bool) -> int:
+        marks = ",".join("?" * len(keys))
+        what = "count(DISTINCT id)" if distinct else "count(*)"
+        return self.db.execute(f"SELECT {what} FROM {self.table} WHERE key IN ({marks})",
+                               list(keys)).fetchone()[0]
+
+    def range(self, lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool,
+              reverse: bool = False) -> Iterator[Tuple[bytes, str]]:
+        """(key, id) entries between two keys, in (key, id) order (or reversed), streamed."""
+        cond, params = self._range_sql(lo, lo_incl, hi, hi_incl)
+        order = "DESC" if reverse else "ASC"
+        return self.db.execute(f"SELECT key, id FROM {self.table} WHERE {cond} ORDER BY key {order}, id {order}",
+                               params)
+
+    def size(self) -> int:
+        return self.db.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
+
+
+class GeoIndex:
+    """Queries on one ``geo_`` table."""
+
+    def __init__(self, db: sqlite3.Connection, index: Index):
+        self.db = db
+        self.index = index
+        self.table = index.table
+        self.field = index.field
+
     def usable(self) -> bool:
-        return self.arrays == 0
+        return self.db.execute(f"SELECT 1 FROM {self.table} WHERE lat = ? LIMIT 1",
+                               (ARRAY_LAT,)).fetchone() is None
 
-    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        if unchanged(self.field, old, new) or (
-                old is not None and new is not None and old.get(self.field) == new.get(self.field)):
-            return
-        if old is not None:
-            lat = self._lat(old, -1)
-            if lat is not None:
-                self.items.discard((lat, oid))
-        if new is not None:
-            lat = self._lat(new)
-            if lat is not None:
-                self.items.add((lat, oid))
-
-    def add_many(self, items: List[Tuple[str, dict]]) -> None:
-        """New objects (a bulk insert): one merge into the sorted list."""
-        if len(items) < _BULK:
-            for oid, obj in items:
-                self.change(oid, None, obj)
-            return
-        entries = []
-        field = self.field
-        for oid, obj in items:
-            value = obj.get(field)
-            if value.__class__ is dict:
-                if value.get("__type") == "GeoPoint":
-                    lat = value.get("latitude")
-                    if lat.__class__ is float:
-                        entries.append((lat, oid))
-                    elif lat.__class__ is int:
-                        entries.append((float(lat), oid))
-            elif value.__class__ is list:
-                self.arrays += 1
-        self.items.update(entries)
+    def size(self) -> int:
+        return self.db.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
 
     def band(self, lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Iterator[Tuple[float, str]]:
-        lo_b = (lo,) if lo_incl else (lo, _MAX)
-        hi_b = (hi, _MAX) if hi_incl else (hi,)
-        return self.items.irange(lo_b, True, hi_b, False)
+        """(lat, id) of the points in a latitude band (bounds as given), streamed."""
+        a = ">=" if lo_incl else ">"
+        b = "<=" if hi_incl else "<"
+        return self.db.execute(f"SELECT lat, id FROM {self.table} WHERE lat {a} ? AND lat {b} ?", (lo, hi))
+
+    def count_band(self, lo: float, hi: float, cap: int) -> int:
+        return self.db.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.table} "
+                               f"WHERE lat >= ? AND lat <= ? LIMIT ?)", (lo, hi, cap)).fetchone()[0]
 
 
-class SortedIndex(FieldIndex):
-    """Every object of the class as (value key..., objectId), in order. Keys are
-    the matcher's value keys (type rank first), flattened so comparisons stay
-    shallow."""
+class IndexSet:
+    """The registry of a database's indexes, as of the last read."""
 
-    kind = "sorted"
+    def __init__(self) -> None:
+        self.by_class: Dict[str, Dict[Tuple[str, str], Index]] = {}
 
-    def __init__(self, field: str, key: KeyFn, objects: Dict[str, dict]):
-        self.field = field
-        self._key = key
-        self.arrays = 0  # objects whose value is an array: no ranges/ordering then
-        self._null = key(None)
-        items = []
-        arrays = 0
-        for oid, obj in objects.items():
-            value = field_value(obj, field)
-            if value is _MISSING or value is None:
-                items.append(self._null + (oid,))
-            else:
-                if value.__class__ is list:
-                    arrays += 1
-                items.append(key(value) + (oid,))
-        self.arrays = arrays
-        self.items = SortedList(items)
+    def load(self, db: sqlite3.Connection) -> None:
+        by_class: Dict[str, Dict[Tuple[str, str], Index]] = {}
+        for id_, cls, field, kind, keyed in db.execute("SELECT id, class, field, kind, keys FROM indexes"):
+            by_class.setdefault(cls, {})[(field, kind)] = Index(id_, cls, field, kind, keyed)
+        self.by_class = by_class
 
-    def _key_of(self, obj: dict) -> Tuple[Any, bool]:
-        """(value key, is an array) of an object's field."""
-        value = field_value(obj, self.field)
-        if value is _MISSING or value is None:
-            return self._null, False
-        return self._key(value), value.__class__ is list
+    def get(self, cls: str, field: str, kind: str) -> Optional[Index]:
+        idx = self.by_class.get(cls, {}).get((field, kind))
+        return idx if idx is not None and idx.current else None
 
-    @property
-    def usable(self) -> bool:
-        return self.arrays == 0
+    def known(self, cls: str, field: str, kind: str) -> Optional[Index]:
+        """The registered index, current or not."""
+        return self.by_class.get(cls, {}).get((field, kind))
 
-    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        if unchanged(self.field, old, new):
-            return
-        ko = self._key_of(old) if old is not None else None
-        kn = self._key_of(new) if new is not None else None
-        if ko is not None and ko == kn:
-            return  # the field did not change: the entry stays
-        if ko is not None:
-            self.arrays -= ko[1]
-            self.items.discard(ko[0] + (oid,))
-        if kn is not None:
-            self.arrays += kn[1]
-            self.items.add(kn[0] + (oid,))
+    def of_class(self, cls: str) -> List[Index]:
+        return list(self.by_class.get(cls, {}).values())
 
-    def add_many(self, items: List[Tuple[str, dict]]) -> None:
-        """New objects (a bulk insert): one merge into the sorted list."""
-        if len(items) < _BULK:
-            for oid, obj in items:
-                self.change(oid, None, obj)
-            return
-        entries = []
-        append = entries.append
-        if self.field in DATE_FIELDS:
-            key_of = self._key_of
-            for oid, obj in items:
-                k, is_list = key_of(obj)
-                self.arrays += is_list
-                append(k + (oid,))
+    def all(self) -> List[Index]:
+        return [i for d in self.by_class.values() for i in d.values()]
+
+    # -- building and dropping (inside a write transaction) -------------------------
+    def create(self, db: sqlite3.Connection, cls: str, field: str, kind: str) -> Index:
+        """Register and build an index (an index keyed the old way is rebuilt)."""
+        old = self.known(cls, field, kind)
+        if old is not None:
+            if old.current:
+                return old
+            self.drop(db, cls, field, kind)
+        cur = db.execute("INSERT INTO indexes (class, field, kind, keys) VALUES (?, ?, ?, ?)",
+                         (cls, field, kind, FINGERPRINT if kind == KEY else None))
+        idx = Index(cur.lastrowid, cls, field, kind, FINGERPRINT)
+        if kind == KEY:
+            db.execute(f"CREATE TABLE {idx.table} (key BLOB NOT NULL, id TEXT NOT NULL, "
+                       "PRIMARY KEY (key, id)) WITHOUT ROWID")
+            entries: List[Tuple[bytes, str]] = []
+            for oid, value in _field_values(db, cls, field):
+                for k in keys_of(value, value is not MISSING):
+                    entries.append((k, oid))
+            entries.sort()
+            db.executemany(f"INSERT INTO {idx.table} (key, id) VALUES (?, ?)", entries)
         else:
-            key = self._key
-            null = self._null
-            field = self.field
-            arrays = 0
-            for oid, obj in items:
-                value = obj.get(field)
-                if value is None:  # missing or null
-                    append(null + (oid,))
-                else:
-                    if value.__class__ is list:
-                        arrays += 1
-                    append(key(value) + (oid,))
-            self.arrays += arrays
-        self.items.update(entries)
-
-    def range(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool,
-              reverse: bool = False) -> Iterator[tuple]:
-        """Entries (key..., objectId) between two keys. An entry is the key tuple
-        with the id appended, so ``key`` sorts before every entry of that key and
-        ``key + (MAX,)`` after all of them."""
-        lo_b = None if lo is None else (lo if lo_incl else lo + (_MAX,))
-        hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
-        return self.items.irange(lo_b, True, hi_b, False, reverse)
-
-    def count(self, lo: Any, lo_incl: bool, hi: Any, hi_incl: bool, exact: bool = True) -> int:
-        """Entries between two keys (``exact=False``: an estimate, see SortedList)."""
-        lo_b = None if lo is None else (lo if lo_incl else lo + (_MAX,))
-        hi_b = None if hi is None else (hi + (_MAX,) if hi_incl else hi)
-        return self.items.count_between(lo_b, True, hi_b, False, exact)
-
-
-# Greater than every objectId: (key, _MAX) sorts after every entry of key.
-_MAX = "\U0010ffff" * 4
-
-
-class ClassIndexes:
-    """The indexes of one class, kept current through ``change``."""
-
-    def __init__(self, key: KeyFn):
-        self._key = key
-        self.hash: Dict[str, HashIndex] = {}
-        self.sorted: Dict[str, SortedIndex] = {}
-        self.geo: Dict[str, GeoIndex] = {}
-        self._all: List[Any] = []  # every index above, in the order they were built
-
-    def change(self, oid: str, old: Optional[dict], new: Optional[dict]) -> None:
-        """One object changed: only the indexes of fields it changed are touched."""
-        if old is not None and new is not None:
-            for idx in self._all:
-                field = idx.field
-                if old.get(field, _MISSING) is not new.get(field, _MISSING):
-                    idx.change(oid, old, new)
-                # else: ops copy only what they change: same value, same entry
-            return
-        for idx in self._all:
-            idx.change(oid, old, new)
-
-    def change_many(self, changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
-        """Apply a statement's changes; new objects only (an insert) go in bulk."""
-        indexes = self._all
-        if not indexes:
-            return
-        if len(changes) > 1 and all(old is None and new is not None for _oid, old, new in changes):
-            added = [(oid, new) for oid, _old, new in changes]
-            for idx in indexes:
-                idx.add_many(added)  # type: ignore[arg-type]
-            return
-        for idx in indexes:
-            idx.change_many(changes)  # type: ignore[arg-type]
-
-    def _built(self, table: Dict[str, Any], field: str, make: Callable[[], Any]) -> Any:
-        """The index of ``field`` in ``table``, built on first use."""
-        idx = table.get(field)
-        if idx is None:
-            idx = table[field] = make()
-            self._all.append(idx)
+            db.execute(f"CREATE TABLE {idx.table} (lat REAL NOT NULL, id TEXT NOT NULL, lng REAL NOT NULL, "
+                       "PRIMARY KEY (lat, id)) WITHOUT ROWID")
+            points = []
+            for oid, value in _field_values(db, cls, field):
+                entry = geo_entry({field: value}, field) if value is not MISSING else None
+                if entry is not None:
+                    points.append((entry[0], oid, entry[1]))
+            points.sort()
+            db.executemany(f"INSERT INTO {idx.table} (lat, id, lng) VALUES (?, ?, ?)", points)
+        self.by_class.setdefault(cls, {})[(field, kind)] = idx
         return idx
 
-    def hash_index(self, field: str, objects: Dict[str, dict]) -> HashIndex:
-        return self._built(self.hash, field, lambda: HashIndex(field, self._key, objects))
+    def drop(self, db: sqlite3.Connection, cls: str, field: str, kind: str) -> bool:
+        idx = self.known(cls, field, kind)
+        if idx is None:
+            return False
+        db.execute(f"DROP TABLE IF EXISTS {idx.table}")
+        db.execute("DELETE FROM indexes WHERE id = ?", (idx.id,))
+        del self.by_class[cls][(field, kind)]
+        return True
 
-    def sorted_index(self, field: str, objects: Dict[str, dict]) -> SortedIndex:
-        return self._built(self.sorted, field, lambda: SortedIndex(field, self._key, objects))
+    # -- upkeep -------------------------------------------------------------------
+    def maintain(self, db: sqlite3.Connection, cls: str,
+                 changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+        """Index a statement's changes of one class: (id, old or None, new or None)."""
+        indexes = self.by_class.get(cls)
+        if not indexes:
+            return
+        for idx in list(indexes.values()):
+            if not idx.current:
+                self.drop(db, cls, idx.field, idx.kind)  # rebuilt on its next use
+                continue
+            if idx.kind == KEY:
+                _maintain_keys(db, idx, changes)
+            else:
+                _maintain_geo(db, idx, changes)
 
-    def geo_index(self, field: str, objects: Dict[str, dict]) -> GeoIndex:
-        return self._built(self.geo, field, lambda: GeoIndex(field, objects))
 
-    def describe(self) -> List[str]:
-        return ([f"{f} (hash)" for f in self.hash] + [f"{f} (sorted)" for f in self.sorted]
-                + [f"{f} (geo)" for f in self.geo])
+def _maintain_keys(db: sqlite3.Connection, idx: Index,
+                   changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+    field = idx.field
+    removed: List[Tuple[bytes, str]] = []
+    added: List[Tuple[bytes, str]] = []
+    for oid, old, new in changes:
+        if old is not None and new is not None:
+            a, b = old.get(field, _NOTHING), new.get(field, _NOTHING)
+            if a is b:
+                continue  # ops copy only what they change: the same value keeps its entries
+            ko, kn = set(value_keys(old, field)), set(value_keys(new, field))
+            if ko == kn:
+                continue
+            removed.extend((k, oid) for k in ko - kn)
+            added.extend((k, oid) for k in kn - ko)
+        elif new is not None:
+            added.extend((k, oid) for k in value_keys(new, field))
+        elif old is not None:
+            removed.extend((k, oid) for k in value_keys(old, field))
+    if removed:
+        db.executemany(f"DELETE FROM {idx.table} WHERE key = ? AND id = ?", removed)
+    if added:
+        if len(added) >= _BULK:
+            added.sort()
+        db.executemany(f"INSERT INTO {idx.table} (key, id) VALUES (?, ?)", added)
+
+
+def _maintain_geo(db: sqlite3.Connection, idx: Index,
+                  changes: List[Tuple[str, Optional[dict], Optional[dict]]]) -> None:
+    field = idx.field
+    removed: List[Tuple[float, str]] = []
+    added: List[Tuple[float, str, float]] = []
+    for oid, old, new in changes:
+        if old is not None and new is not None and old.get(field, _NOTHING) is new.get(field, _NOTHING):
+            continue
+        eo, en = geo_entry(old, field), geo_entry(new, field)
+        if eo == en:
+            continue
+        if eo is not None:
+            removed.append((eo[0], oid))
+        if en is not None:
+            added.append((en[0], oid, en[1]))
+    if removed:
+        db.executemany(f"DELETE FROM {idx.table} WHERE lat = ? AND id = ?", removed)
+    if added:
+        if len(added) >= _BULK:
+            added.sort()
+        db.executemany(f"INSERT INTO {idx.table} (lat, id, lng) VALUES (?, ?, ?)", added)
+
+
+def _field_values(db: sqlite3.Connection, cls: str, field: str) -> Iterator[Tuple[str, Any]]:
+    """(id, value) of one field of every object of a class (MISSING when absent),
+    read in SQL without decoding whole objects where that is exact."""
+    import json
+    path = json_path(field)
+    if path is None:
+        for oid, text in db.execute("SELECT id, json FROM objects WHERE class = ?", (cls,)):
+            yield oid, field_value(json.loads(text), field)
+        return
+    from .project import Projection
+    proj = Projection([field])
+    sql = f"SELECT id, json, {proj.columns('json')} FROM objects WHERE class = ?"
+    dates = field in DATE_FIELDS
+    for row in db.execute(sql, (cls,)):
+        if row[5]:  # a \u0000 escape: decode it whole
+            value = json.loads(row[1]).get(field, MISSING)
+        else:
+            value = value_of(row[2], row[3], row[4])
+        if dates and value.__class__ is str:
+            value = {"__type": "Date", "iso": value}
+        yield row[0], value

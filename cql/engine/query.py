@@ -1,36 +1,45 @@
-"""Running a find: pick an index, filter with the compiled where, order, page.
+"""Running a find: pick an access path, filter with the compiled where, order, page.
 
 Why here and not in the matcher: the matcher says *whether* an object matches
-and *how* objects sort; this module decides *which* objects to look at. It
-splits the where into its top-level conjuncts (fields beside each other, and the
-elements of a top-level ``$and``), asks the indexes how many candidates each
-conjunct leaves, takes the smallest, and checks every candidate with the whole
-compiled where, so an index never changes an answer, only its cost.
+and *how* objects sort; this module decides *which* objects to look at and
+reads them from the store. It splits the where into its top-level conjuncts
+(fields beside each other, and the elements of a top-level ``$and``), asks the
+persistent indexes (indexes.py) how many candidates each conjunct leaves
+(counting at most as far as the best so far), takes the smallest, and checks
+every candidate with the whole compiled where, so an index never changes an
+answer, only its cost.
+
+Reading: candidates come from one SQL query that streams them (index range
+joined with the objects, or the class's objects in objectId order with a
+conservative pre-filter, project.py). Unless the object is cached, the where
+runs on a small object of just the fields it reads (plus the ORDER BY and near
+fields); only objects a statement returns are decoded whole. A small class is
+read whole into the cache once, and then scanned from memory.
 
 Order (decided): the ORDER BY keys, then objectId ascending as the last
-tie-breaker, so ordered results never depend on which index ran. objectIds are
-MongoDB-style (seconds first), so ties come out roughly in creation order.
-Without ORDER BY the order is unspecified, as in MongoDB/LeanCloud: creation
-order on a scan, the index's order when an index ran (which lets a LIMIT stop
-early). ``$nearSphere`` sorts nearest first (ties by objectId) unless an ORDER
-BY is given; an explicit ORDER BY wins, as in MongoDB.
+tie-breaker, so ordered results never depend on which index ran. Without ORDER
+BY the order is unspecified, as in MongoDB/LeanCloud: objectId order on a scan
+(creation order for ids made here), the index's order when an index ran
+(which lets a LIMIT stop early). ``$nearSphere`` sorts nearest first (ties by
+objectId) unless an ORDER BY is given; an explicit ORDER BY wins, as in MongoDB.
 
-Access paths: objectId (hash); equality and ``$in`` (hash index); ranges and
-anchored ``$regex`` prefixes (sorted index); ORDER BY + LIMIT walks the first
-key's sorted index when that is expected to touch fewer objects; ``$nearSphere``
-+ LIMIT widens a latitude band (geo index) until the k nearest are known; a
-count whose whole where one index answers exactly is read off the index.
+Access paths: objectId (hash); equality, ``$in``, ``$all`` (hash: one key or a
+few); ranges and anchored ``$regex`` prefixes (sorted: a key range; refused
+while the field holds arrays); ORDER BY + LIMIT walks the first key's index
+when that is expected to touch fewer objects; ``$nearSphere`` + LIMIT widens a
+latitude band (geo index) until the k nearest are known; a count whose whole
+where one index answers exactly is read off the index.
 """
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import matcher
 from ..plan import is_operator_object
-from .indexes import ClassIndexes, SortedIndex, query_value
-
-_MAX = "\U0010ffff" * 4
+from . import matcher
+from .indexes import GEO, KEY, GeoIndex, KeyIndex, query_value
+from .keys import encode, value_bytes
+from .project import Projection, prefilter, where_fields
 
 Predicate = Callable[[dict], bool]
 
@@ -41,6 +50,9 @@ _REGEX_META = set(".^$*+?{}[]\\|()")
 _SORT_FACTOR = 4
 # A $nearSphere uses the geo index unless another index leaves fewer candidates.
 _GEO_OVER = 2000
+# Fewer candidates than this: decode them whole (and cache them) rather than
+# reading fields in SQL.
+_SMALL = 256
 
 
 class Selection:
@@ -97,22 +109,31 @@ def regex_prefix(pattern: Any, options: Any) -> Optional[str]:
     return "".join(out) or None
 
 
+Bounds = Tuple[Optional[bytes], bool, Optional[bytes], bool]
+
+
 class Access:
-    """An access path: lazily produced candidate ids (None: every object), how
-    many, a note for explain, and whether the ids are exactly the matches of
-    that conjunct (so a count can be read off the index)."""
+    """An access path: how candidates are read (``kind``: "scan", "ids",
+    "keys" or "range"), about how many (``size``, an upper bound or capped
+    estimate), a note for explain, and whether its candidates are exactly the
+    matches of its conjunct (then ``counter`` counts them, for a count read
+    off the index)."""
 
-    __slots__ = ("ids", "size", "note", "exact", "counter", "field", "bounds")
+    __slots__ = ("kind", "size", "note", "exact", "counter", "field", "index", "ids", "keys", "bounds")
 
-    def __init__(self, ids: Optional[Callable[[], Iterable[str]]], size: int, note: str,
-                 exact: bool = False, counter: Optional[Callable[[], int]] = None,
-                 field: Optional[str] = None, bounds: Optional[tuple] = None):
-        self.ids = ids
-        self.size = size  # may be an estimate when ``counter`` gives the exact figure
+    def __init__(self, kind: str, size: int, note: str, exact: bool = False,
+                 counter: Optional[Callable[[], int]] = None, field: Optional[str] = None,
+                 index: Optional[KeyIndex] = None, ids: Sequence[str] = (),
+                 keys: Sequence[bytes] = (), bounds: Optional[Bounds] = None):
+        self.kind = kind
+        self.size = size
         self.note = note
         self.exact = exact
         self.counter = counter
-        self.field = field  # a sorted-index range: its field and key bounds
+        self.field = field
+        self.index = index
+        self.ids = ids
+        self.keys = keys
         self.bounds = bounds
 
     def count(self) -> int:
@@ -121,84 +142,130 @@ class Access:
 
 
 class Finder:
-    """Runs finds over a store's objects with the class's indexes."""
+    """Runs finds over the store's classes (inside the store's transaction)."""
 
-    def __init__(self, classes: Dict[str, Dict[str, dict]],
-                 indexes: Callable[[str], ClassIndexes]):
-        self.classes = classes
-        self.indexes = indexes
+    def __init__(self, store: Any):
+        self.store = store
 
-    # -- access path --------------------------------------------------------
-    def access(self, class_name: str, objects: Dict[str, dict], where: dict) -> Access:
+    # -- which indexes a find would use --------------------------------------------
+    def wanted(self, class_name: str, where: dict, order: Sequence[Tuple[str, bool]],
+               limit: Optional[int], skip: int = 0) -> List[Tuple[str, str]]:
+        """(field, kind) of the indexes this find would use if they existed
+        (built ahead of the read, once, on a field's first indexed query)."""
+        out: List[Tuple[str, str]] = []
+        for field, cond in conjuncts(where):
+            if "." in field or field == "objectId":
+                continue
+            if isinstance(cond, dict) and ("$nearSphere" in cond or "$within" in cond
+                                           or "$geoWithin" in cond):
+                out.append((field, GEO))
+            elif _indexable(field, cond):
+                out.append((field, KEY))
+        if order and limit is not None:
+            field = order[0][0]
+            if "." not in field and field != "objectId" and \
+                    self.store.count(class_name) > (skip + limit + 1) * _SORT_FACTOR:
+                out.append((field, KEY))
+        return list(dict.fromkeys(out))
+
+    # -- access path --------------------------------------------------------------
+    def _key_index(self, class_name: str, field: str) -> Optional[KeyIndex]:
+        idx = self.store.indexes.get(class_name, field, KEY)
+        return None if idx is None else KeyIndex(self.store.db, idx)
+
+    def _geo_index(self, class_name: str, field: str) -> Optional[GeoIndex]:
+        idx = self.store.indexes.get(class_name, field, GEO)
+        return None if idx is None else GeoIndex(self.store.db, idx)
+
+    def access(self, class_name: str, where: dict) -> Access:
         """The cheapest index answer for ``where``."""
-        best = Access(None, len(objects), "scan")
-        idx = self.indexes(class_name)
+        best = Access("scan", self.store.count(class_name), "scan")
         for field, cond in conjuncts(where):
             if "." in field:
                 continue
-            got = self._conjunct(idx, objects, field, cond)
+            got = self._conjunct(class_name, field, cond, best.size)
             if got is not None and got.size < best.size:
                 best = got
                 if got.size <= 1:
                     break
         return best
 
-    def _conjunct(self, idx: ClassIndexes, objects: Dict[str, dict], field: str,
-                  cond: Any) -> Optional[Access]:
+    def _conjunct(self, class_name: str, field: str, cond: Any, cap: int) -> Optional[Access]:
         if field == "objectId":
             if isinstance(cond, str):
-                ids = [cond] if cond in objects else []
-                return Access(lambda: ids, len(ids), "objectId (hash)", True)
-            if isinstance(cond, dict) and list(cond) == ["$in"] and isinstance(cond["$in"], list) \
+                ids: List[str] = [cond]
+            elif isinstance(cond, dict) and list(cond) == ["$in"] and isinstance(cond["$in"], list) \
                     and all(isinstance(v, str) for v in cond["$in"]):
-                ids = [v for v in dict.fromkeys(cond["$in"]) if v in objects]
-                return Access(lambda: ids, len(ids), "objectId (hash)", True)
+                ids = list(dict.fromkeys(cond["$in"]))
+            else:
+                return None
+            store = self.store
+            return Access("ids", len(ids), "objectId (hash)", True,
+                          lambda: len(store.get_many(class_name, ids)), ids=ids)
+        if isinstance(cond, dict) and ("$within" in cond or "$geoWithin" in cond):
+            return self._within(class_name, field, cond, cap)
+        idx = self._key_index(class_name, field)
+        if idx is None:
             return None
+        note = f"{field} (hash)"
         if not is_operator_object(cond):
             if cond is None or not _hashable_value(cond):
                 return None
-            h = idx.hash_index(field, objects)
-            ids = h.lookup(cond)
-            return Access(lambda: ids, len(ids), f"{field} (hash)", _scalar(cond))
+            key = value_bytes(query_value(field, cond))
+            return Access("keys", idx.count_key(key, cap + 1), note, _scalar(cond),
+                          lambda: idx.count_key(key, 1 << 62), field, idx, keys=(key,))
         if not isinstance(cond, dict):
             return None
         if "$in" in cond:
             values = cond["$in"]
             if isinstance(values, list) and values and \
                     all(v is not None and _hashable_value(v) for v in values):
-                h = idx.hash_index(field, objects)
-                if len(values) == 1:
-                    ids = h.lookup(values[0])
-                else:
-                    ids = dict.fromkeys(i for v in values for i in h.lookup(v))
-                return Access(lambda: ids, len(ids), f"{field} (hash)",
-                              len(cond) == 1 and all(_scalar(v) for v in values))
+                keys = list(dict.fromkeys(value_bytes(query_value(field, v)) for v in values))
+                size = 0
+                for k in keys:
+                    size += idx.count_key(k, cap + 1)
+                    if size > cap:
+                        break
+                return Access("keys", size, note, len(cond) == 1 and all(_scalar(v) for v in values),
+                              lambda: idx.count_keys(keys, distinct=True), field, idx, keys=keys)
         if "$all" in cond:
             values = cond["$all"]
             if isinstance(values, list) and values and \
                     all(v is not None and _hashable_value(v) for v in values):
-                h = idx.hash_index(field, objects)
-                ids = min((h.lookup(v) for v in values), key=len)  # holds every match
-                return Access(lambda: ids, len(ids), f"{field} (hash)", False)
+                sized = [(idx.count_key(k, cap + 1), k) for k in
+                         dict.fromkeys(value_bytes(query_value(field, v)) for v in values)]
+                size, key = min(sized)  # holds every match
+                return Access("keys", size, note, False, None, field, idx, keys=(key,))
         if "$eq" in cond and cond["$eq"] is not None and _hashable_value(cond["$eq"]):
-            h = idx.hash_index(field, objects)
-            ids = h.lookup(cond["$eq"])
-            return Access(lambda: ids, len(ids), f"{field} (hash)", len(cond) == 1 and _scalar(cond["$eq"]))
+            key = value_bytes(query_value(field, cond["$eq"]))
+            return Access("keys", idx.count_key(key, cap + 1), note,
+                          len(cond) == 1 and _scalar(cond["$eq"]),
+                          lambda: idx.count_key(key, 1 << 62), field, idx, keys=(key,))
         bounds = self._bounds(field, cond)
         if bounds is not None:
-            s = idx.sorted_index(field, objects)
-            if not s.usable:
-                return None
-            lo, lo_incl, hi, hi_incl = bounds
-            n = s.count(lo, lo_incl, hi, hi_incl, exact=False)  # enough to pick a path
+            if idx.has_arrays():
+                return None  # a range over elements is not a range over arrays
             exact = all(op in _RANGE_OPS for op in cond)
-            return Access(lambda: (e[-1] for e in s.range(lo, lo_incl, hi, hi_incl)), n,
-                          f"{field} (sorted)", exact,
-                          lambda: s.count(lo, lo_incl, hi, hi_incl), field, bounds)
+            lo, lo_incl, hi, hi_incl = bounds
+            return Access("range", idx.count_range(lo, lo_incl, hi, hi_incl, cap + 1), f"{field} (sorted)",
+                          exact, lambda: idx.count_range(lo, lo_incl, hi, hi_incl), field, idx,
+                          bounds=bounds)
         return None
 
-    def _bounds(self, field: str, cond: dict) -> Optional[Tuple[Any, bool, Any, bool]]:
-        """Key bounds of a range or prefix condition, within one type's bracket."""
+    def _within(self, class_name: str, field: str, cond: dict, cap: int) -> Optional[Access]:
+        """A $within box/circle/polygon: the candidates in its latitude band."""
+        g = self._geo_index(class_name, field)
+        if g is None or not g.usable():
+            return None
+        band = _within_band(cond.get("$within", cond.get("$geoWithin")))
+        if band is None:
+            return None
+        lo, hi = band
+        return Access("band", g.count_band(lo, hi, cap + 1), f"{field} (geo)", field=field,
+                      bounds=(lo, True, hi, True), index=g)  # type: ignore[arg-type]
+
+    def _bounds(self, field: str, cond: dict) -> Optional[Bounds]:
+        """Key bounds (bytes) of a range or prefix condition, within one type's bracket."""
         key = matcher.value_key
         lo = hi = None
         lo_incl = hi_incl = True
@@ -207,8 +274,11 @@ class Finder:
             if op in _RANGE_OPS:
                 if value is None or not _hashable_value(value) or isinstance(value, list):
                     return None
-                k = key(query_value(field, value))
-                t = _bracket(k)
+                try:
+                    k = key(query_value(field, value))
+                except Exception:
+                    return None
+                t = k[0]
                 if kind is not None and t != kind:
                     return None  # e.g. > 1 and < 'a': let the predicate say "nothing"
                 kind = t
@@ -224,9 +294,9 @@ class Finder:
                     continue
                 pk = key(prefix)
                 nk = key(prefix[:-1] + chr(ord(prefix[-1]) + 1))
-                if kind is not None and _bracket(pk) != kind:
+                if kind is not None and pk[0] != kind:
                     return None
-                kind = _bracket(pk)
+                kind = pk[0]
                 if lo is None or pk > lo:
                     lo, lo_incl = pk, True
                 if hi is None or nk <= hi:
@@ -237,142 +307,238 @@ class Finder:
             lo, lo_incl = (kind,), True
         if hi is None:
             hi, hi_incl = (kind + 1,), False
-        return lo, lo_incl, hi, hi_incl
+        try:
+            return encode(lo), lo_incl, encode(hi), hi_incl
+        except (ValueError, TypeError):  # NaN: no place in an index
+            return None
 
     # -- find -------------------------------------------------------------------
     def find(self, class_name: str, where: dict, predicate: Predicate, *,
              order: Sequence[Tuple[str, bool]] = (), skip: int = 0,
-             limit: Optional[int] = None, count: bool = False) -> Selection:
+             limit: Optional[int] = None, count: bool = False, plan_only: bool = False) -> Selection:
         """Matching objects ``[skip:skip+limit]`` (limit None: all), the count if
-        asked, whether more matched past the page, and the path taken."""
-        objects = self.classes.get(class_name) or {}
+        asked, whether more matched past the page, and the path taken.
+        ``plan_only``: only the path (for explain), nothing read."""
+        store = self.store
         skip = max(int(skip or 0), 0)
+        total_objects = store.count(class_name)
         near = matcher.near_spec(where) if not order else None
-        acc = self.access(class_name, objects, where)
+        acc = self.access(class_name, where)
         note = acc.note
         total: Optional[int] = None
         if count and not where:
-            total = len(objects)
-            if limit == 0:
-                return Selection([], total, False, note)
+            total = total_objects
         elif count and acc.exact and len(where) == 1 and not next(iter(where)).startswith("$"):
-            total = acc.count()  # the index answers the whole where exactly
-            if limit == 0:
-                return Selection([], total, False, note)
+            total = -1  # read off the index, below
         if order and limit is not None and (not count or total is not None) \
                 and "." not in order[0][0] and order[0][0] != "objectId":
-            walked = self._walk(class_name, objects, where, predicate, order, skip, limit,
-                                acc, len(objects))
-            if walked is not None:
-                walked.count = total
-                return walked
+            walk = self._walk_plan(class_name, where, order, skip, limit, acc, total_objects)
+            if walk is not None:
+                if plan_only:
+                    return Selection([], None, False, f"{order[0][0]} (sorted)")
+                if total == -1:
+                    total = acc.count()
+                got = self._walk(class_name, predicate, order, skip, limit, *walk)
+                got.count = total
+                return got
         if near is not None and limit is not None and (not count or total is not None) \
-                and "." not in near.field and (acc.ids is None or acc.size > _GEO_OVER):
-            found = self._near(class_name, objects, predicate, near, skip + limit + 1)
-            if found is not None:
+                and "." not in near.field and (acc.kind in ("scan", "band") or acc.size > _GEO_OVER):
+            g = self._geo_index(class_name, near.field)
+            if g is not None and g.usable():
+                if plan_only:
+                    return Selection([], None, False, f"{near.field} (geo)")
+                if total == -1:
+                    total = acc.count()
+                found = self._near(class_name, g, predicate, near, skip + limit + 1, where, order)
                 end = skip + limit
-                return Selection(found[skip:end], total, len(found) > end, f"{near.field} (geo)")
-
-        pool: Iterable[Any] = objects.values() if acc.ids is None else \
-            map(objects.get, acc.ids())
-        if order or near is not None or (count and total is None) or limit is None:
-            matches = [o for o in pool if o is not None and predicate(o)]
-            if count and total is None:
-                total = len(matches)
-            if order:
-                matches = sort_objects(matches, order)
-            elif near is not None:
-                want = len(matches) if limit is None else skip + limit + 1
-                matches.sort(key=_by_id)
-                matches = heapq.nsmallest(want, matches, key=near.distance)
-        else:
-            want = skip + limit + 1
-            matches = []
-            for o in pool:
-                if o is not None and predicate(o):
-                    matches.append(o)
-                    if len(matches) >= want:
-                        break
+                return Selection([o for _d, o in found[skip:end]], total, len(found) > end,
+                                 f"{near.field} (geo)")
+        if plan_only:
+            return Selection([], None, False, note)
+        if total == -1:
+            total = acc.count()
+        if count and total is not None and limit == 0:
+            return Selection([], total, False, note)
+        need_all = bool(order) or near is not None or (count and total is None) or limit is None
+        want = None if need_all else skip + limit + 1  # type: ignore[operator]
+        fields = where_fields(where)
+        if fields is not None:
+            fields = fields + [f for f, _d in order if "." not in f] + \
+                ([near.field] if near is not None else [])
+        matches = self._matches(class_name, acc, where, predicate, fields, want,
+                                need_objects=not (limit == 0))
+        if count and total is None:
+            total = len(matches)
+        if order:
+            matches = _sorted_matches(matches, order)
+        elif near is not None:
+            keep = len(matches) if limit is None else skip + limit + 1
+            matches.sort(key=lambda m: m[0])
+            matches = heapq.nsmallest(keep, matches, key=lambda m: near.distance(m[1]))
         end = None if limit is None else skip + limit
         page = matches[skip:end]
         more = end is not None and len(matches) > end
-        return Selection(page, total, more, note)
+        return Selection(self._whole(class_name, page), total, more, note)
 
-    def _near(self, class_name: str, objects: Dict[str, dict], predicate: Predicate,
-              near: Any, want: int) -> Optional[List[dict]]:
-        """The ``want`` nearest matches (ties by objectId), by widening a latitude band."""
-        g = self.indexes(class_name).geo_index(near.field, objects)
-        if not g.usable:
-            return None
-        n = len(g.items)
-        lat0 = near.latitude
-        width = max(0.05, 180.0 * (want / max(n, 1)) ** 0.5)
-        prev = -1.0
-        found: List[Tuple[float, str]] = []
-        distance = near.distance
-        while True:
-            if prev < 0:
-                slices = [g.band(lat0 - width, True, lat0 + width, True)]
-            else:
-                slices = [g.band(lat0 - width, True, lat0 - prev, False),
-                          g.band(lat0 + prev, False, lat0 + width, True)]
-            for part in slices:
-                for _lat, oid in part:
-                    obj = objects.get(oid)
-                    if obj is not None and predicate(obj):
-                        found.append((distance(obj), oid))
-            if width >= 180.0:
-                break
-            if len(found) >= want:
-                kth = heapq.nsmallest(want, found)[-1][0]
-                if kth < width * _DEG:
+    # -- reading candidates -------------------------------------------------------------
+    def _matches(self, class_name: str, acc: Access, where: dict, predicate: Predicate,
+                 fields: Optional[List[str]], want: Optional[int],
+                 need_objects: bool) -> List[Tuple[str, dict, Optional[str]]]:
+        """(id, object or small object, JSON text when not decoded whole) of the
+        candidates that match, in the path's order, up to ``want``."""
+        store = self.store
+        if acc.kind == "scan":
+            objects = store.load_class(class_name)
+            if objects is not None:  # small enough: from memory
+                out = []
+                for oid, obj in list(objects.items()):
+                    if predicate(obj):
+                        out.append((oid, obj, None))
+                        if want is not None and len(out) >= want:
+                            break
+                return out
+        projection = None
+        if fields is not None and (want is None or want > _SMALL) and \
+                (acc.kind == "scan" or acc.size > _SMALL):
+            projection = Projection.of(["objectId"] + fields)
+        sql, params = self._candidates_sql(class_name, acc, where, projection, need_objects)
+        return self._filter(class_name, store.db.execute(sql, params), projection, predicate, want,
+                            dedupe=acc.kind in ("keys", "range") and len(acc.keys) != 1,
+                            keep=acc.kind != "scan")
+
+    def _candidates_sql(self, class_name: str, acc: Access, where: dict,
+                        projection: Optional[Projection], need_objects: bool) -> Tuple[str, list]:
+        """SQL whose rows are (id, json, projected columns...) of the candidates."""
+        src = "o.json"
+        cols = "o.id, " + (src if need_objects or projection is None else "NULL")
+        if projection is not None:
+            cols += ", " + projection.columns(src)
+        if acc.kind == "scan":
+            cond, params = prefilter(where, src) if projection is not None else ("", [])
+            sql = f"SELECT {cols} FROM objects o WHERE o.class = ?{' AND ' + cond if cond else ''} ORDER BY o.id"
+            return sql, [class_name, *params]
+        if acc.kind == "ids":
+            ids = list(acc.ids)
+            sql = f"SELECT {cols} FROM objects o WHERE o.class = ? AND o.id IN ({','.join('?' * len(ids))})"
+            return sql, [class_name, *ids]
+        if acc.kind == "band":
+            lo, _li, hi, _hi = acc.bounds  # type: ignore[misc]
+            table = acc.index.table  # type: ignore[union-attr]
+            sql = (f"SELECT {cols} FROM {table} g JOIN objects o ON o.class = ? AND o.id = g.id "
+                   "WHERE g.lat >= ? AND g.lat <= ?")
+            return sql, [class_name, lo, hi]
+        table = acc.index.table  # type: ignore[union-attr]
+        join = f"FROM {table} x JOIN objects o ON o.class = ? AND o.id = x.id"
+        if acc.kind == "keys":
+            keys = list(acc.keys)
+            if len(keys) == 1:
+                return f"SELECT {cols} {join} WHERE x.key = ? ORDER BY x.id", [class_name, keys[0]]
+            marks = ",".join("?" * len(keys))
+            return f"SELECT {cols} {join} WHERE x.key IN ({marks}) ORDER BY x.key, x.id", [class_name, *keys]
+        cond, params = KeyIndex._range_sql(*acc.bounds)  # type: ignore[misc]
+        cond = cond.replace("key", "x.key")
+        return f"SELECT {cols} {join} WHERE {cond} ORDER BY x.key, x.id", [class_name, *params]
+
+    def _filter(self, class_name: str, rows: Iterable[Sequence[Any]], projection: Optional[Projection],
+                predicate: Predicate, want: Optional[int], dedupe: bool,
+                keep: bool) -> List[Tuple[str, dict, Optional[str]]]:
+        store = self.store
+        cc = store.cache.peek(class_name)
+        cached = cc.objects if cc is not None else {}
+        seen: set = set()
+        out: List[Tuple[str, dict, Optional[str]]] = []
+        append = out.append
+        build = projection.build if projection is not None else None
+        for row in rows:
+            oid = row[0]
+            if dedupe:
+                if oid in seen:
+                    continue
+                seen.add(oid)
+            obj = cached.get(oid)
+            text = None
+            if obj is None:
+                text = row[1]
+                if build is not None:
+                    obj = build(oid, row, 2)
+                if obj is None:
+                    obj = store.decode(class_name, oid, text, keep=keep)
+                    text = None
+            if predicate(obj):
+                append((oid, obj, text))
+                if want is not None and len(out) >= want:
                     break
-            prev, width = width, min(width * 2.0, 180.0)
-        best = heapq.nsmallest(want, found)
-        return [objects[oid] for _d, oid in best]
+        return out
 
-    def _walk(self, class_name: str, objects: Dict[str, dict], where: dict,
-              predicate: Predicate, order: Sequence[Tuple[str, bool]], skip: int, limit: int,
-              acc: Access, total: int) -> Optional[Selection]:
-        """Walk the first ORDER BY key's sorted index, stopping after the page.
-        A range (or prefix) on that field bounds the walk: every match is inside it."""
-        field, desc = order[0]
+    def _whole(self, class_name: str, page: List[Tuple[str, dict, Optional[str]]]) -> List[dict]:
+        """The page's objects decoded whole (and kept in the cache)."""
+        store = self.store
+        out = []
+        missing = []
+        for oid, obj, text in page:
+            if text is None:
+                out.append(obj)
+            else:
+                out.append(None)
+                missing.append((len(out) - 1, oid, text))
+        for i, oid, text in missing:
+            if text is not None:
+                out[i] = store.decode(class_name, oid, text)
+        if any(o is None for o in out):  # small objects without text (count-only reads)
+            got = store.get_many(class_name, [m[0] for m in page])
+            out = [got.get(m[0]) if o is None else o for o, m in zip(out, page)]
+            out = [o for o in out if o is not None]
+        return out
+
+    # -- ORDER BY + LIMIT along an index ----------------------------------------------
+    def _walk_plan(self, class_name: str, where: dict, order: Sequence[Tuple[str, bool]], skip: int,
+                   limit: int, acc: Access, total: int) -> Optional[Tuple[KeyIndex, Optional[Bounds]]]:
+        field, _desc = order[0]
+        idx = self._key_index(class_name, field)
+        if idx is None or idx.has_arrays():
+            return None
         want = skip + limit + 1
         matches_estimate = acc.size
-        indexes = self.indexes(class_name)
         bounds = None
         span = total  # entries the walk may pass
-        if acc.field == field and acc.bounds is not None:  # the access path is that range
+        if acc.field == field and acc.kind == "range":  # the access path is that range
             bounds, span = acc.bounds, acc.size
-        elif field in indexes.sorted:  # (a range on the field has built it)
+        else:
             for f, cond in conjuncts(where):
                 if f == field and is_operator_object(cond):
                     bounds = self._bounds(field, cond)
                     if bounds is not None:
                         break
-            if bounds is not None and indexes.sorted[field].usable:
-                span = indexes.sorted[field].count(*bounds, exact=False)
+            if bounds is not None:
+                span = idx.count_range(*bounds, cap=total)
         # Expected steps of the walk versus sorting every candidate.
         steps = want * span / max(matches_estimate, 1)
         if steps * _SORT_FACTOR > matches_estimate and matches_estimate < total:
             return None
-        s: SortedIndex = indexes.sorted_index(field, objects)
-        if not s.usable:
-            return None
-        if bounds is not None:
-            walk_iter = s.range(*bounds, reverse=desc)
-        else:
-            walk_iter = s.items.irange(reverse=desc)
-        note = f"{field} (sorted)"
+        return idx, bounds
+
+    def _walk(self, class_name: str, predicate: Predicate, order: Sequence[Tuple[str, bool]], skip: int,
+              limit: int, idx: KeyIndex, bounds: Optional[Bounds]) -> Selection:
+        """Walk the first ORDER BY key's index, stopping after the page. A range
+        (or prefix) on that field bounds the walk: every match is inside it."""
+        store = self.store
+        field, desc = order[0]
+        want = skip + limit + 1
+        lo, lo_incl, hi, hi_incl = bounds if bounds is not None else (None, True, None, True)
+        cond, params = KeyIndex._range_sql(lo, lo_incl, hi, hi_incl)
+        direction = "DESC" if desc else "ASC"
+        sql = (f"SELECT x.key, o.id, o.json FROM {idx.table} x JOIN objects o ON o.class = ? AND o.id = x.id "
+               f"WHERE {cond.replace('key', 'x.key')} ORDER BY x.key {direction}, x.id {direction}")
+        cc = store.cache.peek(class_name)
+        cached = cc.objects if cc is not None else {}
         rest = order[1:]
         out: List[dict] = []
         run: List[dict] = []
-        run_key: Any = _NOKEY
+        run_key: Any = None
         # Entries with one key form a run; a run comes out in objectId order
         # (a descending walk meets it backwards), then by the other ORDER BY keys.
-        for entry in walk_iter:
-            k = entry[:-1]
-            if k != run_key:
+        for key, oid, text in store.db.execute(sql, [class_name, *params]):
+            if key != run_key:
                 if run:
                     if desc:
                         run.reverse()
@@ -380,9 +546,11 @@ class Finder:
                     run = []
                     if len(out) >= want:
                         break
-                run_key = k
-            obj = objects.get(entry[-1])
-            if obj is not None and predicate(obj):
+                run_key = key
+            obj = cached.get(oid)
+            if obj is None:
+                obj = store.decode(class_name, oid, text)
+            if predicate(obj):
                 run.append(obj)
         else:
             if run:
@@ -390,13 +558,88 @@ class Finder:
                     run.reverse()
                 out.extend(sort_objects(run, rest) if rest and len(run) > 1 else run)
         end = skip + limit
-        return Selection(out[skip:end], None, len(out) > end, note)
+        return Selection(out[skip:end], None, len(out) > end, f"{field} (sorted)")
+
+    # -- $nearSphere along the geo index -----------------------------------------------
+    def _near(self, class_name: str, g: GeoIndex, predicate: Predicate, near: Any, want: int,
+              where: dict, order: Sequence[Tuple[str, bool]]) -> List[Tuple[float, dict]]:
+        """The ``want`` nearest matches (ties by objectId), by widening a latitude band."""
+        store = self.store
+        n = max(store.count(class_name), 1)
+        lat0 = near.latitude
+        width = max(0.05, 180.0 * (want / n) ** 0.5)
+        prev = -1.0
+        found: List[Tuple[float, str, dict]] = []
+        distance = near.distance
+        cc = store.cache.peek(class_name)
+        cached = cc.objects if cc is not None else {}
+        sql = (f"SELECT g.id, o.json FROM {g.table} g JOIN objects o ON o.class = ? AND o.id = g.id "
+               "WHERE g.lat {a} ? AND g.lat {b} ?")
+        while True:
+            if prev < 0:
+                slices = [(lat0 - width, ">=", lat0 + width, "<=")]
+            else:
+                slices = [(lat0 - width, ">=", lat0 - prev, "<"), (lat0 + prev, ">", lat0 + width, "<=")]
+            for lo, a, hi, b in slices:
+                for oid, text in store.db.execute(sql.format(a=a, b=b), (class_name, lo, hi)):
+                    obj = cached.get(oid)
+                    if obj is None:
+                        obj = store.decode(class_name, oid, text, keep=False)
+                    if predicate(obj):
+                        found.append((distance(obj), oid, obj))
+            if width >= 180.0:
+                break
+            if len(found) >= want:
+                kth = heapq.nsmallest(want, found, key=_first_two)[-1][0]
+                if kth < width * _DEG:
+                    break
+            prev, width = width, min(width * 2.0, 180.0)
+        best = heapq.nsmallest(want, found, key=_first_two)
+        out = []
+        for d, oid, obj in best:
+            whole = store.get(class_name, oid) if oid not in cached else obj
+            out.append((d, whole if whole is not None else obj))
+        return out
 
 
 _DEG = 3.141592653589793 / 180.0
 
 
-_NOKEY = object()
+def _first_two(item: Tuple[float, str, dict]) -> Tuple[float, str]:
+    return item[0], item[1]
+
+
+def _lat(point: Any) -> float:
+    """The latitude of a query point: {latitude, longitude} or [longitude, latitude]."""
+    lat = point.get("latitude") if isinstance(point, dict) else point[1]
+    if lat.__class__ not in (int, float):
+        raise TypeError("not a point")
+    return float(lat)
+
+
+def _within_band(spec: Any) -> Optional[Tuple[float, float]]:
+    """A latitude band holding every point of a $within/$geoWithin shape (a
+    little wider than it: the matcher decides at the edges)."""
+    if not isinstance(spec, dict) or len(spec) != 1:
+        return None
+    slack = 1e-9
+    try:
+        if "$box" in spec:
+            a, b = spec["$box"]
+            lats = (_lat(a), _lat(b))
+            return min(lats) - slack, max(lats) + slack
+        if "$centerSphere" in spec:
+            center, radius = spec["$centerSphere"]
+            lat, deg = _lat(center), float(radius) / _DEG
+            if not deg >= 0:
+                return None
+            return lat - deg - slack, lat + deg + slack  # latitude difference <= distance
+        if "$polygon" in spec:
+            lats = [_lat(p) for p in spec["$polygon"]]
+            return min(lats) - slack, max(lats) + slack
+    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+        return None
+    return None
 
 
 def _by_id(obj: dict) -> str:
@@ -409,6 +652,31 @@ def sort_objects(objects: List[dict], order: Sequence[Tuple[str, bool]]) -> List
     return matcher.order_objects(objects, [("-" if d else "") + f for f, d in order])
 
 
+def _sorted_matches(matches: List[Tuple[str, dict, Optional[str]]],
+                    order: Sequence[Tuple[str, bool]]) -> List[Tuple[str, dict, Optional[str]]]:
+    by_obj = {id(m[1]): m for m in matches}
+    return [by_obj[id(o)] for o in sort_objects([m[1] for m in matches], order)]
+
+
+def _indexable(field: str, cond: Any) -> bool:
+    """Could an index on ``field`` narrow this condition?"""
+    if not is_operator_object(cond):
+        return cond is not None and _hashable_value(cond)
+    if not isinstance(cond, dict):
+        return False
+    for op, value in cond.items():
+        if op in ("$in", "$all") and isinstance(value, list) and value and \
+                all(v is not None and _hashable_value(v) for v in value):
+            return True
+        if op == "$eq" and value is not None and _hashable_value(value):
+            return True
+        if op in _RANGE_OPS and value is not None and _hashable_value(value) and not isinstance(value, list):
+            return True
+        if op == "$regex" and regex_prefix(value, cond.get("$options")) is not None:
+            return True
+    return False
+
+
 def _scalar(value: Any) -> bool:
     return value.__class__ in (str, int, float, bool)
 
@@ -416,14 +684,11 @@ def _scalar(value: Any) -> bool:
 def _hashable_value(value: Any) -> bool:
     """Values an equality index can key: scalars, typed values, arrays of those."""
     if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and value != value:
+            return False
         return True
     if isinstance(value, dict):
         return value.get("__type") in ("Date", "Pointer", "GeoPoint", "File", "Bytes")
     if isinstance(value, list):
         return all(_hashable_value(v) for v in value)
     return False
-
-
-def _bracket(key: tuple) -> int:
-    """The type rank of a value key (keys of one type share it)."""
-    return key[0]

@@ -1,60 +1,86 @@
-"""Objects in memory per class, mirrored to an SQLite file when there is one.
+"""The embedded database: an SQLite file (or SQLite in memory) is the database,
+memory only a cache.
 
-Why this shape: queries run on Python dicts (fast, no decoding), while the file
-gives durability and sharing between processes:
+Why this shape: opening costs the same whatever the size (nothing is loaded);
+a statement reads what it needs (objects by id, index ranges, or a streamed
+scan, see query.py), and decoded objects are kept in a bounded cache
+(cache.py). A transient database is SQLite ``:memory:`` on the same code path
+(bench/scale.py measures it against the old all-in-dicts engine).
 
-- one SQLite transaction per statement, in WAL mode; a write statement holds
-  ``BEGIN IMMEDIATE`` from before it reads until it commits, so two writer
-  processes serialize and each sees the other's committed rows;
-- memory changes only after the COMMIT succeeded, so a failed statement leaves
-  both memory and file as they were;
-- ``PRAGMA data_version`` tells, before each statement, whether another
-  connection committed; the ``log`` table says which objects it touched, so only
-  those are reloaded (the whole cache when the log was trimmed past our point).
+Tables (format ``cql-embedded-2``):
 
-Durability: ``synchronous=NORMAL`` (the default here) survives a killed process
-(a committed WAL frame is in the OS's hands); ``synchronous="FULL"`` also
-survives power loss at the price of an fsync per statement.
+- ``objects(class, id, json)``, primary key (class, id), WITHOUT ROWID: an
+  object is one B-tree entry, found by id in one descent, a class's objects
+  lie together in objectId order (a scan is a range). A file upgraded from
+  ``cql-embedded-1`` keeps its rowid table of the same columns: every query
+  here reads both the same way.
+- ``classes(name, count, version)``: the object count (``count(*)`` without a
+  where is one row) and a version bumped by every write statement to the class
+  and by index changes.
+- ``indexes(id, class, field, kind)`` and one table per index (indexes.py);
+  ``relations``, ``schema`` (field types in first-written order), ``meta``.
 
-Tables: objects(class, id, json), relations(class, id, key, target_class,
-target_id), schema(class, field, type), log(seq, class, id), meta(key, value).
+Transactions: one per statement (a multi-statement one for DB-API
+``executemany``); WAL; a write holds ``BEGIN IMMEDIATE`` from before it reads
+until it commits, so writers serialize and each sees the others' rows; a read
+runs in one read transaction (one snapshot even when it runs several queries).
+
+Sharing: at the start of each transaction ``PRAGMA data_version`` says whether
+another connection committed; if so the class versions are read and the
+cached objects of every class whose version moved are dropped, and the schema
+and index registry are read again. No change log: nothing is cached in full
+that could not simply be dropped.
+
+Failure: memory follows each statement as it is written into the open
+transaction (so later statements of a transaction see it); if the transaction
+does not commit (an error, a failed COMMIT such as a full disk, Ctrl-C), every
+class it touched is dropped from the cache and the counts, versions, schema
+and index registry are read again from the file. So a cache never shows a row
+that is not in the file.
+
+Durability: ``synchronous=NORMAL`` (default) survives a killed process;
+``synchronous="FULL"`` also survives power loss at the price of an fsync per
+statement.
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sqlite3
+from collections.abc import Mapping
 from itertools import repeat
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
-from .filecheck import check_file, integrity_problems, new_database_id
-from .storage_errors import is_busy, storage_error
+from .cache import ObjectCache, cost_of
+from .indexes import IndexSet
 
-FORMAT = "cql-embedded-1"
-LOG_KEEP = 50_000  # log rows kept; a reader further behind reloads everything
+FORMAT = "cql-embedded-2"
+FORMAT_1 = "cql-embedded-1"
+DEFAULT_CACHE_MB = 64
+_IN_CHUNK = 500  # ids per "id IN (...)" query
 
-# A change: (class, id, new object or None for a delete)
-Change = Tuple[str, str, Optional[dict]]
+# A change: (class, id, old object or None (a new object), new object or None (a delete))
+Change = Tuple[str, str, Optional[dict], Optional[dict]]
 # A relation change: (owner class, owner id, key, target class, target id, add?)
 RelChange = Tuple[str, str, str, str, str, bool]
-# Listeners get every applied change of a statement at once:
-# [(class, id, old object or None, new object or None), ...]
-Listener = Callable[[List[Tuple[str, str, Optional[dict], Optional[dict]]]], None]
 
 _SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS objects (class TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL,
-                                    PRIMARY KEY (class, id));
+                                    PRIMARY KEY (class, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS relations (class TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL,
                                       target_class TEXT NOT NULL, target_id TEXT NOT NULL,
                                       PRIMARY KEY (class, id, key, target_class, target_id));
 CREATE TABLE IF NOT EXISTS schema (class TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL,
                                    PRIMARY KEY (class, field));
-CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, class TEXT NOT NULL,
-                                id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS classes (name TEXT PRIMARY KEY, count INTEGER NOT NULL,
+                                    version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS indexes (id INTEGER PRIMARY KEY, class TEXT NOT NULL, field TEXT NOT NULL,
+                                    kind TEXT NOT NULL, keys TEXT, UNIQUE (class, field, kind));
 """
+_OWN_TABLES = {"objects", "relations", "schema", "log", "meta", "sqlite_sequence", "classes", "indexes"}
+
 
 def _not_json(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
@@ -79,96 +105,85 @@ def _make_dumps() -> Callable[[object], str]:
     return lambda obj: join(encoder(obj, 0))
 
 
-_dumps = _make_dumps()
-_json_loads = json.loads
+dumps = _make_dumps()
+loads = json.loads
 
 
-def _loads(text: str) -> dict:
-    """A stored object: JSON text of an object. Anything else (a hand-edited row
-    holding an array, a number) is damage, like text that is not JSON."""
-    obj = _json_loads(text)
-    if obj.__class__ is not dict:
-        raise ValueError(f"a row holds a JSON {type(obj).__name__}, not an object")
-    return obj
-
-
-def create_private(path: str) -> None:
-    """Create a new database file readable by its owner only (0600, or stricter
-    by the umask): it holds the app's data. SQLite gives its -wal and -shm
-    files the database file's permissions. An existing file is left as it is."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise StorageError(f"cannot create database file {path!r}: {exc.strerror}") from None
+class DuplicateId(StorageError):
+    """An insert met an objectId already stored (ids made here can meet imported ones)."""
 
 
 class Store:
-    """The data of one embedded database: objects, relations and field types."""
+    """One embedded database: its SQLite connection, what is known of its
+    classes (counts, versions, schema, indexes) and the object cache."""
 
     def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
-                 busy_timeout: float = 30.0):
+                 busy_timeout: float = 30.0, cache_mb: float = DEFAULT_CACHE_MB):
         self.path = path
-        self.classes: Dict[str, Dict[str, dict]] = {}
-        # (owner class, owner id) -> {key: {(target class, target id)}}
-        self.relations: Dict[Tuple[str, str], Dict[str, Set[Tuple[str, str]]]] = {}
+        self.cache = ObjectCache(int(float(cache_mb) * 2 ** 20))
         self.schema: Dict[str, Dict[str, str]] = {}
-        self.listeners: List[Listener] = []
-        self.reset_listeners: List[Callable[[], None]] = []
+        self.counts: Dict[str, int] = {}
+        self.versions: Dict[str, int] = {}
+        self.indexes = IndexSet()
         self._db: Optional[sqlite3.Connection] = None
         self._file_id: Optional[Tuple[int, int]] = None  # (st_dev, st_ino) of the file opened
         self._abs_path = ""
         self._data_version: Optional[int] = None
-        self._seq = 0
-        self._in_write = False
-        self.busy_timeout = busy_timeout
-        if path is not None:
-            self._open(path, synchronous, busy_timeout)
+        self._depth = 0  # open write statements (nested: a multi-statement transaction)
+        self._reading = False
+        self._touched: Set[str] = set()  # classes written by the open transaction
+        self._savepoints = 0
+        self._open(path, synchronous, busy_timeout)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StorageError("the database is closed")
+        return self._db
 
     # -- opening ----------------------------------------------------------------
-    def _open(self, path: str, synchronous: str, busy_timeout: float) -> None:
+    def _open(self, path: Optional[str], synchronous: str, busy_timeout: float) -> None:
         sync = str(synchronous).upper()
         if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
-        create_private(path)
-        new = os.path.getsize(path) == 0
-        check_file(path)  # cut short? a foreign -wal? (before SQLite reads or writes it)
         try:
-            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
-                                 check_same_thread=False)
+            db = sqlite3.connect(path if path is not None else ":memory:", timeout=busy_timeout,
+                                 isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database file {path!r}: {exc}") from None
         self._db = db
-        self._abs_path = os.path.abspath(path)  # a later chdir must not look like a deletion
-        st = os.stat(path)
-        self._file_id = (st.st_dev, st.st_ino)
+        if path is not None:
+            self._abs_path = os.path.abspath(path)  # a later chdir must not look like a deletion
+            st = os.stat(path)
+            self._file_id = (st.st_dev, st.st_ino)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            # Another application's SQLite file: refuse before changing anything
-            # in it (its journal mode, cql's tables beside its own).
+            db.execute("PRAGMA cache_size = -16384")  # 16 MiB of pages (SQLite's default is 2)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            foreign = sorted(tables - {"objects", "relations", "schema", "log", "meta", "sqlite_sequence"})
+            foreign = sorted(t for t in tables - _OWN_TABLES if not t.startswith(("ix_", "geo_")))
             if foreign and "meta" not in tables:
                 raise StorageError(f"{path!r} is an SQLite database of another application (tables: "
                                    f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
                                    "cql keeps its data in a file of its own: open a new file")
-            if new:
-                new_database_id(db)  # before WAL mode: the main file's header holds it
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
+            if path is not None:
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
             db.execute(f"PRAGMA synchronous = {sync}")
             db.execute("BEGIN IMMEDIATE")
             try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() \
+                    if "meta" in tables else None
+                if row is not None and row[0] == FORMAT_1:
+                    from .upgrade import upgrade_format_1
+                    upgrade_format_1(db, path)
+                elif row is not None and row[0] != FORMAT:
+                    raise StorageError(f"{path!r} is a database of format {row[0]!r}, not {FORMAT!r}")
                 for stmt in _SCHEMA_SQL.split(";"):
                     if stmt.strip():
                         db.execute(stmt)
-                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
                 if row is None:
                     db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
-                elif row[0] != FORMAT:
-                    raise StorageError(f"{path!r} is a database of format {row[0]!r}, not {FORMAT!r}")
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -176,23 +191,22 @@ class Store:
         except sqlite3.DatabaseError as exc:
             db.close()
             self._db = None
-            if is_busy(exc):
-                raise storage_error(path, "open", exc, busy_timeout) from None
             text = str(exc)
             hint = ("; it is not an SQLite file: give a cql database file, or a new file name"
                     if "not a database" in text else
                     "; the file is damaged: restore it from a copy (sqlite3 FILE .recover may save the rest)"
                     if "malformed" in text else "")
             raise StorageError(f"{path!r} is not a usable cql database ({text}){hint}") from None
-        except StorageError:
+        except BaseException:
             db.close()
             self._db = None
             raise
-        self.sync()
 
     def _check_file(self) -> None:
         """Refuse to write once the file was deleted or replaced under us: SQLite
         would go on writing to the unlinked file, and every write would be lost."""
+        if self.path is None:
+            return
         try:
             st = os.stat(self._abs_path)
             same = (st.st_dev, st.st_ino) == self._file_id
@@ -201,15 +215,6 @@ class Store:
         if not same:
             raise StorageError(f"the database file {self.path!r} was deleted or replaced while open; nothing "
                                "was written: open it again (.open or cql.connect) to go on")
-
-    def check(self) -> list:
-        """SQLite's integrity check of the file: the problems found ([]: sound)."""
-        if self._db is None:
-            return []
-        try:
-            return integrity_problems(self._db)
-        except sqlite3.Error as exc:
-            return [str(exc)]
 
     @property
     def persistent(self) -> bool:
@@ -222,122 +227,212 @@ class Store:
             finally:
                 self._db = None
 
-    # -- reading other connections' commits ------------------------------------
+    # -- other connections' commits ----------------------------------------------
     def sync(self) -> None:
-        """Bring memory up to date with the file (cheap when nothing changed)."""
-        db = self._db
-        if db is None:
+        """Inside a transaction: bring what memory knows up to the snapshot
+        (cheap when no other connection committed)."""
+        db = self.db
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
             return
-        try:
-            version = db.execute("PRAGMA data_version").fetchone()[0]
-            if version == self._data_version:
-                return
-            own = not self._in_write
-            try:
-                if own:
-                    db.execute("BEGIN")
-                self._catch_up(db)
-            finally:
-                if own and db.in_transaction:
-                    db.execute("COMMIT")
-            self._data_version = version  # only once caught up: a failure retries
-        except sqlite3.Error as exc:
-            raise storage_error(self.path, "read", exc, self.busy_timeout) from None
-        except ValueError as exc:  # a row that is not JSON: not written by cql
-            raise StorageError(f"{self.path!r} holds a damaged object: {exc}") from None
+        self._reload(db)
+        self._data_version = version  # only once caught up: a failure retries
 
-    def _catch_up(self, db: sqlite3.Connection) -> None:
-        lo, hi = db.execute("SELECT min(seq), max(seq) FROM log").fetchone()
-        if hi is None or hi == self._seq:
-            if hi is None and self._seq == 0 and not self.classes:
-                self._load_all(db)
-            return
-        if self._seq == 0 or hi < self._seq or lo > self._seq + 1:
-            self._load_all(db)
-            self._seq = hi
-            return
-        touched = dict.fromkeys(
-            (c, i) for c, i in db.execute("SELECT class, id FROM log WHERE seq > ? ORDER BY seq",
-                                          (self._seq,)))
-        self._load_schema(db)
-        applied = []
-        for cls, oid in touched:
-            row = db.execute("SELECT json FROM objects WHERE class = ? AND id = ?", (cls, oid)).fetchone()
-            new = None if row is None else _loads(row[0])
-            self._set(cls, oid, new, applied)
-            self.relations.pop((cls, oid), None)
-            for key, tc, ti in db.execute(
-                    "SELECT key, target_class, target_id FROM relations WHERE class = ? AND id = ?",
-                    (cls, oid)):
-                self.relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
-        self._seq = hi  # only now: an interrupted catch-up is redone, not skipped
-        self._notify(applied)
-
-    def _load_schema(self, db: sqlite3.Connection) -> None:
+    def _reload(self, db: sqlite3.Connection) -> None:
+        versions: Dict[str, int] = {}
+        counts: Dict[str, int] = {}
+        for name, count, version in db.execute("SELECT name, count, version FROM classes"):
+            versions[name] = version
+            counts[name] = count
+        for name in list(self.cache.classes):
+            if versions.get(name) != self.versions.get(name):
+                self.cache.drop(name)
         schema: Dict[str, Dict[str, str]] = {}
         for cls, fld, typ in db.execute("SELECT class, field, type FROM schema ORDER BY rowid"):
             schema.setdefault(cls, {})[fld] = typ
-        self.schema = schema
+        self.versions, self.counts, self.schema = versions, counts, schema
+        self.indexes.load(db)
 
-    def _load_all(self, db: sqlite3.Connection) -> None:
-        # Millions of new dicts would trigger the cyclic GC over and over (it
-        # finds nothing here: JSON has no cycles), so pause it while loading.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            self._load_all_now(db)
-        finally:
-            if paused:
-                gc.enable()
+    def _forget(self) -> None:
+        """A transaction did not commit: memory may hold what it wrote."""
+        for cls in self._touched:
+            self.cache.drop(cls)
+            self.versions.pop(cls, None)  # unknown until read again: its cache cannot survive
+        self._touched = set()
+        self._data_version = None
 
-    def _load_all_now(self, db: sqlite3.Connection) -> None:
-        classes: Dict[str, Dict[str, dict]] = {}
-        for cls, oid, text in db.execute("SELECT class, id, json FROM objects ORDER BY rowid"):
-            bucket = classes.get(cls)
-            if bucket is None:
-                bucket = classes[cls] = {}
-            bucket[oid] = _loads(text)
-        relations: Dict[Tuple[str, str], Dict[str, Set[Tuple[str, str]]]] = {}
-        for cls, oid, key, tc, ti in db.execute(
-                "SELECT class, id, key, target_class, target_id FROM relations"):
-            relations.setdefault((cls, oid), {}).setdefault(key, set()).add((tc, ti))
-        self.classes = classes
-        self.relations = relations
-        self._load_schema(db)
-        row = db.execute("SELECT max(seq) FROM log").fetchone()
-        self._seq = row[0] or 0
-        for reset in self.reset_listeners:
-            reset()
+    # -- transactions ------------------------------------------------------------
+    def reading(self) -> "_Read":
+        """One read statement: ``with store.reading(): ...`` (one snapshot)."""
+        return _Read(self)
 
-    # -- writing ----------------------------------------------------------------
     def write(self) -> "_Write":
-        """One write statement: lock the file, catch up, collect changes, commit.
-
-        ``with store.write() as batch``: the caller reads memory (up to date
-        under the lock), puts every change into the Batch, and returns; an
-        exception discards the batch."""
+        """One write statement: ``with store.write() as batch``: lock the file,
+        catch up, let the caller read (current under the lock) and fill the
+        Batch; on a clean exit the batch is written (and committed unless a
+        transaction is open around it); an exception discards it."""
         return _Write(self)
 
-    def _persist(self, db: sqlite3.Connection, batch: "Batch") -> None:
+    def transaction(self) -> "_Write":
+        """Several statements in one transaction, all or nothing."""
+        return _Write(self)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0 or self._reading
+
+    # -- reading objects ----------------------------------------------------------
+    def decode(self, cls: str, oid: str, text: str, keep: bool = True) -> dict:
+        """A stored object's JSON, decoded (and kept in the cache unless ``keep``
+        is false: a scan's candidates would only push hot objects out)."""
         try:
+            obj = loads(text)
+        except ValueError as exc:
+            raise StorageError(f"{self.path!r} holds a damaged object {cls}/{oid}: {exc}") from None
+        if keep:
+            self.cache.put(self.cache.of(cls), oid, obj, cost_of(len(text)))
+        return obj
+
+    def get(self, cls: str, oid: str) -> Optional[dict]:
+        cc = self.cache.peek(cls)
+        if cc is not None:
+            obj = cc.objects.get(oid)
+            if obj is not None or cc.complete:
+                return obj
+        row = self.db.execute("SELECT json FROM objects WHERE class = ? AND id = ?", (cls, oid)).fetchone()
+        return None if row is None else self.decode(cls, oid, row[0])
+
+    def get_many(self, cls: str, ids: Iterable[str]) -> Dict[str, dict]:
+        """The objects of ``ids`` that exist, by id."""
+        out: Dict[str, dict] = {}
+        missing: List[str] = []
+        cc = self.cache.peek(cls)
+        cached = cc.objects if cc is not None else {}
+        complete = cc is not None and cc.complete
+        for oid in ids:
+            obj = cached.get(oid)
+            if obj is not None:
+                out[oid] = obj
+            elif not complete:
+                missing.append(oid)
+        db = self.db
+        for i in range(0, len(missing), _IN_CHUNK):
+            part = missing[i:i + _IN_CHUNK]
+            sql = f"SELECT id, json FROM objects WHERE class = ? AND id IN ({','.join('?' * len(part))})"
+            for oid, text in db.execute(sql, (cls, *part)):
+                out[oid] = self.decode(cls, oid, text)
+        return out
+
+    def class_objects(self, cls: str) -> Iterator[Tuple[str, str]]:
+        """(id, json) of every object of a class, in objectId order (streamed)."""
+        return self.db.execute("SELECT id, json FROM objects WHERE class = ? ORDER BY id", (cls,))
+
+    def load_class(self, cls: str) -> Optional[Dict[str, dict]]:
+        """The whole class in the cache when it fits (id -> object, objectId order)."""
+        objs = self.cache.complete(cls)
+        if objs is not None:
+            return objs
+        estimate = self.counts.get(cls, 0) * cost_of(200)
+        if estimate > self.cache.limit // 2:
+            return None
+        cc = self.cache.peek(cls)
+        cached = cc.objects if cc is not None else {}
+        items = []
+        for oid, text in self.class_objects(cls):
+            obj = cached.get(oid)
+            if obj is None:
+                try:
+                    obj = loads(text)
+                except ValueError as exc:
+                    raise StorageError(f"{self.path!r} holds a damaged object {cls}/{oid}: {exc}") from None
+            items.append((oid, obj, cost_of(len(text))))
+        if self.cache.fill(cls, items):
+            return self.cache.complete(cls)
+        return None
+
+    def count(self, cls: str) -> int:
+        return self.counts.get(cls, 0)
+
+    @property
+    def classes(self) -> "ClassesView":
+        """Every stored object, class by class, read from the file on demand
+        (a read-only mapping for inspection; queries go through query.py)."""
+        return ClassesView(self)
+
+    def related(self, cls: str, oid: str, key: str) -> Set[Tuple[str, str]]:
+        return set(self.db.execute(
+            "SELECT target_class, target_id FROM relations WHERE class = ? AND id = ? AND key = ?",
+            (cls, oid, key)))
+
+    def class_names(self) -> List[str]:
+        names = list(self.schema)
+        names += [c for c in self.versions if c not in self.schema]
+        return names
+
+    # -- indexes (inside a write) -------------------------------------------------
+    def create_index(self, cls: str, field: str, kind: str) -> None:
+        if self.indexes.get(cls, field, kind) is None:
+            try:
+                self.indexes.create(self.db, cls, field, kind)
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot build the index of {cls}.{field} in {self.path!r}: {exc}") from None
+            self._bump(cls)
+
+    def drop_index(self, cls: str, field: str, kind: str) -> bool:
+        if self.indexes.drop(self.db, cls, field, kind):
+            self._bump(cls)
+            return True
+        return False
+
+    def _bump(self, cls: str) -> None:
+        """A class changed (its objects or its indexes): other connections drop
+        what they cached of it and read its registry again."""
+        db = self.db
+        self._touched.add(cls)
+        if cls not in self.versions:
+            db.execute("INSERT OR IGNORE INTO classes (name, count, version) VALUES (?, 0, 0)", (cls,))
+            self.counts[cls], self.versions[cls] = db.execute(
+                "SELECT count, version FROM classes WHERE name = ?", (cls,)).fetchone()
+        db.execute("UPDATE classes SET version = version + 1 WHERE name = ?", (cls,))
+        self.versions[cls] += 1
+
+    def index_info(self, idx: Any) -> dict:
+        """class, field, kind, entries and bytes (None when SQLite cannot say) of an index."""
+        db = self.db
+        entries = db.execute(f"SELECT count(*) FROM {idx.table}").fetchone()[0]
+        try:
+            size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (idx.table,)).fetchone()[0]
+        except sqlite3.Error:  # SQLite built without the dbstat table
+            size = None
+        return {"class": idx.cls, "field": idx.field, "kind": idx.kind, "entries": entries, "bytes": size}
+
+    # -- writing ----------------------------------------------------------------
+    def _persist(self, batch: "Batch") -> None:
+        """Write a statement's changes into the open transaction, and make memory
+        (counts, versions, schema, indexes, cache) follow."""
+        db = self.db
+        try:
+            touched = dict.fromkeys([c[0] for c in batch.changes] + [r[0] for r in batch.relations]
+                                    + [s[0] for s in batch.schema])
+            self._touched.update(touched)
+            for cls in touched:
+                if cls not in self.versions:
+                    db.execute("INSERT OR IGNORE INTO classes (name, count, version) VALUES (?, 0, 0)", (cls,))
+                    row = db.execute("SELECT count, version FROM classes WHERE name = ?", (cls,)).fetchone()
+                    self.counts[cls], self.versions[cls] = row
             if batch.schema:
                 db.executemany("INSERT OR REPLACE INTO schema (class, field, type) VALUES (?, ?, ?)",
                                batch.schema)
-            inserts, updates, deletes = [], [], []
-            for cls, oid, new in batch.changes:
-                if new is None:
-                    deletes.append((cls, oid))
-                elif oid in self.classes.get(cls, ()) and (cls, oid) not in batch.created:
-                    updates.append((_dumps(new), cls, oid))
-                else:
-                    inserts.append((cls, oid, _dumps(new)))
-            if inserts:
-                db.executemany("INSERT INTO objects (class, id, json) VALUES (?, ?, ?)", inserts)
-            if updates:
-                db.executemany("UPDATE objects SET json = ? WHERE class = ? AND id = ?", updates)
-            if deletes:
-                db.executemany("DELETE FROM objects WHERE class = ? AND id = ?", deletes)
-                db.executemany("DELETE FROM relations WHERE class = ? AND id = ?", deletes)
+                for cls, fld, typ in batch.schema:
+                    self.schema.setdefault(cls, {})[fld] = typ
+            by_class: Dict[str, List[Change]] = {}
+            for change in batch.changes:
+                by_class.setdefault(change[0], []).append(change)
+            cached: List[Tuple[str, str, Optional[dict], int]] = []
+            deltas: Dict[str, int] = {}
+            for cls, changes in by_class.items():
+                deltas[cls] = self._persist_objects(db, cls, changes, cached)
+                self.indexes.maintain(db, cls, [(oid, old, new) for _c, oid, old, new in changes])
             adds = [r[:5] for r in batch.relations if r[5]]
             removes = [r[:5] for r in batch.relations if not r[5]]
             if adds:
@@ -345,181 +440,282 @@ class Store:
             if removes:
                 db.executemany("DELETE FROM relations WHERE class = ? AND id = ? AND key = ? "
                                "AND target_class = ? AND target_id = ?", removes)
-            touched = dict.fromkeys([(c, i) for c, i, _ in batch.changes]
-                                    + [(r[0], r[1]) for r in batch.relations])
-            if batch.schema and not touched:
-                touched[("", "")] = None
-            db.executemany("INSERT INTO log (class, id) VALUES (?, ?)", list(touched))
-            hi = db.execute("SELECT max(seq) FROM log").fetchone()[0] or 0
-            if hi % 1000 < len(touched) and hi > LOG_KEEP:
-                db.execute("DELETE FROM log WHERE seq <= ?", (hi - LOG_KEEP,))
-            self._seq = hi
+            for cls in touched:
+                delta = deltas.get(cls, 0)
+                db.execute("UPDATE classes SET count = count + ?, version = version + 1 WHERE name = ?",
+                           (delta, cls))
+                self.counts[cls] = self.counts.get(cls, 0) + delta
+                self.versions[cls] = self.versions.get(cls, 0) + 1
+            self.cache.apply(cached)
         except (ValueError, TypeError, RecursionError) as exc:  # e.g. NaN nested in a value: not JSON
             raise InvalidJSON(f"cannot store this value: {exc}") from None
+        except StorageError:
+            raise
         except sqlite3.Error as exc:
-            raise storage_error(self.path, "write to", exc) from None
+            raise StorageError(f"cannot write to {self.path or 'the database'!r}: {exc}") from None
 
-    def _apply(self, batch: "Batch") -> None:
-        for cls, fld, typ in batch.schema:
-            self.schema.setdefault(cls, {})[fld] = typ
-        applied: list = []
-        append = applied.append
-        classes = self.classes
-        bucket: Optional[Dict[str, dict]] = None
-        bucket_cls = None
-        for cls, oid, new in batch.changes:
+    def _persist_objects(self, db: sqlite3.Connection, cls: str, changes: List[Change],
+                         cached: List[Tuple[str, str, Optional[dict], int]]) -> int:
+        inserts: List[Tuple[str, str, str]] = []
+        updates: List[Tuple[str, str, str]] = []
+        deletes: List[Tuple[str, str]] = []
+        append = cached.append
+        for _cls, oid, old, new in changes:
             if new is None:
-                self._set(cls, oid, new, applied)
-                self.relations.pop((cls, oid), None)
+                if old is not None:
+                    deletes.append((cls, oid))
+                    append((cls, oid, None, 0))
                 continue
-            if cls != bucket_cls:  # (_set inlined: a bulk insert applies many)
-                bucket = classes.get(cls)
-                if bucket is None:
-                    bucket = classes[cls] = {}
-                bucket_cls = cls
-            old = bucket.get(oid)  # type: ignore[union-attr]
-            bucket[oid] = new  # type: ignore[index]
-            append((cls, oid, old, new))
-        self._notify(applied)
-        for cls, oid, key, tc, ti, add in batch.relations:
-            keys = self.relations.get((cls, oid))
-            if add:
-                if keys is None:
-                    keys = self.relations[(cls, oid)] = {}
-                keys.setdefault(key, set()).add((tc, ti))
-            elif keys is not None and key in keys:
-                keys[key].discard((tc, ti))
-                if not keys[key]:
-                    del keys[key]
-
-    def _set(self, cls: str, oid: str, new: Optional[dict], applied: list) -> None:
-        bucket = self.classes.get(cls)
-        if bucket is None:
-            if new is None:
-                return
-            bucket = self.classes[cls] = {}
-        old = bucket.get(oid)
-        if new is None:
+            text = dumps(new)
             if old is None:
-                return
-            del bucket[oid]
-        else:
-            bucket[oid] = new
-        applied.append((cls, oid, old, new))
+                inserts.append((cls, oid, text))
+            else:
+                updates.append((text, cls, oid))
+            append((cls, oid, new, cost_of(len(text))))
+        if inserts:
+            try:
+                db.executemany("INSERT INTO objects (class, id, json) VALUES (?, ?, ?)", inserts)
+            except sqlite3.IntegrityError:
+                raise DuplicateId(f"an objectId of this insert is already stored in {cls}") from None
+        if updates:
+            db.executemany("UPDATE objects SET json = ? WHERE class = ? AND id = ?", updates)
+        if deletes:
+            db.executemany("DELETE FROM objects WHERE class = ? AND id = ?", deletes)
+            db.executemany("DELETE FROM relations WHERE class = ? AND id = ?", deletes)
+        return len(inserts) - len(deletes)
 
-    def _notify(self, applied: list) -> None:
-        if applied:
-            for listener in self.listeners:
-                listener(applied)
 
-    # -- reading ----------------------------------------------------------------
-    def related(self, cls: str, oid: str, key: str) -> Set[Tuple[str, str]]:
-        return self.relations.get((cls, oid), {}).get(key, set())
-
-
-class _Write:
-    """The context manager of ``Store.write`` (a class, not a generator: one
-    per statement, so its cost is per-statement overhead)."""
-
-    __slots__ = ("store", "db", "batch")
+class ClassesView(Mapping):
+    """class name -> ObjectsView (see ``Store.classes``)."""
 
     def __init__(self, store: Store):
         self.store = store
-        self.db = store._db
-        self.batch = Batch()
 
-    def __enter__(self) -> "Batch":
-        db = self.db
-        if db is not None:
-            store = self.store
-            store._check_file()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise storage_error(store.path, "lock for writing", exc, store.busy_timeout) from None
-            except BaseException:  # Ctrl-C just after BEGIN: never leave the file locked
-                self._rollback()
-                raise
-            store._in_write = True
-            try:
-                store.sync()
-            except BaseException:
-                self._rollback()
-                raise
-        return self.batch
+    def __getitem__(self, cls: str) -> "ObjectsView":
+        with self.store.reading():
+            if cls not in self.store.versions:
+                raise KeyError(cls)
+        return ObjectsView(self.store, cls)
 
-    def _rollback(self) -> None:
-        db = self.db
+    def __iter__(self) -> Iterator[str]:
+        with self.store.reading():
+            return iter(list(self.store.versions))
+
+    def __len__(self) -> int:
+        with self.store.reading():
+            return len(self.store.versions)
+
+
+class ObjectsView(Mapping):
+    """objectId -> object of one class, decoded from the file on each access."""
+
+    def __init__(self, store: Store, cls: str):
+        self.store = store
+        self.cls = cls
+
+    def __getitem__(self, oid: str) -> dict:
+        with self.store.reading():
+            row = self.store.db.execute("SELECT json FROM objects WHERE class = ? AND id = ?",
+                                        (self.cls, oid)).fetchone()
+        if row is None:
+            raise KeyError(oid)
+        return loads(row[0])
+
+    def __iter__(self) -> Iterator[str]:
+        with self.store.reading():
+            ids = [r[0] for r in self.store.db.execute(
+                "SELECT id FROM objects WHERE class = ? ORDER BY id", (self.cls,))]
+        return iter(ids)
+
+    def __len__(self) -> int:
+        with self.store.reading():
+            return self.store.count(self.cls)
+
+    def values(self):  # type: ignore[override]
+        with self.store.reading():
+            rows = self.store.db.execute("SELECT json FROM objects WHERE class = ? ORDER BY id",
+                                         (self.cls,)).fetchall()
+        return [loads(r[0]) for r in rows]
+
+
+class _Read:
+    """The context manager of ``Store.reading``."""
+
+    __slots__ = ("store", "own")
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.own = False
+
+    def __enter__(self) -> Store:
+        store = self.store
+        if store._depth or store._reading:
+            return store
+        db = store.db
         try:
-            if db is not None and db.in_transaction:
-                db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-        self.store._in_write = False
+            db.execute("BEGIN")
+            store._reading = self.own = True
+            store.sync()
+        except BaseException as exc:
+            self._end()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot read {store.path!r}: {exc}") from None
+            raise
+        return store
+
+    def _end(self) -> None:
+        store = self.store
+        store._reading = False
+        db = store._db
+        if db is not None and db.in_transaction:
+            try:
+                db.execute("COMMIT")  # a read transaction: nothing to keep or lose
+            except sqlite3.Error:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        db = self.db
-        store = self.store
-        if db is None:
-            if exc_type is None:
-                store._apply(self.batch)
-            return False
-        if exc_type is not None:
-            self._rollback()
-            return False
-        interrupted: Optional[BaseException] = None
-        try:
-            store._persist(db, self.batch)
-            db.execute("COMMIT")
-        except (sqlite3.Error, StorageError, InvalidJSON) as exc:
-            # SQLite said no: nothing was committed, though after a full disk or
-            # an I/O error it may have ended the transaction itself (so
-            # in_transaction is no sign of a commit). Memory stays as the file is.
-            self._rollback()
+        if self.own:
+            self._end()
             if isinstance(exc, sqlite3.Error):
-                raise storage_error(store.path, "commit to", exc, store.busy_timeout) from None
-            raise
-        except BaseException as exc:
-            if db.in_transaction:  # not committed: nothing happened
-                self._rollback()
-                raise
-            interrupted = exc  # Ctrl-C just after COMMIT: memory must still follow the file
-        store._in_write = False
-        # Our own commit does not change data_version for this connection.
-        try:
-            store._apply(self.batch)
-        except BaseException:
-            store._data_version = None  # memory half-applied: reload from the file next time
-            store._seq = 0
-            raise
-        if interrupted is not None:
-            raise interrupted
+                raise StorageError(f"cannot read {self.store.path!r}: {exc}") from None
         return False
 
 
-class Batch:
-    """The changes of one write statement, applied all together or not at all."""
+class _Write:
+    """The context manager of ``Store.write`` and ``Store.transaction``: the
+    outermost one owns the SQLite transaction; inner ones are savepoints, so a
+    failed statement inside a transaction undoes only itself."""
 
-    __slots__ = ("changes", "relations", "schema", "created")
+    __slots__ = ("store", "batch", "outer", "savepoint")
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.batch = Batch()
+        self.outer = False
+        self.savepoint: Optional[str] = None
+
+    def __enter__(self) -> "Batch":
+        store = self.store
+        db = store.db
+        if store._reading:
+            raise StorageError("cannot write inside a read")  # a bug, never a user's doing
+        if store._depth:
+            store._savepoints += 1
+            self.savepoint = f"s{store._savepoints}"
+            db.execute(f"SAVEPOINT {self.savepoint}")
+            store._depth += 1
+            return self.batch
+        store._check_file()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot lock {store.path!r} for writing: {exc}") from None
+        except BaseException:  # Ctrl-C just after BEGIN: never leave the file locked
+            self._rollback()
+            raise
+        self.outer = True
+        store._depth = 1
+        store._touched = set()
+        try:
+            store.sync()
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot read {store.path!r}: {exc}") from None
+            raise
+        return self.batch
+
+    def _rollback(self) -> None:
+        store = self.store
+        try:
+            store.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        store._depth = 0
+        store._forget()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        store = self.store
+        db = store.db
+        if exc_type is None:
+            try:
+                store._persist(self.batch)
+            except BaseException:
+                self._undo()
+                raise
+        else:
+            self._undo()
+            return False
+        if not self.outer:
+            store._depth -= 1
+            try:
+                db.execute(f"RELEASE {self.savepoint}")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot write to {store.path!r}: {exc}") from None
+            return False
+        try:
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:  # not committed: nothing happened
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"cannot commit to {store.path!r}: {exc}") from None
+                raise
+            # Ctrl-C just after COMMIT: it is in the file, and memory follows it
+            store._depth = 0
+            store._touched = set()
+            raise
+        store._depth = 0
+        store._touched = set()
+        return False
+
+    def _undo(self) -> None:
+        """This statement failed: undo it (and, outermost, the transaction)."""
+        store = self.store
+        if self.outer:
+            self._rollback()
+            return
+        store._depth -= 1
+        try:
+            store.db.execute(f"ROLLBACK TO {self.savepoint}")
+            store.db.execute(f"RELEASE {self.savepoint}")
+        except sqlite3.Error:
+            pass
+        # memory may hold part of this statement: make the rest of the
+        # transaction read the file again
+        for cls in store._touched:
+            store.cache.drop(cls)
+        store._data_version = None
+        try:
+            store._reload(store.db)
+            store._data_version = store.db.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            pass
+
+
+class Batch:
+    """The changes of one write statement, written all together or not at all."""
+
+    __slots__ = ("changes", "relations", "schema")
 
     def __init__(self) -> None:
         self.changes: List[Change] = []
         self.relations: List[RelChange] = []
         self.schema: List[Tuple[str, str, str]] = []
-        self.created: Set[Tuple[str, str]] = set()
 
     def insert(self, cls: str, oid: str, obj: dict) -> None:
-        self.created.add((cls, oid))
-        self.changes.append((cls, oid, obj))
+        self.changes.append((cls, oid, None, obj))
 
     def insert_many(self, cls: str, oids: List[str], objs: List[dict]) -> None:
         """New objects of one class (``oids[i]`` is the id of ``objs[i]``)."""
-        names = repeat(cls)
-        self.created.update(zip(names, oids))
-        self.changes.extend(zip(repeat(cls), oids, objs))
+        self.changes.extend(zip(repeat(cls), oids, repeat(None), objs))
 
-    def update(self, cls: str, oid: str, obj: dict) -> None:
-        self.changes.append((cls, oid, obj))
+    def update(self, cls: str, oid: str, old: dict, obj: dict) -> None:
+        """``old`` (the object as stored) becomes ``obj``."""
+        self.changes.append((cls, oid, old, obj))
 
-    def delete(self, cls: str, oid: str) -> None:
-        self.changes.append((cls, oid, None))
+    def delete(self, cls: str, oid: str, old: dict) -> None:
+        self.changes.append((cls, oid, old, None))
