@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+from contextlib import nullcontext
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import errors
 from .backend import Backend
@@ -131,6 +132,28 @@ class Connection:
                 return result
         return self.backend.run(self.plan(statement, *params))
 
+    def executemany(self, statement: str, seq_of_params: Iterable[Sequence[Any]]) -> Tuple[int, Optional[str]]:
+        """Run one statement once per parameter set; (rows written or returned,
+        objectId of the last inserted row). On the embedded engine this is one
+        transaction: all or nothing, as in sqlite3. An INSERT's rows are
+        written in bulk."""
+        from .parser import parse
+        from .planner import plan_many
+        self._check_open()
+        statements = parse(statement)
+        if len(statements) != 1:
+            raise errors.CQLSyntaxError(
+                f"executemany() runs one statement, got {len(statements)}; use executescript() for scripts")
+        transaction = getattr(self.backend, "transaction", None)
+        total, last = 0, None
+        with transaction() if transaction is not None else nullcontext():
+            for p in plan_many(statements[0], seq_of_params):
+                result = self.backend.run(p)
+                total += max(result.rowcount, 0)
+                if result.kind == "insert" and result.objects:
+                    last = result.objects[-1].get("objectId")
+        return total, last
+
     def executescript(self, script: str) -> List[Result]:
         from .parser import parse
         from .planner import plan
@@ -241,22 +264,7 @@ class Cursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> "Cursor":
         self._check_open()
-        kind = type(params)
-        if issubclass(kind, dict):
-            raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
-        if issubclass(kind, (str, bytes)):
-            raise errors.ProgrammingError("parameters must be a sequence such as a tuple or list, not a string")
-        if params is None:
-            params = ()
-        elif not hasattr(kind, "__iter__"):
-            raise errors.ProgrammingError(f"parameters must be a sequence such as a tuple or list, "
-                                          f"not {kind.__name__} (write ({errors.describe(params, 60)},) for one)")
-        elif kind is not tuple and kind is not list:
-            try:
-                params = tuple(params)
-            except Exception as exc:  # noqa: BLE001 - a hostile __iter__
-                raise errors.ProgrammingError(f"cannot read the parameters: iterating over the "
-                                              f"{kind.__name__} raised {type(exc).__name__}") from None
+        params = _checked_params(params)
         self.description = None
         self.rowcount = -1
         self._rows, self._pos = [], 0
@@ -273,12 +281,17 @@ class Cursor:
         return self
 
     def executemany(self, statement: str, seq_of_params: Iterable[Sequence[Any]]) -> "Cursor":
+        """The statement once per parameter set, in one transaction on the
+        embedded engine (all or nothing, as sqlite3 does); no result set."""
         self._check_open()
-        total = 0
-        for params in seq_of_params:
-            self.execute(statement, params)
-            total += max(self.rowcount, 0)
+        self.description = None
+        self.rowcount = -1
+        self._rows, self._pos = [], 0
+        self.result = None
+        total, last = self.connection.executemany(statement, (_checked_params(p) for p in seq_of_params))
         self.rowcount = total
+        if last is not None:
+            self.lastrowid = last
         return self
 
     def _check_result(self) -> None:
@@ -330,6 +343,27 @@ class Cursor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _checked_params(params: Any) -> Sequence[Any]:
+    """A statement's parameters as a sequence, or a ProgrammingError saying why not."""
+    kind = type(params)
+    if issubclass(kind, dict):
+        raise errors.ProgrammingError("paramstyle is qmark: pass parameters as a sequence, not a mapping")
+    if issubclass(kind, (str, bytes)):
+        raise errors.ProgrammingError("parameters must be a sequence such as a tuple or list, not a string")
+    if params is None:
+        return ()
+    if not hasattr(kind, "__iter__"):
+        raise errors.ProgrammingError(f"parameters must be a sequence such as a tuple or list, "
+                                      f"not {kind.__name__} (write ({errors.describe(params, 60)},) for one)")
+    if kind is not tuple and kind is not list:
+        try:
+            return tuple(params)
+        except Exception as exc:  # noqa: BLE001 - a hostile __iter__
+            raise errors.ProgrammingError(f"cannot read the parameters: iterating over the "
+                                          f"{kind.__name__} raised {type(exc).__name__}") from None
+    return params
 
 
 def _describe(column: str, index: int, result: Result) -> tuple:

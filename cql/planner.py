@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import ast
 from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, MissingObjectId,
@@ -18,7 +18,7 @@ from .names import UPDATE_OPS
 from .plan import UNNAMED_IDS, Create, Delete, Find, Plan, Update, is_operator_object
 from .types import GeoPoint, bind, check_value, format_date, parse_date
 
-__all__ = ["plan", "like_to_regex", "merge_and", "OPS"]
+__all__ = ["plan", "plan_many", "like_to_regex", "merge_and", "OPS"]
 
 _COMPARE = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _UNIT_SUFFIX = {"kilometers": "Kilometers", "miles": "Miles", "radians": "Radians"}
@@ -398,3 +398,61 @@ def plan(statement: ast.Statement, params: Sequence[Any] = ()) -> Plan:
     except RecursionError:
         raise CQLSyntaxError("the statement is nested too deeply") from None
     raise CQLError(f"not a statement: {statement!r}")
+
+
+def plan_many(statement: ast.Statement, seq_of_params: Iterable[Sequence[Any]],
+              chunk: int = 5000) -> Iterator[Plan]:
+    """``plan`` for each parameter set in turn (DB-API ``executemany``). The rows
+    of a one-row INSERT are gathered into Creates of up to ``chunk`` rows, so a
+    backend writes them in bulk; a row of plain ``?`` and literals is bound
+    without a Binder per row (values checked as ``plan`` checks them)."""
+    if not isinstance(statement, ast.Insert) or len(statement.rows) != 1 \
+            or len(statement.rows[0]) != len(statement.columns):
+        for params in seq_of_params:
+            yield plan(statement, params)
+        return
+    bind = _row_binder(statement)
+    rows: List[dict] = []
+    for params in seq_of_params:
+        rows.append(bind(params))
+        if len(rows) >= chunk:
+            yield Create(statement.class_name, tuple(rows), statement.columns)
+            rows = []
+    if rows:
+        yield Create(statement.class_name, tuple(rows), statement.columns)
+
+
+def _row_binder(statement: ast.Insert) -> Any:
+    """params -> the row a one-row INSERT writes with them."""
+    items = statement.rows[0]
+    if not all(isinstance(v, (ast.Param, ast.Literal)) for v in items):
+        return lambda params: plan(statement, params).rows[0]  # type: ignore[union-attr]
+    spec = [(col, v.index if isinstance(v, ast.Param) else None, getattr(v, "value", None))
+            for col, v in zip(statement.columns, items)]
+    expected = statement.param_count
+    plain = (str, int, bool, type(None))
+
+    def bind(params: Sequence[Any]) -> dict:
+        if params.__class__ not in (tuple, list) or len(params) != expected:
+            return plan(statement, params).rows[0]  # type: ignore[union-attr]  # (its errors)
+        row = {}
+        for col, index, literal in spec:
+            if index is None:
+                row[col] = literal
+                continue
+            value = params[index]
+            c = value.__class__
+            if c in plain or (c is float and math.isfinite(value)):
+                row[col] = value
+                continue
+            try:  # what Binder.value and Binder.written do, without positions
+                value = encode(value)
+                if not _finite(value):
+                    raise InvalidJSON("NaN or Infinity")
+                if value.__class__ in (dict, list):
+                    check_value(value, f"{statement.class_name}.{col}")
+            except CQLError:
+                return plan(statement, params).rows[0]  # type: ignore[union-attr]  # (its error)
+            row[col] = value
+        return row
+    return bind

@@ -29,12 +29,12 @@ keyed the old way is rebuilt on its next use instead of being trusted.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from json import loads
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from . import keys as keycodec
-from .keys import ARRAY_MARK, FINGERPRINT, NULL_KEY, keys_of
-from .project import json_path, value_of
 from ..names import DATE_FIELDS
+from .keys import ARRAY_MARK, FINGERPRINT, keys_of
+from .project import Projection, value_of
 from .values import MISSING
 
 KEY = "key"
@@ -325,22 +325,15 @@ def _maintain_geo(db: sqlite3.Connection, idx: Index,
 
 def _field_values(db: sqlite3.Connection, cls: str, field: str) -> Iterator[Tuple[str, Any]]:
     """(id, value) of one field of every object of a class (MISSING when absent),
-    read in SQL without decoding whole objects where that is exact."""
-    import json
-    path = json_path(field)
-    if path is None:
-        for oid, text in db.execute("SELECT id, json FROM objects WHERE class = ?", (cls,)):
-            yield oid, field_value(json.loads(text), field)
-        return
-    from .project import Projection
-    proj = Projection([field])
-    sql = f"SELECT id, json, {proj.columns('json')} FROM objects WHERE class = ?"
+    read in SQL without decoding whole objects (project.py)."""
+    proj = Projection.of([field])
     dates = field in DATE_FIELDS
-    for row in db.execute(sql, (cls,)):
-        if row[5]:  # a \u0000 escape: decode it whole
-            value = json.loads(row[1]).get(field, MISSING)
-        else:
-            value = value_of(row[2], row[3], row[4])
+    if proj is None:
+        for oid, text in db.execute("SELECT id, json FROM objects WHERE class = ?", (cls,)):
+            yield oid, field_value(loads(text), field)
+        return
+    for oid, text in db.execute(f"SELECT id, {proj.columns('json')} FROM objects WHERE class = ?", (cls,)):
+        value = value_of(text)
         if dates and value.__class__ is str:
             value = {"__type": "Date", "iso": value}
-        yield row[0], value
+        yield oid, value

@@ -8,33 +8,43 @@ objects that decoded each would be many times slower than SQLite's own
 compiled matcher decide on it; only the objects a statement returns are
 decoded whole.
 
-Exactness rules (the small object must hold exactly the stored values):
-``json_extract`` gives integers within 64 bits, strings and JSON texts of
-arrays/objects exactly; reals (SQLite's text-to-double conversion is not
-guaranteed to round as Python's does) and integers beyond 64 bits are taken
-from their JSON text (``json -> path``); a string holding U+0000 comes back cut
-short, so a row whose JSON has a ``\\u0000`` escape is decoded whole;
-``json_type`` tells true/false (1/0 to SQL) and null from missing.
+Exactness: a field is read as its JSON text (``json -> path``, SQLite 3.38+;
+SQL NULL when absent) and decoded in Python, so the small object holds
+exactly what ``json.loads`` of the whole object would (``json_extract``
+would round reals with SQLite's own conversion, turn integers beyond 64 bits
+into reals and cut strings at U+0000).
 
-Pre-filters only narrow: for each top-level conjunct of a kind listed in
-``_conjunct_sql`` they keep every row the matcher could accept (arrays are
-always kept, since an element may match; numbers compare with a little slack;
-rows with a ``\\u0000`` escape are kept); anything else adds no condition.
+Cost: each JSON function call parses the object's JSON (SQLite 3.40 keeps no
+parse between calls) and SQLite computes an expression again wherever it is
+written, so a scan reads each filtered field once, in a subquery SQLite
+cannot flatten (``LIMIT -1 OFFSET 0``), and the pre-filter and the small
+object both use that one text: one parse per object and field, as a
+``json_extract`` scan does.
+
+Pre-filters only narrow: for each top-level conjunct of a kind handled below
+they keep every row the matcher could accept; anything else adds no
+condition. They work on the field's JSON text: numbers by ``CAST(text AS
+REAL)`` with a little slack (SQLite's text-to-double conversion may differ
+from Python's in the last bit), strings by the text between the quotes when it
+has no backslash (any escaped string is kept), and arrays are always kept (an
+element may match).
 """
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import sqlite3
+from json import loads
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..names import DATE_FIELDS
 from .values import MISSING
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_FIELDS = 8  # more fields than this: decode whole objects instead
+AVAILABLE = sqlite3.sqlite_version_info >= (3, 38, 0)  # the -> operator
 _INT64 = 2 ** 63 - 1
 _SLACK = 1e-9  # relative widening of float bounds (superset, the matcher decides)
-NUL_ESCAPE = "\\u0000"
 
 
 def json_path(field: str) -> Optional[str]:
@@ -58,77 +68,81 @@ class Projection:
         if any(p is None for p in paths):
             raise ValueError("a field without a JSON path")
         self.paths: Tuple[str, ...] = tuple(paths)  # type: ignore[arg-type]
-        self.width = 3 * len(self.fields) + 1
+        self.width = len(self.fields)
 
     @staticmethod
     def of(fields: Sequence[str]) -> Optional["Projection"]:
-        fields = list(dict.fromkeys(fields))
-        if len(fields) > MAX_FIELDS or any(json_path(f) is None for f in fields):
+        fields = [f for f in dict.fromkeys(fields) if f != "objectId"]
+        if not AVAILABLE or len(fields) > MAX_FIELDS or any(json_path(f) is None for f in fields):
             return None
         return Projection(fields)
 
     def columns(self, src: str) -> str:
-        """SQL select items: per field value, type and exact text (reals, big
-        integers), then the \\u0000 flag. Paths are literals (validated)."""
-        out = []
-        for p in self.paths:
-            lit = _sql_text(p)
-            out.append(f"json_extract({src}, {lit}), json_type({src}, {lit}), "
-                       f"CASE WHEN json_type({src}, {lit}) = 'real' OR (json_type({src}, {lit}) = 'integer' "
-                       f"AND typeof(json_extract({src}, {lit})) = 'real') THEN {src} -> {lit} END")
-        out.append(f"instr({src}, '{NUL_ESCAPE}')")
-        return ", ".join(out)
+        """SQL select items: the JSON text of each field (paths are validated literals)."""
+        if not self.paths:
+            return "NULL"
+        return ", ".join(f"{src} -> {_sql_text(p)}" for p in self.paths)
 
-    def build(self, oid: str, row: Sequence[Any], at: int) -> Optional[dict]:
-        """The small object from ``row[at:at + width]`` (None: decode it whole)."""
-        if row[at + self.width - 1]:
-            return None
+    def build(self, oid: str, row: Sequence[Any], at: int) -> dict:
+        """The small object of ``row[at:at + width]``."""
         obj: Dict[str, Any] = {"objectId": oid}
         i = at
         for field in self.fields:
-            t = row[i + 1]
-            if t is not None:
-                if t == "text":
-                    obj[field] = row[i]
-                elif t == "integer":
-                    x = row[i + 2]
-                    obj[field] = row[i] if x is None else int(x)
-                elif t == "real":
-                    obj[field] = float(row[i + 2])
-                elif t == "true":
-                    obj[field] = True
-                elif t == "false":
-                    obj[field] = False
-                elif t == "null":
-                    obj[field] = None
-                else:
-                    obj[field] = _loads(row[i])
-            i += 3
+            text = row[i]
+            if text is not None:
+                obj[field] = decode(text)
+            i += 1
         return obj
 
 
-def value_of(v: Any, t: Optional[str], x: Any) -> Any:
-    """One projected value (MISSING when absent); see ``Projection.build``."""
-    if t is None:
-        return MISSING
-    if t == "text":
-        return v
-    if t == "integer":
-        return v if x is None else int(x)
-    if t == "real":
-        return float(x)
-    if t == "true":
+def scan_sql(projection: Optional["Projection"], where: dict, need_json: bool) -> Tuple[str, List[Any]]:
+    """SQL of a class scan (parameter 1: the class) whose rows are (id, json
+    or NULL, the projection's columns...) in objectId order, pre-filtered."""
+    if projection is None:
+        return "SELECT o.id, o.json FROM objects o WHERE o.class = ? ORDER BY o.id", []
+    names: Dict[str, str] = {}
+
+    def column(field: str) -> Optional[str]:
+        if field not in projection.fields:
+            return None
+        return names.setdefault(field, f"t{len(names)}")
+
+    cond, params = prefilter(where, column)
+    if not cond:
+        cols = ", ".join(["o.id", "o.json" if need_json else "NULL", projection.columns("o.json")])
+        return f"SELECT {cols} FROM objects o WHERE o.class = ? ORDER BY o.id", []
+    inner = ["o.id AS id"]
+    if need_json or len(names) < len(projection.fields):
+        inner.append("o.json AS json")
+    inner += [f"o.json -> {_sql_text(json_path(f))} AS {n}" for f, n in names.items()]  # type: ignore[arg-type]
+    outer = ["id", "json" if need_json else "NULL"]
+    outer += [names.get(f) or f"json -> {_sql_text(p)}" for f, p in zip(projection.fields, projection.paths)]
+    sql = (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM objects o WHERE o.class = ? "
+           f"ORDER BY o.id LIMIT -1 OFFSET 0) WHERE {cond}")
+    return sql, params
+
+
+def decode(text: str) -> Any:
+    """A JSON value's text, decoded as json.loads does (faster for scalars)."""
+    c = text[0]
+    if c == '"':
+        return text[1:-1] if "\\" not in text else loads(text)
+    if c in "-0123456789":
+        if "." in text or "e" in text or "E" in text:
+            return float(text)
+        return int(text)
+    if c == "t":
         return True
-    if t == "false":
+    if c == "f":
         return False
-    if t == "null":
+    if c == "n":
         return None
-    return _loads(v)
+    return loads(text)
 
 
-def _loads(text: str) -> Any:
-    import json
-    return json.loads(text)
+def value_of(text: Optional[str]) -> Any:
+    """One projected value: MISSING when absent."""
+    return MISSING if text is None else decode(text)
 
 
 def _sql_text(s: str) -> str:
@@ -171,19 +185,34 @@ def _collect(where: Any, out: List[str]) -> bool:
     return True
 
 
-def prefilter(where: dict, src: str) -> Tuple[str, List[Any]]:
-    """An SQL condition on ``{src}`` (the JSON column) that every match of
-    ``where`` meets, with its parameters ("" when there is none)."""
+def prefilter(where: dict, column: Callable[[str], Optional[str]]) -> Tuple[str, List[Any]]:
+    """An SQL condition that every match of ``where`` meets, on the JSON texts
+    of fields (``column(field)`` names the SQL column holding a field's text,
+    or None when the field is not read), with its parameters ("" for none)."""
     parts: List[str] = []
     params: List[Any] = []
     for field, cond in _conjuncts(where):
-        got = _conjunct_sql(field, cond, src)
+        if field in DATE_FIELDS or "." in field:
+            continue  # stored as ISO text that may be written in other forms
+        if not _filterable(cond):
+            continue
+        name = column(field)
+        if name is None:
+            continue
+        got = _conjunct_sql(cond, name)
         if got is not None:
             parts.append(got[0])
             params.extend(got[1])
     if not parts:
         return "", []
     return " AND ".join(parts), params
+
+
+def _filterable(cond: Any) -> bool:
+    if isinstance(cond, dict) and "__type" not in cond and any(isinstance(k, str) and k.startswith("$")
+                                                               for k in cond):
+        return any(_op_sql(op, q, "t") is not None for op, q in cond.items())
+    return _eq_sql(cond, "t") is not None
 
 
 def _conjuncts(where: dict):
@@ -218,58 +247,61 @@ def _widen(q: Any, down: bool) -> Any:
     return x - d if down else x + d
 
 
-def _conjunct_sql(field: str, cond: Any, src: str) -> Optional[Tuple[str, List[Any]]]:
-    """A superset condition for one top-level conjunct, or None."""
-    if field in DATE_FIELDS or "." in field:
-        return None  # stored as ISO text that may be written in other forms
-    path = json_path(field)
-    if path is None:
-        return None
-    lit = _sql_text(path)
-    v = f"json_extract({src}, {lit})"
-    t = f"json_type({src}, {lit})"
-    keep = f"{t} = 'array'"
+def _conjunct_sql(cond: Any, t: str) -> Optional[Tuple[str, List[Any]]]:
+    """A superset condition for one top-level conjunct on the field's JSON text ``t``."""
     if isinstance(cond, dict) and any(isinstance(k, str) and k.startswith("$") for k in cond) \
             and "__type" not in cond:
         terms: List[str] = []
         params: List[Any] = []
         for op, q in cond.items():
-            got = _op_sql(op, q, v, t)
+            got = _op_sql(op, q, t)
             if got is not None:
                 terms.append(got[0])
                 params.extend(got[1])
         if not terms:
             return None
-        return f"(({' AND '.join(terms)}) OR {keep} OR instr({src}, '{NUL_ESCAPE}'))", params
-    got = _eq_sql(cond, v, t)
-    if got is None:
-        return None
-    return f"({got[0]} OR {keep} OR instr({src}, '{NUL_ESCAPE}'))", got[1]
+        return " AND ".join(terms), params
+    return _eq_sql(cond, t)
 
 
-def _eq_sql(q: Any, v: str, t: str) -> Optional[Tuple[str, List[Any]]]:
+# Pieces of the conditions on a field's JSON text t (SQL NULL when absent).
+def _array(t: str) -> str:
+    return f"substr({t}, 1, 1) = '['"
+
+
+def _number(t: str) -> str:
+    return f"CAST({t} AS REAL)"  # the number of a number's text (0 for other texts)
+
+
+def _string(t: str) -> str:
+    """The string of an unescaped JSON string's text (texts with a backslash are kept apart)."""
+    return f"substr({t}, 2, length({t}) - 2)"
+
+
+def _escaped(t: str) -> str:
+    return f"instr({t}, '\\')"
+
+
+def _eq_sql(q: Any, t: str) -> Optional[Tuple[str, List[Any]]]:
     kind = _kind(q)
     if kind == "bool":
-        return f"{t} = '{'true' if q else 'false'}'", []
+        return f"({t} = '{'true' if q else 'false'}' OR {_array(t)})", []
     if kind == "str":
-        return f"({t} = 'text' AND {v} = ?)", [q]
+        return f"({_string(t)} = ? OR {_escaped(t)} OR {_array(t)})", [q]
     if kind == "num":
         if q.__class__ is int and abs(q) < 2 ** 53:
-            return f"({t} IN ('integer', 'real') AND {v} = ?)", [q]
-        return f"({t} IN ('integer', 'real') AND {v} BETWEEN ? AND ?)", [_widen(q, True), _widen(q, False)]
+            return f"({_number(t)} = ? OR {_array(t)})", [q]
+        return f"({_number(t)} BETWEEN ? AND ? OR {_array(t)})", [_widen(q, True), _widen(q, False)]
     return None
 
 
-_CMP = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-
-
-def _op_sql(op: str, q: Any, v: str, t: str) -> Optional[Tuple[str, List[Any]]]:
+def _op_sql(op: str, q: Any, t: str) -> Optional[Tuple[str, List[Any]]]:
     if op == "$eq":
-        return _eq_sql(q, v, t)
+        return _eq_sql(q, t)
     if op == "$in" and isinstance(q, list) and q:
         terms, params = [], []
-        for x in q:
-            got = _eq_sql(x, v, t)
+        for v in q:
+            got = _eq_sql(v, t)
             if got is None:
                 return None
             terms.append(got[0])
@@ -285,7 +317,10 @@ def _op_sql(op: str, q: Any, v: str, t: str) -> Optional[Tuple[str, List[Any]]]:
     kind = _kind(q)
     if kind == "num":
         bound = _widen(q, down=sym.startswith(">"))
-        return f"({t} IN ('integer', 'real') AND {v} {sym} ?)", [bound]
+        return f"({_number(t)} {sym} ? OR {_array(t)})", [bound]
     if kind == "str":
-        return f"({t} = 'text' AND {v} {sym} ?)", [q]
+        return f"({_string(t)} {sym} ? OR {_escaped(t)} OR {_array(t)})", [q]
     return None
+
+
+_CMP = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}

@@ -33,13 +33,14 @@ where one index answers exactly is read off the index.
 from __future__ import annotations
 
 import heapq
+from itertools import islice
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..plan import is_operator_object
 from . import matcher
 from .indexes import GEO, KEY, GeoIndex, KeyIndex, query_value
 from .keys import encode, value_bytes
-from .project import Projection, prefilter, where_fields
+from .project import Projection, scan_sql, where_fields
 
 Predicate = Callable[[dict], bool]
 
@@ -359,22 +360,32 @@ class Finder:
             total = acc.count()
         if count and total is not None and limit == 0:
             return Selection([], total, False, note)
-        need_all = bool(order) or near is not None or (count and total is None) or limit is None
-        want = None if need_all else skip + limit + 1  # type: ignore[operator]
         fields = where_fields(where)
         if fields is not None:
             fields = fields + [f for f, _d in order if "." not in f] + \
                 ([near.field] if near is not None else [])
-        matches = self._matches(class_name, acc, where, predicate, fields, want,
-                                need_objects=not (limit == 0))
-        if count and total is None:
-            total = len(matches)
-        if order:
-            matches = _sorted_matches(matches, order)
-        elif near is not None:
-            keep = len(matches) if limit is None else skip + limit + 1
-            matches.sort(key=lambda m: m[0])
-            matches = heapq.nsmallest(keep, matches, key=lambda m: near.distance(m[1]))
+        if count and total is None and limit == 0:  # a count: nothing kept
+            total = sum(1 for _m in self._matches(class_name, acc, where, predicate, fields, None, False))
+            return Selection([], total, False, note)
+        need_all = bool(order) or near is not None or (count and total is None) or limit is None
+        want = None if need_all else skip + limit + 1  # type: ignore[operator]
+        found = self._matches(class_name, acc, where, predicate, fields, want, True)
+        if order and limit is not None and not count and acc.kind == "scan" and len({d for _f, d in order}) == 1:
+            # A scan meets objects in objectId order: the top rows by a heap, in bounded memory
+            # (heapq's n-smallest/largest keep ties in arrival order, as the stable sort would).
+            keys = [matcher.sort_key(f, d) for f, d in order]
+            pick = heapq.nlargest if order[0][1] else heapq.nsmallest
+            matches = pick(skip + limit + 1, found, key=lambda m: tuple([k(m[1]) for k in keys]))
+        else:
+            matches = list(found) if want is None else list(islice(found, want))
+            if count and total is None:
+                total = len(matches)
+            if order:
+                matches = _sorted_matches(matches, order)
+            elif near is not None:
+                keep = len(matches) if limit is None else skip + limit + 1
+                matches.sort(key=lambda m: m[0])
+                matches = heapq.nsmallest(keep, matches, key=lambda m: near.distance(m[1]))
         end = None if limit is None else skip + limit
         page = matches[skip:end]
         more = end is not None and len(matches) > end
@@ -383,28 +394,23 @@ class Finder:
     # -- reading candidates -------------------------------------------------------------
     def _matches(self, class_name: str, acc: Access, where: dict, predicate: Predicate,
                  fields: Optional[List[str]], want: Optional[int],
-                 need_objects: bool) -> List[Tuple[str, dict, Optional[str]]]:
+                 need_objects: bool) -> Iterator[Tuple[str, dict, Optional[str]]]:
         """(id, object or small object, JSON text when not decoded whole) of the
-        candidates that match, in the path's order, up to ``want``."""
+        candidates that match, in the path's order (streamed)."""
         store = self.store
         if acc.kind == "scan":
             objects = store.load_class(class_name)
             if objects is not None:  # small enough: from memory
-                out = []
-                for oid, obj in list(objects.items()):
-                    if predicate(obj):
-                        out.append((oid, obj, None))
-                        if want is not None and len(out) >= want:
-                            break
-                return out
+                return ((oid, obj, None) for oid, obj in list(objects.items()) if predicate(obj))
         projection = None
         if fields is not None and (want is None or want > _SMALL) and \
                 (acc.kind == "scan" or acc.size > _SMALL):
-            projection = Projection.of(["objectId"] + fields)
+            projection = Projection.of(fields)
         sql, params = self._candidates_sql(class_name, acc, where, projection, need_objects)
-        return self._filter(class_name, store.db.execute(sql, params), projection, predicate, want,
-                            dedupe=acc.kind in ("keys", "range") and len(acc.keys) != 1,
-                            keep=acc.kind != "scan")
+        dedupe = acc.kind == "range" or (acc.kind == "keys" and len(acc.keys) > 1
+                                         and acc.index is not None and acc.index.has_arrays())
+        return self._filter(class_name, store.db.execute(sql, params), projection, predicate,
+                            dedupe=dedupe, keep=acc.kind != "scan")
 
     def _candidates_sql(self, class_name: str, acc: Access, where: dict,
                         projection: Optional[Projection], need_objects: bool) -> Tuple[str, list]:
@@ -414,8 +420,7 @@ class Finder:
         if projection is not None:
             cols += ", " + projection.columns(src)
         if acc.kind == "scan":
-            cond, params = prefilter(where, src) if projection is not None else ("", [])
-            sql = f"SELECT {cols} FROM objects o WHERE o.class = ?{' AND ' + cond if cond else ''} ORDER BY o.id"
+            sql, params = scan_sql(projection, where, need_objects)
             return sql, [class_name, *params]
         if acc.kind == "ids":
             ids = list(acc.ids)
@@ -440,14 +445,11 @@ class Finder:
         return f"SELECT {cols} {join} WHERE {cond} ORDER BY x.key, x.id", [class_name, *params]
 
     def _filter(self, class_name: str, rows: Iterable[Sequence[Any]], projection: Optional[Projection],
-                predicate: Predicate, want: Optional[int], dedupe: bool,
-                keep: bool) -> List[Tuple[str, dict, Optional[str]]]:
+                predicate: Predicate, dedupe: bool, keep: bool) -> Iterator[Tuple[str, dict, Optional[str]]]:
         store = self.store
         cc = store.cache.peek(class_name)
         cached = cc.objects if cc is not None else {}
         seen: set = set()
-        out: List[Tuple[str, dict, Optional[str]]] = []
-        append = out.append
         build = projection.build if projection is not None else None
         for row in rows:
             oid = row[0]
@@ -458,17 +460,13 @@ class Finder:
             obj = cached.get(oid)
             text = None
             if obj is None:
-                text = row[1]
                 if build is not None:
                     obj = build(oid, row, 2)
-                if obj is None:
-                    obj = store.decode(class_name, oid, text, keep=keep)
-                    text = None
+                    text = row[1]
+                else:
+                    obj = store.decode(class_name, oid, row[1], keep=keep)
             if predicate(obj):
-                append((oid, obj, text))
-                if want is not None and len(out) >= want:
-                    break
-        return out
+                yield oid, obj, text
 
     def _whole(self, class_name: str, page: List[Tuple[str, dict, Optional[str]]]) -> List[dict]:
         """The page's objects decoded whole (and kept in the cache)."""
