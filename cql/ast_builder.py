@@ -98,14 +98,14 @@ def unquote(raw: str) -> str:
     return text
 
 
-def _string(tok: Any) -> str:
+def string_value(tok: Any) -> str:
     try:
         return unquote(str(tok))
     except ValueError as exc:
         raise syntax_error(f"invalid string: {exc}", token_pos(tok)) from None
 
 
-def _number(tok: Any) -> Any:
+def number_value(tok: Any) -> Any:
     text = str(tok)
     sign = -1 if text.startswith("-") else 1
     digits = text.lstrip("+-")
@@ -173,10 +173,10 @@ class Builder:
 
     # -- values ----------------------------------------------------------------
     def string(self, c: list) -> ast.Literal:
-        return ast.Literal(_string(c[0]), token_pos(c[0]))
+        return ast.Literal(string_value(c[0]), token_pos(c[0]))
 
     def number(self, c: list) -> ast.Literal:
-        return ast.Literal(_number(c[0]), token_pos(c[0]))
+        return ast.Literal(number_value(c[0]), token_pos(c[0]))
 
     def true(self, c: list) -> ast.Literal:
         return ast.Literal(True, token_pos(c[0]))
@@ -198,7 +198,7 @@ class Builder:
         key = c[0]
         text = str(key)
         if key.type == "STRING":
-            text = _string(key)
+            text = string_value(key)
         elif key.type == "QUOTED_NAME":
             text = text[1:-1]
         return (text, c[1])
@@ -304,7 +304,7 @@ class Builder:
     def distance(self, c: list) -> ast.Distance:
         value, unit = c
         if not isinstance(value, ast.Param):
-            value = ast.Literal(_number(value), token_pos(value))
+            value = ast.Literal(number_value(value), token_pos(value))
         if unit is None:
             return ast.Distance(value, "radians", value.pos)
         name = DISTANCE_UNITS.get(str(unit).lower())
@@ -369,7 +369,7 @@ class Builder:
     def _int_arg(a: Any) -> Any:
         if isinstance(a, ast.Param):
             return a
-        value = _number(a)
+        value = number_value(a)
         if not isinstance(value, int) or value < 0:
             raise syntax_error(f"LIMIT takes whole numbers, found '{a}'", token_pos(a))
         return ast.Literal(value, token_pos(a))

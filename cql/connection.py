@@ -192,6 +192,30 @@ class Connection:
             raise errors.NotSupportedError("check() is for an embedded database file; a server checks its own")
         return check()
 
+    # -- indexes (embedded databases) --------------------------------------------
+    def create_index(self, class_name: str, field: str, kind: Optional[str] = None) -> dict:
+        """Build an index of ``class_name.field`` ahead of time (it is built on the
+        field's first indexed query otherwise); ``kind`` "key" (equality, ranges,
+        order) or "geo" (near/within; the default for GeoPoint fields). Returns
+        its description (see ``indexes``). Indexes live in the database file."""
+        return self._indexing("create_index")(class_name, field, kind)
+
+    def drop_index(self, class_name: str, field: str, kind: Optional[str] = None) -> int:
+        """Drop the index (of both kinds unless ``kind`` is given); how many were dropped."""
+        return self._indexing("drop_index")(class_name, field, kind)
+
+    def indexes(self, class_name: Optional[str] = None) -> List[dict]:
+        """Every index (of one class): dicts with class, field, kind, entries, bytes."""
+        return self._indexing("indexes")(class_name)
+
+    def _indexing(self, name: str) -> Any:
+        self._check_open()
+        method = getattr(self.backend, name, None)
+        if method is None:
+            raise errors.NotSupportedError("indexes are kept by the server here; only an embedded "
+                                           "database has indexes of its own to manage")
+        return method
+
     @property
     def description(self) -> str:
         return self.backend.description

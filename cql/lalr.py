@@ -16,7 +16,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import ast
-from .ast_builder import Builder, parse_state
+from .ast_builder import Builder, number_value, parse_state, string_value
 
 __all__ = ["FastParser", "tables_from_lark", "TABLE_FORMAT"]
 
@@ -36,6 +36,22 @@ _OPS = {
     "[": "_LBRACK", "]": "_RBRACK", "{": "_LBRACE", "}": "_RBRACE", "*": "STAR",
     "?": "QMARK", "+": "SIGN", "-": "SIGN",
 }
+
+
+# The row lane (see _row): a plain value of a VALUES row and the delimiter
+# after it, or the opening of an array; the same token patterns as _LEX.
+_SCALAR = re.compile(r"""[ \t\r\n]*
+('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"
+|[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.])
+|(?:[tT][rR][uU][eE]|[fF][aA][lL][sS][eE]|[nN][uU][lL][lL])(?!\w)
+|\?)
+[ \t\r\n]*([,)\]])""", re.X)
+_OPEN = re.compile(r"[ \t\r\n]*\[")
+_CLOSE = re.compile(r"[ \t\r\n]*([,)\]])")
+_BLANKS_CLOSE = re.compile(r"[ \t\r\n]*([)\]])")
+_WORDS = {"true": True, "false": False, "null": None}
+_new = object.__new__
+_Pos, _Literal = ast.Pos, ast.Literal
 
 
 class _Tok(str):
@@ -157,17 +173,29 @@ class FastParser:
         self.start_state = data["start"]
         self.end_state = data["end"]
         self.keywords: Dict[str, str] = dict(data["keywords"])
+        # states where a VALUES row may begin -> the state after that row
+        self.row_goto: Dict[Any, Any] = {state: row["row"][1] for state, row in self.states.items()
+                                         if "row" in row and row["row"][0] and "_LPAR" in row}
 
     def parse(self, text: str) -> Optional[List[ast.Statement]]:
         """The statements, or None to let Lark parse (and report errors)."""
         states, keywords = self.states, self.keywords
         match = _LEX.match
         end_state = self.end_state
+        row_goto = self.row_goto
         state_stack = [self.start_state]
         value_stack: List[Any] = []
         pos, line, line_start = 0, 1, 0
         st = parse_state
         while True:
+            goto = row_goto.get(state_stack[-1])
+            if goto is not None:  # a VALUES row may start here: the lane
+                got = _row(text, pos, line, line_start)
+                if got is not None:
+                    row, pos, line, line_start = got
+                    state_stack.append(goto)
+                    value_stack.append(row)
+                    continue
             m = match(text, pos)
             kind = m.lastgroup
             if kind == "bad":
@@ -230,3 +258,108 @@ class FastParser:
                 if is_end and state_stack[-1] == end_state:
                     return result
 
+
+
+def _row(text: str, pos: int, line: int, line_start: int) -> Optional[Tuple[tuple, int, int, int]]:
+    """A VALUES row of plain literals at ``pos`` (after blanks), as the ``row``
+    rule's callbacks would build it, in one pass (one regex match per value
+    instead of a lexer call and parser steps per token); None when the row
+    holds anything else (a function, an object, a comment, an error): then the
+    LALR loop parses it. Why: a 1000-row INSERT spends its time here."""
+    m = _OPEN_ROW.match(text, pos)
+    if m is None:
+        return None
+    i = m.end()
+    lines = _Lines(text, pos, line, line_start)
+    lines.to(i)
+    qmarks = parse_state.qmarks
+    got = _values(text, i, lines)
+    if got is None or got[2] != ")":
+        parse_state.qmarks = qmarks  # the LALR loop numbers them again
+        return None
+    return tuple(got[0]), got[1], lines.line, lines.start
+
+
+_OPEN_ROW = re.compile(r"[ \t\r\n]*\(")
+
+
+class _Lines:
+    """Line numbers while the lane moves forward: a count only when a newline
+    was passed (rows are mostly on one line)."""
+
+    __slots__ = ("text", "at", "line", "start", "nl")
+
+    def __init__(self, text: str, at: int, line: int, start: int):
+        self.text, self.at, self.line, self.start = text, at, line, start
+        nl = text.find("\n", at)
+        self.nl = nl if nl >= 0 else len(text)
+
+    def to(self, x: int) -> None:
+        """Move to offset x (>= the last one), counting newlines passed."""
+        if x > self.nl:
+            text = self.text
+            self.line += text.count("\n", self.at, x)
+            self.start = text.rindex("\n", self.at, x) + 1
+            nl = text.find("\n", x)
+            self.nl = nl if nl >= 0 else len(text)
+        self.at = x
+
+
+def _values(text: str, i: int, lines: _Lines) -> Optional[Tuple[list, int, str]]:
+    """Comma-separated plain values from ``i`` up to a closing ) or ]:
+    (items, end, closer), or None."""
+    scalar, st, new, words = _SCALAR.match, parse_state, _new, _WORDS
+    items: list = []
+    m0 = _BLANKS_CLOSE.match(text, i)
+    if m0 is not None:  # () or []
+        lines.to(m0.end())
+        return items, m0.end(), m0.group(1)
+    while True:
+        m = scalar(text, i)
+        if m is not None:
+            raw, closer = m.group(1, 2)
+            start = m.start(1)
+            if start > lines.nl:
+                lines.to(start)
+            where = new(_Pos)  # ast.Pos(line, column, start), without the dataclass __init__
+            d = where.__dict__
+            d["line"], d["column"], d["offset"] = lines.line, start - lines.start + 1, start
+            c = raw[0]
+            try:
+                if c == "'" or c == '"':
+                    value: Any = string_value(raw)
+                elif c == "?":
+                    item: Any = ast.Param(st.qmarks, where)
+                    st.qmarks += 1
+                    value = item
+                elif c in "tTfFnN":
+                    value = words[raw.lower()]
+                else:
+                    value = int(raw) if raw.isdigit() else number_value(raw)
+            except Exception:  # a string or number in error: the LALR loop says so
+                return None
+            if c != "?":
+                item = new(_Literal)  # ast.Literal(value, where)
+                d = item.__dict__
+                d["value"], d["pos"] = value, where
+            i = m.end()
+            if i > lines.nl:
+                lines.to(i)
+        else:
+            a = _OPEN.match(text, i)
+            if a is None:
+                return None
+            lines.to(a.end())
+            inner = _values(text, a.end(), lines)
+            if inner is None or inner[2] != "]":
+                return None
+            values, j, _c = inner
+            item = ast.Array(tuple(values), values[0].pos if values else ast.NOPOS)
+            b = _CLOSE.match(text, j)
+            if b is None:
+                return None
+            i, closer = b.end(), b.group(1)
+            lines.to(i)
+        items.append(item)
+        if closer != ",":
+            return items, i, closer

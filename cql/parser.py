@@ -10,6 +10,7 @@ Lark's exceptions never leak.
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -191,6 +192,11 @@ def parse(text: str) -> List[ast.Statement]:
     if not text.isascii():
         _refuse_surrogates(text)
     global _fast
+    # A long text makes tens of thousands of nodes: without the pause the cyclic
+    # GC would walk every object again and again (the tree has no cycles).
+    paused = len(text) > _CACHE_TEXT_MAX and gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         statements = None
         if FAST_PATH:
@@ -209,6 +215,8 @@ def parse(text: str) -> List[ast.Statement]:
         raise syntax_error("the statement is nested too deeply", None) from None
     finally:
         parse_state.source = ""
+        if paused:
+            gc.enable()
     if len(text) > _CACHE_TEXT_MAX:  # a one-off big script or literal: caching it only holds memory
         return list(statements)
     if len(_CACHE) >= _CACHE_MAX:

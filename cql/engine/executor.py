@@ -36,7 +36,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
-from ..names import SYSTEM_FIELDS
+from ..names import SYSTEM_FIELDS, is_class_name
 from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
@@ -263,6 +263,10 @@ class _SchemaCheck:
 class EngineBackend(Backend):
     """The embedded engine on a transient (path None: SQLite in memory) or file database."""
 
+    #: rows per insert statement that bulk writers (``.import``, copies) should
+    #: send: one transaction each, its index entries written sorted, in bulk
+    bulk_rows = 10_000
+
     def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
                  busy_timeout: float = 30.0, strict_types: bool = True, auto_index: bool = True,
                  cache_mb: float = DEFAULT_CACHE_MB, **_ignored: Any):
@@ -348,11 +352,16 @@ class EngineBackend(Backend):
                 return out
 
     # -- indexes ---------------------------------------------------------------------
-    def create_index(self, class_name: str, field: str, kind: str = KEY) -> dict:
-        """Build an index ahead of time (a no-op when it exists); its description."""
-        _check_index_args(field, kind)
+    def create_index(self, class_name: str, field: str, kind: Optional[str] = None) -> dict:
+        """Build an index ahead of time (a no-op when it exists): ``kind`` "key", or
+        "geo" (the default for a GeoPoint field); its description."""
         with self._lock:
             self._check_open()
+            if kind is None:
+                with self.store.reading():
+                    geo = self.store.schema.get(class_name, {}).get(field) == "GeoPoint"
+                kind = GEO if geo else KEY
+            _check_index_args(class_name, field, kind)
             with self.store.write():
                 self.store.create_index(class_name, field, kind)
             return self._describe(class_name, field, kind)
@@ -682,9 +691,11 @@ def _normalized_times(class_name: str, obj: dict) -> dict:
     return obj
 
 
-def _check_index_args(field: str, kind: str) -> None:
+def _check_index_args(class_name: str, field: str, kind: str) -> None:
     if kind not in (KEY, GEO):
         raise errors.CQLError(f"an index kind is {KEY!r} or {GEO!r}, not {kind!r}", 102)
+    if not is_class_name(class_name):
+        raise errors.InvalidClassName(f"invalid class name {class_name!r}")
     if not isinstance(field, str) or not field or "." in field or field.startswith("$"):
         raise errors.InvalidKey(f"cannot index {field!r}: give a top-level field name")
     if field == "objectId":

@@ -532,6 +532,37 @@ def _dropquery(session: Session, arg: str) -> None:
     session.message(f"deleted {name}")
 
 
+@command(".index", args="CLASS FIELD", complete=("class",),
+         description="Build an index of CLASS.FIELD in the database file (else built on its first query)")
+def _index(session: Session, arg: str) -> None:
+    class_name, field = _exact_words(arg, 2, ".index CLASS FIELD")
+    info = session.connection().create_index(class_name, field)
+    session.message(_index_line(info))
+
+
+@command(".indexes", args="[CLASS]", complete=("class",), description="List the indexes, with their sizes")
+def _indexes(session: Session, arg: str) -> None:
+    words = _words(arg)
+    if len(words) > 1:
+        raise CommandError("usage: .indexes [CLASS]")
+    found = session.connection().indexes(words[0] if words else None)
+    session.echo("\n".join(_index_line(i) for i in found) if found else "no indexes yet")
+
+
+@command(".dropindex", args="CLASS FIELD", complete=("class",), description="Drop the index of CLASS.FIELD")
+def _dropindex(session: Session, arg: str) -> None:
+    class_name, field = _exact_words(arg, 2, ".dropindex CLASS FIELD")
+    if not session.connection().drop_index(class_name, field):
+        raise CommandError(f"no index of {class_name}.{field} (.indexes lists them)")
+    session.message(f"index of {class_name}.{field} dropped")
+
+
+def _index_line(info: dict) -> str:
+    size = info.get("bytes")
+    shown = "" if size is None else f", {size / 2 ** 20:,.1f} MiB" if size >= 2 ** 20 else f", {size // 1024:,} KiB"
+    return f"{info['class']}.{info['field']} ({info['kind']}): {info['entries']:,} entries{shown}"
+
+
 def completion_kinds(name: str) -> Optional[Tuple[str, ...]]:
     cmd = _BY_NAME.get(name) or _BY_NAME.get(name.lower())
     return None if cmd is None else cmd.complete

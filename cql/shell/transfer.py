@@ -2,9 +2,9 @@
 
 Import reads a JSON array (or {"results": [...]}), JSON lines, or CSV (a
 header line of names, or LeanCloud's typed CSV) through cql.transfer.formats,
-the one home of data file formats, and inserts
-in batches of ``BATCH`` rows through Create plans (one multi-row insert each:
-one SQLite transaction on the engine, one /batch request per 50 on a server).
+the one home of data file formats, and inserts in batches through Create
+plans (one multi-row insert each: one SQLite transaction of the backend's
+``bulk_rows`` on the engine, one /batch request per ``BATCH`` on a server).
 ``createdAt``/``updatedAt``/``objectId`` in the file are dropped: the backend
 assigns them. Export pages with keyset paging on objectId (``objectId > last
 order by objectId``), so it is not held to the default limit of 100 and does
@@ -108,7 +108,8 @@ def import_file(conn: Connection, path: str, class_name: str, *,
     strict = getattr(conn.backend, "strict_types", True)  # servers keep one type per field
     check_objects(rows, class_name, known if strict else None)
     backend = conn.backend
-    batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
+    size = getattr(backend, "bulk_rows", BATCH)  # the engine writes big statements best
+    batches = [rows[i:i + size] for i in range(0, len(rows), size)]
     bar = Progress(len(rows), progress, "rows", label=f"importing into {class_name} ") \
         if progress is not None else None
     done = 0

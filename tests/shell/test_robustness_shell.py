@@ -110,7 +110,9 @@ def test_import_that_fails_part_way_says_how_much_was_imported(tmp_path, monkeyp
     import io
     from cql.shell import transfer
     from cql.shell.session import Session
+    from cql.engine import EngineBackend
     monkeypatch.setattr(transfer, "BATCH", 1)
+    monkeypatch.setattr(EngineBackend, "bulk_rows", 1)  # the engine imports in statements of bulk_rows
     (tmp_path / "mixed.jsonl").write_text('{"a": 1}\n{"a": 2}\n{"a": "x"}\n')
     out, err = io.StringIO(), io.StringIO()
     session = Session(None, stdout=out, stderr=err)
