@@ -367,25 +367,34 @@ class Finder:
         if count and total is None and limit == 0:  # a count: nothing kept
             total = sum(1 for _m in self._matches(class_name, acc, where, predicate, fields, None, False))
             return Selection([], total, False, note)
-        need_all = bool(order) or near is not None or (count and total is None) or limit is None
-        want = None if need_all else skip + limit + 1  # type: ignore[operator]
-        found = self._matches(class_name, acc, where, predicate, fields, want, True)
-        if order and limit is not None and not count and acc.kind == "scan" and len({d for _f, d in order}) == 1:
-            # A scan meets objects in objectId order: the top rows by a heap, in bounded memory
-            # (heapq's n-smallest/largest keep ties in arrival order, as the stable sort would).
-            keys = [matcher.sort_key(f, d) for f, d in order]
-            pick = heapq.nlargest if order[0][1] else heapq.nsmallest
-            matches = pick(skip + limit + 1, found, key=lambda m: tuple([k(m[1]) for k in keys]))
-        else:
-            matches = list(found) if want is None else list(islice(found, want))
+        keep = None if limit is None else skip + limit + 1
+        found = self._matches(class_name, acc, where, predicate, fields,
+                              None if (order or near is not None or count) else keep, True)
+        counted = [0]
+        if count and total is None:
+            found = _counting(found, counted)
+        if not order and near is None:  # the first rows, and the count of the rest
+            matches = list(found) if keep is None else list(islice(found, keep))
             if count and total is None:
-                total = len(matches)
+                for _m in found:
+                    pass
+        elif order and keep is not None and len({d for _f, d in order}) == 1:
+            # the top rows by a heap, in bounded memory; ties by objectId ascending
+            keys = [matcher.sort_key(f, d) for f, d in order]
+            if order[0][1]:
+                matches = heapq.nlargest(keep, found, key=lambda m: (*[k(m[1]) for k in keys], _Desc(m[0])))
+            else:
+                matches = heapq.nsmallest(keep, found, key=lambda m: (*[k(m[1]) for k in keys], m[0]))
+        else:
+            matches = list(found)
             if order:
                 matches = _sorted_matches(matches, order)
-            elif near is not None:
-                keep = len(matches) if limit is None else skip + limit + 1
+            else:
                 matches.sort(key=lambda m: m[0])
-                matches = heapq.nsmallest(keep, matches, key=lambda m: near.distance(m[1]))
+                matches = heapq.nsmallest(len(matches) if keep is None else keep, matches,
+                                          key=lambda m: near.distance(m[1]))
+        if count and total is None:
+            total = counted[0]
         end = None if limit is None else skip + limit
         page = matches[skip:end]
         more = end is not None and len(matches) > end
@@ -601,6 +610,27 @@ class Finder:
 
 
 _DEG = 3.141592653589793 / 180.0
+
+
+class _Desc:
+    """A string that sorts backwards (ties by objectId ascending under nlargest)."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, s: str):
+        self.s = s
+
+    def __lt__(self, other: "_Desc") -> bool:
+        return self.s > other.s
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.s == other.s
+
+
+def _counting(items: Iterator[Any], counter: List[int]) -> Iterator[Any]:
+    for item in items:
+        counter[0] += 1
+        yield item
 
 
 def _first_two(item: Tuple[float, str, dict]) -> Tuple[float, str]:
