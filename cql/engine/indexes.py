@@ -83,7 +83,7 @@ def geo_entry(obj: Optional[dict], field: str) -> Optional[Tuple[float, float]]:
 class Index:
     """One index of a class: its registry row."""
 
-    __slots__ = ("id", "cls", "field", "kind", "table", "current")
+    __slots__ = ("id", "cls", "field", "kind", "table", "current", "arrays")
 
     def __init__(self, id: int, cls: str, field: str, kind: str, keyed: Optional[str]):
         self.id = id
@@ -92,6 +92,9 @@ class Index:
         self.kind = kind
         self.table = f"{'ix' if kind == KEY else 'geo'}_{id}"
         self.current = kind != KEY or keyed == FINGERPRINT
+        # does the field hold arrays: None until asked; set by this connection's
+        # writes; a write elsewhere reloads the registry (new Index objects)
+        self.arrays: Optional[bool] = None
 
     @property
     def note(self) -> str:
@@ -108,8 +111,11 @@ class KeyIndex:
         self.field = index.field
 
     def has_arrays(self) -> bool:
-        return self.db.execute(f"SELECT 1 FROM {self.table} WHERE key = ? LIMIT 1",
-                               (ARRAY_MARK,)).fetchone() is not None
+        index = self.index
+        if index.arrays is None:
+            index.arrays = self.db.execute(f"SELECT 1 FROM {self.table} WHERE key = ? LIMIT 1",
+                                           (ARRAY_MARK,)).fetchone() is not None
+        return index.arrays
 
     def ids(self, key: bytes) -> List[str]:
         """Ids whose value equals or contains the key's value, in objectId order."""
@@ -294,10 +300,14 @@ def _maintain_keys(db: sqlite3.Connection, idx: Index,
             removed.extend((k, oid) for k in value_keys(old, field))
     if removed:
         db.executemany(f"DELETE FROM {idx.table} WHERE key = ? AND id = ?", removed)
+        if idx.arrays and any(k == ARRAY_MARK for k, _oid in removed):
+            idx.arrays = None  # maybe the last one: ask again
     if added:
         if len(added) >= _BULK:
             added.sort()
         db.executemany(f"INSERT INTO {idx.table} (key, id) VALUES (?, ?)", added)
+        if not idx.arrays and any(k == ARRAY_MARK for k, _oid in added):
+            idx.arrays = True
 
 
 def _maintain_geo(db: sqlite3.Connection, idx: Index,

@@ -51,6 +51,8 @@ _REGEX_META = set(".^$*+?{}[]\\|()")
 _SORT_FACTOR = 4
 # A $nearSphere uses the geo index unless another index leaves fewer candidates.
 _GEO_OVER = 2000
+# Candidates are counted this far to choose a path (see Finder.access).
+ESTIMATE_CAP = 1000
 # Fewer candidates than this: decode them whole (and cache them) rather than
 # reading fields in SQL.
 _SMALL = 256
@@ -120,14 +122,16 @@ class Access:
     matches of its conjunct (then ``counter`` counts them, for a count read
     off the index)."""
 
-    __slots__ = ("kind", "size", "note", "exact", "counter", "field", "index", "ids", "keys", "bounds")
+    __slots__ = ("kind", "_size", "note", "exact", "counter", "field", "index", "ids", "keys", "bounds",
+                 "estimator", "cap")
 
-    def __init__(self, kind: str, size: int, note: str, exact: bool = False,
+    def __init__(self, kind: str, size: Optional[int], note: str, exact: bool = False,
                  counter: Optional[Callable[[], int]] = None, field: Optional[str] = None,
                  index: Optional[KeyIndex] = None, ids: Sequence[str] = (),
-                 keys: Sequence[bytes] = (), bounds: Optional[Bounds] = None):
+                 keys: Sequence[bytes] = (), bounds: Optional[Bounds] = None,
+                 estimator: Optional[Callable[[int], int]] = None):
         self.kind = kind
-        self.size = size
+        self._size = size
         self.note = note
         self.exact = exact
         self.counter = counter
@@ -136,6 +140,19 @@ class Access:
         self.ids = ids
         self.keys = keys
         self.bounds = bounds
+        self.estimator = estimator  # cap -> candidates counted up to cap + 1
+        self.cap = ESTIMATE_CAP
+
+    @property
+    def size(self) -> int:
+        """Candidates, counted (when asked: a lone path needs no estimate) up to the cap."""
+        if self._size is None:
+            self._size = self.estimator(self.cap)  # type: ignore[misc]
+            if self._size <= self.cap and (self.kind == "range" or len(self.keys) == 1):
+                # below the cap the estimate is the count: one key has one entry per
+                # object, and a range is only taken on a field without arrays
+                self.counter = None
+        return self._size
 
     def count(self) -> int:
         """The exact number of candidates."""
@@ -179,19 +196,28 @@ class Finder:
         return None if idx is None else GeoIndex(self.store.db, idx)
 
     def access(self, class_name: str, where: dict) -> Access:
-        """The cheapest index answer for ``where``."""
-        best = Access("scan", self.store.count(class_name), "scan")
+        """The cheapest index answer for ``where``. Candidates are counted only
+        to choose between paths, and up to ESTIMATE_CAP only: counting a large
+        range would cost more than an ORDER BY + LIMIT walk through it (an index
+        beyond the cap still beats a scan)."""
+        found = []
         for field, cond in conjuncts(where):
-            if "." in field:
-                continue
-            got = self._conjunct(class_name, field, cond, best.size)
-            if got is not None and got.size < best.size:
+            if "." not in field:
+                got = self._conjunct(class_name, field, cond)
+                if got is not None:
+                    found.append(got)
+        if len(found) == 1:
+            return found[0]
+        best = Access("scan", self.store.count(class_name), "scan")
+        for got in found:
+            got.cap = min(best.size, ESTIMATE_CAP)
+            if got.size < best.size:
                 best = got
                 if got.size <= 1:
                     break
         return best
 
-    def _conjunct(self, class_name: str, field: str, cond: Any, cap: int) -> Optional[Access]:
+    def _conjunct(self, class_name: str, field: str, cond: Any) -> Optional[Access]:
         if field == "objectId":
             if isinstance(cond, str):
                 ids: List[str] = [cond]
@@ -204,7 +230,7 @@ class Finder:
             return Access("ids", len(ids), "objectId (hash)", True,
                           lambda: len(store.get_many(class_name, ids)), ids=ids)
         if isinstance(cond, dict) and ("$within" in cond or "$geoWithin" in cond):
-            return self._within(class_name, field, cond, cap)
+            return self._within(class_name, field, cond)
         idx = self._key_index(class_name, field)
         if idx is None:
             return None
@@ -212,9 +238,7 @@ class Finder:
         if not is_operator_object(cond):
             if cond is None or not _hashable_value(cond):
                 return None
-            key = value_bytes(query_value(field, cond))
-            return Access("keys", idx.count_key(key, cap + 1), note, _scalar(cond),
-                          lambda: idx.count_key(key, 1 << 62), field, idx, keys=(key,))
+            return self._one_key(idx, note, value_bytes(query_value(field, cond)), _scalar(cond))
         if not isinstance(cond, dict):
             return None
         if "$in" in cond:
@@ -222,38 +246,45 @@ class Finder:
             if isinstance(values, list) and values and \
                     all(v is not None and _hashable_value(v) for v in values):
                 keys = list(dict.fromkeys(value_bytes(query_value(field, v)) for v in values))
-                size = 0
-                for k in keys:
-                    size += idx.count_key(k, cap + 1)
-                    if size > cap:
-                        break
-                return Access("keys", size, note, len(cond) == 1 and all(_scalar(v) for v in values),
-                              lambda: idx.count_keys(keys, distinct=True), field, idx, keys=keys)
+
+                def estimate(cap: int) -> int:
+                    size = 0
+                    for k in keys:
+                        size += idx.count_key(k, cap + 1)  # type: ignore[union-attr]
+                        if size > cap:
+                            break
+                    return size
+                return Access("keys", None, note, len(cond) == 1 and all(_scalar(v) for v in values),
+                              lambda: idx.count_keys(keys, distinct=True), field, idx, keys=keys,  # type: ignore
+                              estimator=estimate)
         if "$all" in cond:
             values = cond["$all"]
             if isinstance(values, list) and values and \
                     all(v is not None and _hashable_value(v) for v in values):
-                sized = [(idx.count_key(k, cap + 1), k) for k in
+                sized = [(idx.count_key(k, ESTIMATE_CAP + 1), k) for k in
                          dict.fromkeys(value_bytes(query_value(field, v)) for v in values)]
                 size, key = min(sized)  # holds every match
                 return Access("keys", size, note, False, None, field, idx, keys=(key,))
         if "$eq" in cond and cond["$eq"] is not None and _hashable_value(cond["$eq"]):
-            key = value_bytes(query_value(field, cond["$eq"]))
-            return Access("keys", idx.count_key(key, cap + 1), note,
-                          len(cond) == 1 and _scalar(cond["$eq"]),
-                          lambda: idx.count_key(key, 1 << 62), field, idx, keys=(key,))
+            return self._one_key(idx, note, value_bytes(query_value(field, cond["$eq"])),
+                                 len(cond) == 1 and _scalar(cond["$eq"]))
         bounds = self._bounds(field, cond)
         if bounds is not None:
             if idx.has_arrays():
                 return None  # a range over elements is not a range over arrays
             exact = all(op in _RANGE_OPS for op in cond)
             lo, lo_incl, hi, hi_incl = bounds
-            return Access("range", idx.count_range(lo, lo_incl, hi, hi_incl, cap + 1), f"{field} (sorted)",
-                          exact, lambda: idx.count_range(lo, lo_incl, hi, hi_incl), field, idx,
-                          bounds=bounds)
+            return Access("range", None, f"{field} (sorted)", exact,
+                          lambda: idx.count_range(lo, lo_incl, hi, hi_incl), field, idx, bounds=bounds,  # type: ignore
+                          estimator=lambda cap: idx.count_range(lo, lo_incl, hi, hi_incl, cap + 1))  # type: ignore
         return None
 
-    def _within(self, class_name: str, field: str, cond: dict, cap: int) -> Optional[Access]:
+    @staticmethod
+    def _one_key(idx: KeyIndex, note: str, key: bytes, exact: bool) -> Access:
+        return Access("keys", None, note, exact, lambda: idx.count_key(key, 1 << 62), idx.field, idx,
+                      keys=(key,), estimator=lambda cap: idx.count_key(key, cap + 1))
+
+    def _within(self, class_name: str, field: str, cond: dict) -> Optional[Access]:
         """A $within box/circle/polygon: the candidates in its latitude band."""
         g = self._geo_index(class_name, field)
         if g is None or not g.usable():
@@ -262,8 +293,8 @@ class Finder:
         if band is None:
             return None
         lo, hi = band
-        return Access("band", g.count_band(lo, hi, cap + 1), f"{field} (geo)", field=field,
-                      bounds=(lo, True, hi, True), index=g)  # type: ignore[arg-type]
+        return Access("band", None, f"{field} (geo)", field=field, bounds=(lo, True, hi, True),
+                      index=g, estimator=lambda cap: g.count_band(lo, hi, cap + 1))  # type: ignore[arg-type]
 
     def _bounds(self, field: str, cond: dict) -> Optional[Bounds]:
         """Key bounds (bytes) of a range or prefix condition, within one type's bracket."""
@@ -505,6 +536,8 @@ class Finder:
         if idx is None or idx.has_arrays():
             return None
         want = skip + limit + 1
+        if acc.field == field and acc.kind == "range":
+            acc.cap = min(acc.cap, want * _SORT_FACTOR)  # enough to tell a walk from a sort
         matches_estimate = acc.size
         bounds = None
         span = total  # entries the walk may pass
