@@ -23,7 +23,6 @@ Decided here (LeanCloud behaviour where it has one):
 """
 from __future__ import annotations
 
-import gc
 import marshal
 import os
 import random
@@ -31,19 +30,19 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from math import isfinite
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..backend import Backend
 from ..names import SYSTEM_FIELDS, is_class_name
-from ..types import schema_type as type_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
 from . import matcher, ops
 from .indexes import GEO, KEY
 from .query import Finder, Selection, parse_order
-from .store import DEFAULT_CACHE_MB, Batch, DuplicateId, Store, dumps, loads
+from .store import DEFAULT_CACHE_MB, Batch, DuplicateId, Store, loads
+from .writes import (SchemaCheck, checked_id, deep_copy, gc_paused, normalized_times, plain_row,
+                     project_included)
 
 _SYSTEM_SET = frozenset(SYSTEM_FIELDS)
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
@@ -137,127 +136,6 @@ class _Lookup(matcher.Lookup):
     def related_ids(self, class_name: str, object_id: str, key: str) -> Set[str]:
         self.used = True
         return {tid for _tc, tid in self.engine.store.related(class_name, object_id, key)}
-
-
-# -- copying rows out -------------------------------------------------------------
-def _clone(value: Any) -> Any:
-    c = value.__class__
-    if c is dict:
-        return {k: (v if v.__class__ not in _CONTAINERS else _clone(v)) for k, v in value.items()}
-    if c is list:
-        return [v if v.__class__ not in _CONTAINERS else _clone(v) for v in value]
-    return value
-
-
-_CONTAINERS = (dict, list)
-
-
-@contextmanager
-def _gc_paused(pause: bool) -> Iterator[None]:
-    """Pause the cyclic GC during a big insert: the many new dicts would start
-    full collections over the whole store, and JSON data has no cycles."""
-    if not pause or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _deep_copy(rows: List[dict]) -> List[dict]:
-    """A private deep copy of a page of rows, so callers cannot change the store
-    through a result. marshal copies JSON-shaped data in C, several times faster
-    than a Python walk (it also shares repeated key strings)."""
-    if not rows:
-        return rows
-    try:
-        return marshal.loads(marshal.dumps(rows))
-    except ValueError:  # something marshal does not know: copy in Python
-        return [_clone(r) for r in rows]
-
-
-def _project_included(row: dict, keys: Tuple[str, ...]) -> None:
-    """``keys=player.name`` with ``include=player``: the included player keeps
-    only name (and its system fields), as Parse does."""
-    subkeys: Dict[str, set] = {}
-    for k in keys:
-        head, dot, rest = k.partition(".")
-        if dot:
-            subkeys.setdefault(head, set()).add(rest.split(".", 1)[0])
-    for head, wanted in subkeys.items():
-        value = row.get(head)
-        items = value if value.__class__ is list else [value]
-        out = []
-        for v in items:
-            if v.__class__ is dict and v.get("__type") == "Object":
-                v = {k: x for k, x in v.items()
-                     if k in wanted or k in SYSTEM_FIELDS or k in ("__type", "className")}
-            out.append(v)
-        if head in row:
-            row[head] = out if value.__class__ is list else out[0]
-
-
-def _plain(row: dict) -> bool:
-    """A row of plain values under plain keys (no ops, no dotted or $ keys)."""
-    for k, v in row.items():
-        if not k or "." in k or k[0] == "$" or (v.__class__ is dict and "__op" in v):
-            return False
-    return True
-
-
-# Exact classes of plain JSON values -> schema type (anything else: schema_type).
-_SCALAR_TYPES = {str: "String", int: "Number", float: "Number", bool: "Boolean", list: "Array"}
-
-
-class _SchemaCheck:
-    """Field types of one write statement against the class schema: a field's
-    type is fixed by the first non-null value written (code 111 after that)."""
-
-    __slots__ = ("cls", "known", "added", "batch", "strict")
-
-    def __init__(self, cls: str, known: Dict[str, str], batch: Batch, strict: bool):
-        self.cls = cls
-        self.known = known  # the class schema (not changed here)
-        self.added: Dict[str, str] = {}  # fields this statement adds to it
-        self.batch = batch
-        self.strict = strict
-
-    def check(self, obj: dict, fields: Optional[Set[str]] = None) -> None:
-        """Check ``obj``'s fields (only ``fields`` when given: an update checks
-        what its body wrote); system fields are skipped."""
-        known = self.known
-        added = self.added
-        items: Any
-        if fields is None:
-            items = obj.items()
-        elif len(fields) == 1:  # e.g. set score = ?
-            key = next(iter(fields))
-            items = ((key, obj[key]),) if key in obj else ()
-        else:
-            items = [(k, v) for k, v in obj.items() if k in fields]
-        for key, value in items:
-            t = _SCALAR_TYPES.get(value.__class__)
-            if t is None:
-                if value is None:
-                    continue
-                t = type_name(value)
-            elif value.__class__ is float and not isfinite(value):
-                if key in SYSTEM_FIELDS:
-                    continue
-                raise errors.InvalidJSON(f"{self.cls}.{key}: {value} is not a number JSON can hold")
-            if key in SYSTEM_FIELDS:
-                continue
-            e = known.get(key)
-            if e is None:
-                e = added.get(key)
-            if e is None:
-                added[key] = t
-                self.batch.schema.append((self.cls, key, t))
-            elif e != t and self.strict:
-                raise errors.TypeMismatch(
-                    f"schema mismatch for {self.cls}.{key}; expected {e} but got {t}")
 
 
 class EngineBackend(Backend):
@@ -450,7 +328,7 @@ class EngineBackend(Backend):
             predicate = self._predicate(where or None)
             sel = self.finder.find(plan.class_name, where, predicate, order=order, skip=plan.skip or 0,
                                    limit=limit, count=plan.count)
-            rows = _deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
+            rows = deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
         return Result("select", plan.class_name, rows, count=sel.count,
                       selected=plan.columns, truncated=plan.limit is None and sel.more,
                       count_only=plan.count_only, info={"index": sel.index})
@@ -471,7 +349,7 @@ class EngineBackend(Backend):
                     node = node.setdefault(part, {})
             self._include(row, tree)
             if keys is not None:
-                _project_included(row, keys)
+                project_included(row, keys)
         return row
 
     def _include(self, obj: dict, tree: Dict[str, Any]) -> None:
@@ -501,8 +379,8 @@ class EngineBackend(Backend):
             if key in SYSTEM_FIELDS:
                 raise errors.InvalidKey(f"{key} is set by the database and cannot be written in an {what}")
 
-    def _schema_check(self, cls: str, batch: Batch) -> "_SchemaCheck":
-        return _SchemaCheck(cls, self.store.schema.get(cls, {}), batch, self.strict_types)
+    def _schema_check(self, cls: str, batch: Batch) -> "SchemaCheck":
+        return SchemaCheck(cls, self.store.schema.get(cls, {}), batch, self.strict_types)
 
     def _relations(self, cls: str, oid: str, body: dict, batch: Batch) -> None:
         for change in ops.relation_changes(body):
@@ -511,7 +389,7 @@ class EngineBackend(Backend):
                                         change.op == "add"))
 
     def insert(self, plan: Create) -> Result:
-        with self._lock, _gc_paused(len(plan.rows) >= 1000):
+        with self._lock, gc_paused(len(plan.rows) >= 1000):
             self._check_open()
             try:
                 return self._insert(plan)
@@ -524,7 +402,7 @@ class EngineBackend(Backend):
         out: List[dict] = []
         with self.store.write() as batch:
             now = now_iso()  # one time for the whole statement
-            copies = _deep_copy(list(rows))  # the store keeps its own values
+            copies = deep_copy(list(rows))  # the store keeps its own values
             types = self._schema_check(cls, batch)
             check = types.check
             oids: List[str] = []
@@ -532,7 +410,7 @@ class EngineBackend(Backend):
             for row, copy, oid in zip(rows, copies, new_ids(len(rows))):
                 if "objectId" in row or "createdAt" in row or "updatedAt" in row:
                     self._check_body(row, "insert")
-                if _plain(row):  # the common case: plain values
+                if plain_row(row):  # the common case: plain values
                     obj = {"objectId": oid, **copy, "createdAt": now, "updatedAt": now}
                     check(copy)
                 else:
@@ -612,15 +490,15 @@ class EngineBackend(Backend):
         ACL and typed values kept), keyed by objectId, in one transaction, field
         types checked as for inserts; (inserted, replaced, unchanged)."""
         objects = list(objects)
-        with self._lock, _gc_paused(len(objects) >= 1000):
+        with self._lock, gc_paused(len(objects) >= 1000):
             self._check_open()
             inserted = replaced = unchanged = 0
             with self.store.write() as batch:
                 check = self._schema_check(class_name, batch).check
-                copies = _deep_copy(objects)
+                copies = deep_copy(objects)
                 by_id: Dict[str, dict] = {}
                 for obj in copies:
-                    by_id[_checked_id(class_name, obj)] = _normalized_times(class_name, obj)
+                    by_id[checked_id(class_name, obj)] = normalized_times(class_name, obj)
                 existing = self.store.get_many(class_name, list(by_id))
                 for oid, obj in by_id.items():
                     check(obj)
@@ -671,24 +549,6 @@ class EngineBackend(Backend):
             with self.store.write() as batch:
                 batch.relations.extend((class_name, oid, key, tc, ti, True) for oid, key, tc, ti in rows)
             return len(rows)
-
-
-def _checked_id(class_name: str, obj: dict) -> str:
-    oid = obj.get("objectId") if isinstance(obj, dict) else None
-    if not isinstance(oid, str) or not oid:
-        raise errors.MissingObjectId(f"{class_name}: every object written as is needs its objectId, got {obj!r}"[:300])
-    return oid
-
-
-def _normalized_times(class_name: str, obj: dict) -> dict:
-    """createdAt/updatedAt as the ISO strings they are stored as."""
-    for key in ("createdAt", "updatedAt"):
-        value = obj.get(key)
-        if isinstance(value, dict) and value.get("__type") == "Date":
-            value = obj[key] = value.get("iso")
-        if value is not None and not isinstance(value, str):
-            raise errors.InvalidJSON(f"{class_name}.{key} must be an ISO date string, got {value!r}")
-    return obj
 
 
 def _check_index_args(class_name: str, field: str, kind: str) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable, Iterable, List, Tuple
+from typing import Any, Callable, Iterable, List
 
 from .values import plain_value_key
 

@@ -7,18 +7,9 @@ scan, see query.py), and decoded objects are kept in a bounded cache
 (cache.py). A transient database is SQLite ``:memory:`` on the same code path
 (bench/scale.py measures it against the old all-in-dicts engine).
 
-Tables (format ``cql-embedded-2``):
-
-- ``objects(class, id, json)``, primary key (class, id), WITHOUT ROWID: an
-  object is one B-tree entry, found by id in one descent, a class's objects
-  lie together in objectId order (a scan is a range). A file upgraded from
-  ``cql-embedded-1`` keeps its rowid table of the same columns: every query
-  here reads both the same way.
-- ``classes(name, count, version)``: the object count (``count(*)`` without a
-  where is one row) and a version bumped by every write statement to the class
-  and by index changes.
-- ``indexes(id, class, field, kind)`` and one table per index (indexes.py);
-  ``relations``, ``schema`` (field types in first-written order), ``meta``.
+Tables: see fileformat.py. ``classes(name, count, version)`` holds each
+class's object count (``count(*)`` without a where is one row) and a version
+bumped by every write statement to the class and by its index changes.
 
 Transactions: one per statement (a multi-statement one for DB-API
 ``executemany``); WAL; a write holds ``BEGIN IMMEDIATE`` from before it reads
@@ -44,71 +35,24 @@ statement.
 """
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Mapping
 from itertools import repeat
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
 from .cache import ObjectCache, cost_of
+from .fileformat import dumps, loads, open_database
 from .indexes import IndexSet
 
-FORMAT = "cql-embedded-2"
-FORMAT_1 = "cql-embedded-1"
 DEFAULT_CACHE_MB = 64
 _IN_CHUNK = 500  # ids per "id IN (...)" query
-WAL_CHECKPOINT_PAGES = 10_000
 
 # A change: (class, id, old object or None (a new object), new object or None (a delete))
 Change = Tuple[str, str, Optional[dict], Optional[dict]]
 # A relation change: (owner class, owner id, key, target class, target id, add?)
 RelChange = Tuple[str, str, str, str, str, bool]
-
-_SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS objects (class TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL,
-                                    PRIMARY KEY (class, id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS relations (class TEXT NOT NULL, id TEXT NOT NULL, key TEXT NOT NULL,
-                                      target_class TEXT NOT NULL, target_id TEXT NOT NULL,
-                                      PRIMARY KEY (class, id, key, target_class, target_id));
-CREATE TABLE IF NOT EXISTS schema (class TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL,
-                                   PRIMARY KEY (class, field));
-CREATE TABLE IF NOT EXISTS classes (name TEXT PRIMARY KEY, count INTEGER NOT NULL,
-                                    version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS indexes (id INTEGER PRIMARY KEY, class TEXT NOT NULL, field TEXT NOT NULL,
-                                    kind TEXT NOT NULL, keys TEXT, UNIQUE (class, field, kind));
-"""
-_OWN_TABLES = {"objects", "relations", "schema", "log", "meta", "sqlite_sequence", "classes", "indexes"}
-
-
-def _not_json(value: object) -> object:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _make_dumps() -> Callable[[object], str]:
-    """Compact JSON text, no NaN/Infinity (ValueError), unknown types TypeError:
-    ``JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)``.
-    The C encoder is made once (``JSONEncoder.encode`` makes one per call, a
-    third of the cost of a small object); without cycle markers: a cycle is a
-    RecursionError, caught where objects are written."""
-    slow = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    c_make = getattr(json.encoder, "c_make_encoder", None)
-    try:
-        encoder = c_make(None, _not_json, json.encoder.encode_basestring,  # type: ignore[misc]
-                         None, ":", ",", False, False, False)
-        if "".join(encoder({"a": [1.5, "é"]}, 0)) != slow({"a": [1.5, "é"]}):
-            return slow
-    except Exception:  # no C accelerator, or another signature
-        return slow
-    join = "".join
-    return lambda obj: join(encoder(obj, 0))
-
-
-dumps = _make_dumps()
-loads = json.loads
-
 
 class DuplicateId(StorageError):
     """An insert met an objectId already stored (ids made here can meet imported ones)."""
@@ -144,69 +88,11 @@ class Store:
 
     # -- opening ----------------------------------------------------------------
     def _open(self, path: Optional[str], synchronous: str, busy_timeout: float) -> None:
-        sync = str(synchronous).upper()
-        if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
-        try:
-            db = sqlite3.connect(path if path is not None else ":memory:", timeout=busy_timeout,
-                                 isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database file {path!r}: {exc}") from None
-        self._db = db
+        self._db = open_database(path, synchronous, busy_timeout)
         if path is not None:
             self._abs_path = os.path.abspath(path)  # a later chdir must not look like a deletion
             st = os.stat(path)
             self._file_id = (st.st_dev, st.st_ino)
-        try:
-            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            db.execute("PRAGMA cache_size = -16384")  # 16 MiB of pages (SQLite's default is 2)
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            foreign = sorted(t for t in tables - _OWN_TABLES if not t.startswith(("ix_", "geo_")))
-            if foreign and "meta" not in tables:
-                raise StorageError(f"{path!r} is an SQLite database of another application (tables: "
-                                   f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
-                                   "cql keeps its data in a file of its own: open a new file")
-            if path is not None:
-                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
-                # Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a statement
-                # of many rows dirties index pages all over the file, and a page
-                # rewritten by ten statements is then copied into the file once.
-                db.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
-                db.execute(f"PRAGMA journal_size_limit = {WAL_CHECKPOINT_PAGES * 4096 * 2}")
-            db.execute(f"PRAGMA synchronous = {sync}")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() \
-                    if "meta" in tables else None
-                if row is not None and row[0] == FORMAT_1:
-                    from .upgrade import upgrade_format_1
-                    upgrade_format_1(db, path)
-                elif row is not None and row[0] != FORMAT:
-                    raise StorageError(f"{path!r} is a database of format {row[0]!r}, not {FORMAT!r}")
-                for stmt in _SCHEMA_SQL.split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                if row is None:
-                    db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        except sqlite3.DatabaseError as exc:
-            db.close()
-            self._db = None
-            text = str(exc)
-            hint = ("; it is not an SQLite file: give a cql database file, or a new file name"
-                    if "not a database" in text else
-                    "; the file is damaged: restore it from a copy (sqlite3 FILE .recover may save the rest)"
-                    if "malformed" in text else "")
-            raise StorageError(f"{path!r} is not a usable cql database ({text}){hint}") from None
-        except BaseException:
-            db.close()
-            self._db = None
-            raise
 
     def _check_file(self) -> None:
         """Refuse to write once the file was deleted or replaced under us: SQLite
@@ -664,11 +550,11 @@ class _Write:
             return False
         try:
             db.execute("COMMIT")
-        except BaseException as exc:
+        except BaseException as err:
             if db.in_transaction:  # not committed: nothing happened
                 self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"cannot commit to {store.path!r}: {exc}") from None
+                if isinstance(err, sqlite3.Error):
+                    raise StorageError(f"cannot commit to {store.path!r}: {err}") from None
                 raise
             # Ctrl-C just after COMMIT: it is in the file, and memory follows it
             store._depth = 0
