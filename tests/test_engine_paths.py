@@ -94,7 +94,8 @@ WHERES = [
     {"$nor": [{"b": True}, {"n": {"$gt": 0}}]}, {"n": {"$gt": 0}, "s": {"$regex": "^a"}, "b": True},
     {"n": {"$gt": 0}, "tags": "x"}, {"s": {"$in": ["a", "ab"]}, "n": {"$lte": 3}},
 ]
-ORDERS = [(), ("n",), ("-n",), ("s", "-n"), ("-createdAt",), ("b", "s"), ("m",), ("-m", "w"), ("-w",)]
+ORDERS = [(), ("n",), ("-n",), ("s", "-n"), ("-createdAt",), ("b", "s"), ("m",), ("-m", "w"), ("-w",),
+          ("obj.k",), ("-obj.arr.v", "m"), ("-obj.k", "-obj.arr.v")]
 
 
 @pytest.fixture(scope="module")

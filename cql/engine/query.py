@@ -132,8 +132,8 @@ class Finder:
             return Selection([], total, False, note)
         fields = where_fields(where)
         if fields is not None:
-            fields = fields + [f for f, _d in order if "." not in f] + \
-                ([near.field] if near is not None else [])
+            fields = fields + [f.split(".", 1)[0] for f, _d in order] + \
+                ([near.field.split(".", 1)[0]] if near is not None else [])
         if count and total is None and limit == 0:  # a count: nothing kept
             total = sum(1 for _m in self._matches(class_name, acc, where, predicate, fields, None, False))
             return Selection([], total, False, note)
@@ -150,11 +150,11 @@ class Finder:
                     pass
         elif order and keep is not None and len({d for _f, d in order}) == 1:
             # the top rows by a heap, in bounded memory; ties by objectId ascending
-            keys = [matcher.sort_key(f, d) for f, d in order]
+            key = matcher.order_key(list(order))
             if order[0][1]:
-                matches = heapq.nlargest(keep, found, key=lambda m: (*[k(m[1]) for k in keys], _Desc(m[0])))
+                matches = heapq.nlargest(keep, found, key=lambda m: (key(m[1]), _Desc(m[0])))
             else:
-                matches = heapq.nsmallest(keep, found, key=lambda m: (*[k(m[1]) for k in keys], m[0]))
+                matches = heapq.nsmallest(keep, found, key=lambda m: (key(m[1]), m[0]))
         else:
             matches = list(found)
             if order:
