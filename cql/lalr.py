@@ -40,15 +40,29 @@ _OPS = {
 
 # The row lane (see _row): a plain value of a VALUES row and the delimiter
 # after it, or the opening of an array; the same token patterns as _LEX.
-_SCALAR = re.compile(r"""[ \t\r\n]*
+# Compiled on the first INSERT (most runs of cql -e parse none).
+_LANE_PATTERNS = {
+    "scalar": (r"""[ \t\r\n]*
 ('(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"
 |[+-]?(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?![\w.])
 |(?:[tT][rR][uU][eE]|[fF][aA][lL][sS][eE]|[nN][uU][lL][lL])(?!\w)
 |\?)
-[ \t\r\n]*([,)\]])""", re.X)
-_OPEN = re.compile(r"[ \t\r\n]*\[")
-_CLOSE = re.compile(r"[ \t\r\n]*([,)\]])")
-_BLANKS_CLOSE = re.compile(r"[ \t\r\n]*([)\]])")
+[ \t\r\n]*([,)\]])""", re.X),
+    "open": (r"[ \t\r\n]*\[", 0),
+    "close": (r"[ \t\r\n]*([,)\]])", 0),
+    "blanks_close": (r"[ \t\r\n]*([)\]])", 0),
+    "open_row": (r"[ \t\r\n]*\(", 0),
+}
+_lane: Dict[str, Any] = {}
+
+
+def _lane_re(name: str) -> Any:
+    pattern = _lane.get(name)
+    if pattern is None:
+        pattern = _lane[name] = re.compile(*_LANE_PATTERNS[name])
+    return pattern
+
+
 _WORDS = {"true": True, "false": False, "null": None}
 _new = object.__new__
 _Pos, _Literal = ast.Pos, ast.Literal
@@ -266,7 +280,7 @@ def _row(text: str, pos: int, line: int, line_start: int) -> Optional[Tuple[tupl
     instead of a lexer call and parser steps per token); None when the row
     holds anything else (a function, an object, a comment, an error): then the
     LALR loop parses it. Why: a 1000-row INSERT spends its time here."""
-    m = _OPEN_ROW.match(text, pos)
+    m = _lane_re("open_row").match(text, pos)
     if m is None:
         return None
     i = m.end()
@@ -278,9 +292,6 @@ def _row(text: str, pos: int, line: int, line_start: int) -> Optional[Tuple[tupl
         parse_state.qmarks = qmarks  # the LALR loop numbers them again
         return None
     return tuple(got[0]), got[1], lines.line, lines.start
-
-
-_OPEN_ROW = re.compile(r"[ \t\r\n]*\(")
 
 
 class _Lines:
@@ -308,9 +319,9 @@ class _Lines:
 def _values(text: str, i: int, lines: _Lines) -> Optional[Tuple[list, int, str]]:
     """Comma-separated plain values from ``i`` up to a closing ) or ]:
     (items, end, closer), or None."""
-    scalar, st, new, words = _SCALAR.match, parse_state, _new, _WORDS
+    scalar, st, new, words = _lane_re("scalar").match, parse_state, _new, _WORDS
     items: list = []
-    m0 = _BLANKS_CLOSE.match(text, i)
+    m0 = _lane_re("blanks_close").match(text, i)
     if m0 is not None:  # () or []
         lines.to(m0.end())
         return items, m0.end(), m0.group(1)
@@ -346,7 +357,7 @@ def _values(text: str, i: int, lines: _Lines) -> Optional[Tuple[list, int, str]]
             if i > lines.nl:
                 lines.to(i)
         else:
-            a = _OPEN.match(text, i)
+            a = _lane_re("open").match(text, i)
             if a is None:
                 return None
             lines.to(a.end())
@@ -355,7 +366,7 @@ def _values(text: str, i: int, lines: _Lines) -> Optional[Tuple[list, int, str]]
                 return None
             values, j, _c = inner
             item = ast.Array(tuple(values), values[0].pos if values else ast.NOPOS)
-            b = _CLOSE.match(text, j)
+            b = _lane_re("close").match(text, j)
             if b is None:
                 return None
             i, closer = b.end(), b.group(1)

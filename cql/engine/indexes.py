@@ -23,7 +23,7 @@ An index only narrows the candidates: the compiled where decides, so an index
 can change a query's cost, never its answer.
 
 The registry ``indexes(id, class, field, kind, keys)`` names them; ``keys`` is
-``keys.FINGERPRINT`` when built: when value_key's order changes, an index
+``keys.fingerprint()`` when built: when value_key's order changes, an index
 keyed the old way is rebuilt on its next use instead of being trusted.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from json import loads
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..names import DATE_FIELDS
-from .keys import ARRAY_MARK, FINGERPRINT, keys_of
+from .keys import ARRAY_MARK, fingerprint, keys_of
 from .project import Projection, value_of
 from .values import MISSING
 
@@ -91,7 +91,7 @@ class Index:
         self.field = field
         self.kind = kind
         self.table = f"{'ix' if kind == KEY else 'geo'}_{id}"
-        self.current = kind != KEY or keyed == FINGERPRINT
+        self.current = kind != KEY or keyed == fingerprint()
         # does the field hold arrays: None until asked; set by this connection's
         # writes; a write elsewhere reloads the registry (new Index objects)
         self.arrays: Optional[bool] = None
@@ -229,8 +229,8 @@ class IndexSet:
                 return old
             self.drop(db, cls, field, kind)
         cur = db.execute("INSERT INTO indexes (class, field, kind, keys) VALUES (?, ?, ?, ?)",
-                         (cls, field, kind, FINGERPRINT if kind == KEY else None))
-        idx = Index(cur.lastrowid, cls, field, kind, FINGERPRINT)
+                         (cls, field, kind, fingerprint() if kind == KEY else None))
+        idx = Index(cur.lastrowid, cls, field, kind, fingerprint())
         if kind == KEY:
             db.execute(f"CREATE TABLE {idx.table} (key BLOB NOT NULL, id TEXT NOT NULL, "
                        "PRIMARY KEY (key, id)) WITHOUT ROWID")

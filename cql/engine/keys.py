@@ -5,7 +5,7 @@ Why generic: the persistent indexes (indexes.py) store these bytes in SQLite,
 and the order they must keep is exactly the one ``values.value_key`` defines
 (MongoDB's). The encoder knows nothing about that order; it encodes whatever
 nested tuples of ints, floats, strings and bools ``value_key`` produces, so a
-change of ``value_key`` flows into the indexes by itself. ``FINGERPRINT``
+change of ``value_key`` flows into the indexes by itself. ``fingerprint()``
 changes with it, and a file whose indexes were keyed under another fingerprint
 rebuilds them (indexes.py).
 
@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 import struct
+from functools import lru_cache
 from typing import Any, Callable, Iterable, List
 
 from .values import plain_value_key
 
-__all__ = ["encode", "value_bytes", "FINGERPRINT", "NULL_KEY", "ARRAY_MARK"]
+__all__ = ["encode", "value_bytes", "fingerprint", "keys_of", "NULL_KEY", "ARRAY_MARK"]
 
 _END = b"\x01"
 _NONE = b"\x02"
@@ -151,10 +152,6 @@ def _scalar_fast() -> Callable[[Any], bytes]:
     change; then everything goes the generic way)."""
     str_head = encode(plain_value_key("")[:1]) if plain_value_key("")[1:] == ("",) else None
     num_head = encode(plain_value_key(0)[:1]) if plain_value_key(0)[1:] == (0,) else None
-    small = {}
-    if num_head is not None:
-        for i in range(-128, 1025):
-            small[i] = num_head + encode((i,))
 
     def fast(v: Any) -> bytes:
         c = v.__class__
@@ -164,9 +161,6 @@ def _scalar_fast() -> Callable[[Any], bytes]:
                 data = data.replace(b"\x00", b"\x00\xff")
             return str_head + _STR + data + b"\x00"
         if c is int and num_head is not None:
-            k = small.get(v)
-            if k is not None:
-                return k
             out = [num_head]
             _int_part(v, out)
             out.append(_WHOLE)
@@ -183,21 +177,21 @@ value_bytes: Callable[[Any], bytes] = _scalar_fast()
 value_bytes.__doc__ = "The index key of one (non-array) value: encode(value_key(value))."
 
 
-def _fingerprint() -> str:
-    """Changes when value_key orders or equates these samples differently."""
+@lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """Changes when value_key orders or equates these samples differently
+    (computed when an index is first looked at, not at import)."""
     import zlib
     samples: List[Any] = [
         None, True, False, 0, -1, 1.5, 2 ** 70, "", "a", "b", [], [1], [1, "a"], [[1]],
-        {}, {"a": 1}, {"b": {"c": [1]}}, {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"},
+        {}, {"a": 1}, {"b": {"c": [1]}}, {"a": None}, {"a": [1, {"b": 2}]},
+        {"__type": "Date", "iso": "2020-01-01T00:00:00.000Z"},
         {"__type": "Pointer", "className": "C", "objectId": "x"},
         {"__type": "GeoPoint", "latitude": 1.0, "longitude": 2.0},
         {"__type": "File", "name": "f"}, {"__type": "Bytes", "base64": "AA=="},
     ]
     blob = b"|".join(encode(plain_value_key(s)) for s in samples)
     return f"k1-{zlib.crc32(blob):08x}"
-
-
-FINGERPRINT = _fingerprint()
 
 
 def keys_of(value: Any, present: bool) -> Iterable[bytes]:
