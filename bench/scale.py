@@ -122,6 +122,26 @@ def peer_ingest(path: str, rows: List[tuple]) -> float:
     return elapsed
 
 
+def peer_ingest_1000(path: str, rows: List[tuple]) -> float:
+    """The peer committing every INSERT_ROWS rows, as statements of that size do."""
+    fresh(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.executescript(PEER_SCHEMA)
+    now = "2026-01-01T00:00:00.000Z"
+    data = [(os.urandom(12).hex(), r[0], r[1], json.dumps(r[2]), r[3], int(r[4]), now, now) for r in rows]
+    t = time.perf_counter()
+    for i in range(0, len(data), INSERT_ROWS):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO GameScore VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data[i:i + INSERT_ROWS])
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    db.close()
+    fresh(path)
+    return elapsed
+
+
 PEER_QUERY = """
 import sqlite3, sys, json
 db = sqlite3.connect(sys.argv[1])
@@ -180,8 +200,11 @@ def cql_literal(v: object) -> str:
     return repr(v)
 
 
-def ingest_texts(path: str, rows: List[tuple]) -> Tuple[float, float]:
-    """(seconds, parse seconds) of 1000-row INSERT texts through Connection.execute."""
+def ingest_texts(path: str, rows: List[tuple], one_transaction: bool = False) -> Tuple[float, float]:
+    """(seconds, parse seconds) of 1000-row INSERT texts through Connection.execute:
+    each its own transaction (as cql runs statements), or all in one
+    (``Connection.transaction()``, as the peer's executemany is)."""
+    import contextlib
     import cql
     from cql.parser import parse
     head = f"insert into GameScore ({', '.join(FIELDS)}) values "
@@ -194,8 +217,9 @@ def ingest_texts(path: str, rows: List[tuple]) -> Tuple[float, float]:
     cql_file_with_indexes(path)
     con = cql.connect(path)
     t = time.perf_counter()
-    for text in texts:
-        con.execute(text)
+    with con.transaction() if one_transaction else contextlib.nullcontext():
+        for text in texts:
+            con.execute(text)
     elapsed = time.perf_counter() - t
     con.close()
     return elapsed, parse_per_text * len(texts)
@@ -291,6 +315,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 res["texts"] = txt
                 print(f"ingest  {INSERT_ROWS}-row INSERT texts              {fmt(txt)}  {txt / peer_t:5.2f}x"
                       f"   (parsing {fmt(parse_t)} of it; load {load()})")
+                txt1, _p = ingest_texts(other, rows, one_transaction=True)
+                res["texts_one_transaction"] = txt1
+                print(f"ingest  the same in one transaction      {fmt(txt1)}  {txt1 / peer_t:5.2f}x"
+                      f"   (Connection.transaction(); load {load()})")
+                p1000 = peer_ingest_1000(os.path.join(folder, f"peer1000-{n}.db"), rows)
+                res["peer_1000"] = p1000
+                print(f"  (sqlite3 itself committing every {INSERT_ROWS} rows: {fmt(p1000)}  {p1000 / peer_t:5.2f}x"
+                      " its one transaction: the cost of a commit per statement)")
                 fresh(other)
             size = os.path.getsize(cql_path)
             print(f"files: cql {size / 2**20:,.0f} MiB, sqlite {os.path.getsize(peer_path) / 2**20:,.0f} MiB")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import threading
-from contextlib import nullcontext
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager, nullcontext
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import errors
 from .backend import Backend
@@ -153,6 +153,20 @@ class Connection:
                 if result.kind == "insert" and result.objects:
                     last = result.objects[-1].get("objectId")
         return total, last
+
+    @contextmanager
+    def transaction(self) -> Iterator["Connection"]:
+        """``with con.transaction():`` the statements inside commit together when
+        the block ends, or not at all when it raises (an embedded database; each
+        statement commits on its own otherwise). For bulk loads: one commit
+        instead of one per statement."""
+        self._check_open()
+        transaction = getattr(self.backend, "transaction", None)
+        if transaction is None:
+            raise errors.NotSupportedError("a server runs each statement on its own: no transaction "
+                                           "spans statements there")
+        with transaction():
+            yield self
 
     def executescript(self, script: str) -> List[Result]:
         from .parser import parse

@@ -339,13 +339,16 @@ class _Binder:
 
     def insert(self, s: ast.Insert) -> Create:
         rows = []
+        literal = ast.Literal
         for number, row in enumerate(s.rows, 1):
             if len(row) != len(s.columns):
                 node = row[0] if row else s
                 raise self.fail(ParameterError, f"VALUES row {number} has {len(row)} value"
                                 f"{'s' if len(row) != 1 else ''} but {len(s.columns)} column"
                                 f"{'s' if len(s.columns) != 1 else ''} were listed", node)
-            rows.append({col: self.written(v, col, s.class_name) for col, v in zip(s.columns, row)})
+            # a literal's value is a parsed str/number/bool/null: nothing to check
+            rows.append({col: v.value if v.__class__ is literal else self.written(v, col, s.class_name)
+                         for col, v in zip(s.columns, row)})
         return Create(s.class_name, tuple(rows), tuple(s.columns))
 
     def pinned(self, cond: Optional[Any]) -> Tuple[Optional[str], dict]:

@@ -331,3 +331,23 @@ def test_transient_and_file_databases_share_one_engine():
     assert e.run(Find("T", where={"a": 2})).info["index"] == "a (hash)"
     assert e.indexes("T")[0]["entries"] == 2
     e.close()
+
+
+def test_a_connection_transaction_commits_together_or_not_at_all(tmp_path):
+    path = str(tmp_path / "t.db")
+    con, other = cql.connect(path), cql.connect(path)
+    with con.transaction():
+        con.execute("insert into X (n) values (1), (2)")
+        con.execute("update X set n = 3 where n = 2")
+        assert con.execute("select count(*) from X where n = 3").count == 1  # its own writes
+    assert sorted(o["n"] for o in other.execute("select * from X").objects) == [1, 3]
+    with pytest.raises(errors.TypeMismatch):
+        with con.transaction():
+            con.execute("insert into X (n) values (4)")
+            con.execute("insert into X (n) values ('five')")
+    assert other.execute("select count(*) from X").count == 2
+    assert con.execute("select count(*) from X").count == 2 and con.execute("select * from X where n = 4").rowcount == 0
+    con.close(), other.close()
+    with pytest.raises(cql.NotSupportedError):
+        with cql.Connection(type("Server", (), {"close": lambda self: None})()).transaction():
+            pass
