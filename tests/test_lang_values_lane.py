@@ -1,25 +1,13 @@
 """The VALUES row lane of the fast parser (cql/lalr.py) builds exactly the
 nodes, positions and ? numbering the LALR path and Lark's parser build, and
 gives way to them on anything it does not handle."""
-import dataclasses
-
 from hypothesis import given, settings, strategies as st
+from test_lang_fuzz import positions
 
 import cql
 from cql import ast, lalr, parser
 
 FAST = settings(max_examples=250, deadline=None)
-
-
-def positions(node):
-    if isinstance(node, (list, tuple)):
-        return [positions(x) for x in node]
-    if not dataclasses.is_dataclass(node) or isinstance(node, ast.Pos):
-        return node
-    out = [type(node).__name__, node.pos]
-    if isinstance(node, ast.Statement):
-        out += [node.end, node.param_count]
-    return out + [positions(getattr(node, f.name)) for f in dataclasses.fields(node) if f.name not in ("pos",)]
 
 
 def outcome(text, fast):

@@ -39,7 +39,7 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from itertools import repeat
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..errors import InvalidJSON, StorageError
 from .cache import ObjectCache, cost_of
@@ -129,6 +129,17 @@ class Store:
             return
         self._reload(db)
         self._data_version = version  # only once caught up: a failure retries
+
+    def sync_or_undo(self, undo: Callable[[], None]) -> None:
+        """``sync`` at the start of a transaction; if it fails, ``undo`` ends the
+        transaction and the error is a StorageError."""
+        try:
+            self.sync()
+        except BaseException as exc:
+            undo()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot read {self.path!r}: {exc}") from None
+            raise
 
     def _reload(self, db: sqlite3.Connection) -> None:
         versions: Dict[str, int] = {}
@@ -443,16 +454,13 @@ class _Read:
         store = self.store
         if store._depth or store._reading:
             return store
-        db = store.db
         try:
-            db.execute("BEGIN")
+            store.db.execute("BEGIN")
             store._reading = self.own = True
-            store.sync()
-        except BaseException as exc:
+        except BaseException:
             self._end()
-            if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot read {store.path!r}: {exc}") from None
             raise
+        store.sync_or_undo(self._end)
         return store
 
     def _end(self) -> None:
@@ -511,13 +519,7 @@ class _Write:
         self.outer = True
         store._depth = 1
         store._touched = set()
-        try:
-            store.sync()
-        except BaseException as exc:
-            self._rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot read {store.path!r}: {exc}") from None
-            raise
+        store.sync_or_undo(self._rollback)
         return self.batch
 
     def _rollback(self) -> None:
@@ -545,8 +547,8 @@ class _Write:
             store._depth -= 1
             try:
                 db.execute(f"RELEASE {self.savepoint}")
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot write to {store.path!r}: {exc}") from None
+            except sqlite3.Error as err:
+                raise StorageError(f"cannot write to {store.path!r}: {err}") from None
             return False
         try:
             db.execute("COMMIT")
