@@ -5,6 +5,7 @@ query after a warm-up run).
     python bench/engine.py                    # 100k and 1M objects
     python bench/engine.py --sizes 100000     # pick sizes
     python bench/engine.py --tinydb-max 1000000   # TinyDB at 1M too (slow)
+    python bench/engine.py --transient        # both in memory (cql.connect(), sqlite ":memory:")
 
 A GameScore-like class: name, score, tags (array), createdAt, location
 (GeoPoint), player (Pointer to Player). The engine runs CQL text through
@@ -71,7 +72,7 @@ TAGS = [f"tag{i}" for i in range(N_TAGS)]
 class Engine:
     name = "engine"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: Optional[str]) -> None:
         self.con = cql.connect(path)
         self.backend = self.con.backend
 
@@ -136,8 +137,9 @@ class SQLite:
 
     def __init__(self, path: str) -> None:
         db = self.db = sqlite3.connect(path)
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA case_sensitive_like = ON")  # CQL like is case-sensitive; lets LIKE use the index
         db.executescript("""
             CREATE TABLE Player (objectId TEXT PRIMARY KEY, name TEXT, createdAt TEXT, updatedAt TEXT);
@@ -356,14 +358,14 @@ def fmt(t: float) -> str:
     return f"{t * 1e6:7.1f} us"
 
 
-def run_size(n: int, tinydb_max: int, budget: float, seed: int, folder: str) -> Dict[str, Dict[str, float]]:
+def run_size(n: int, tinydb_max: int, budget: float, seed: int, folder: Optional[str]) -> Dict[str, Dict[str, float]]:
     rnd = random.Random(seed)
     print(f"\n== {n:,} GameScore objects ==")
-    for name in (f"engine-{n}.db", f"sqlite-{n}.db"):
+    for name in (f"engine-{n}.db", f"sqlite-{n}.db") if folder else ():
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(os.path.join(folder, name + suffix)):
                 os.remove(os.path.join(folder, name + suffix))
-    engine = Engine(os.path.join(folder, f"engine-{n}.db"))
+    engine = Engine(os.path.join(folder, f"engine-{n}.db") if folder else None)
     players = [{"name": f"p{i}"} for i in range(N_PLAYERS)]
     pids, _ = engine.load(players, [])
     rows = make_rows(n, rnd, pids)
@@ -379,7 +381,7 @@ def run_size(n: int, tinydb_max: int, budget: float, seed: int, folder: str) -> 
     scores = engine.all_scores()
     player_objs = engine.all_players()
     sides: List[Any] = [engine]
-    sq = SQLite(os.path.join(folder, f"sqlite-{n}.db"))
+    sq = SQLite(os.path.join(folder, f"sqlite-{n}.db") if folder else ":memory:")
     t = time.perf_counter()
     sq.load_from(player_objs, scores)
     print(f"sqlite load: {time.perf_counter() - t:.1f} s")
@@ -470,13 +472,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--tinydb-max", type=int, default=100_000, help="largest size TinyDB runs at")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds per query and database")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--transient", action="store_true", help="both databases in memory instead of files")
     args = ap.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     results = {}
     import tempfile
     with tempfile.TemporaryDirectory(prefix="cql-bench-engine-") as folder:
         for n in sizes:
-            results[n] = run_size(n, args.tinydb_max, args.budget, args.seed, folder)
+            results[n] = run_size(n, args.tinydb_max, args.budget, args.seed, None if args.transient else folder)
             gc.collect()
     if len(sizes) >= 2:
         small, big = min(sizes), max(sizes)

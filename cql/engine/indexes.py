@@ -127,7 +127,7 @@ class KeyIndex:
                                (key, cap)).fetchone()[0]
 
     @staticmethod
-    def _range_sql(lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool) -> Tuple[str, list]:
+    def range_sql(lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool) -> Tuple[str, list]:
         terms = ["key > ?"]
         params: List[Any] = [ARRAY_MARK]  # never the array marks
         if lo is not None:
@@ -140,7 +140,7 @@ class KeyIndex:
 
     def count_range(self, lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool,
                     cap: Optional[int] = None, distinct: bool = False) -> int:
-        cond, params = self._range_sql(lo, lo_incl, hi, hi_incl)
+        cond, params = self.range_sql(lo, lo_incl, hi, hi_incl)
         if distinct:
             sql = f"SELECT count(DISTINCT id) FROM {self.table} WHERE {cond}"
         elif cap is not None:
@@ -158,7 +158,7 @@ class KeyIndex:
     def range(self, lo: Optional[bytes], lo_incl: bool, hi: Optional[bytes], hi_incl: bool,
               reverse: bool = False) -> Iterator[Tuple[bytes, str]]:
         """(key, id) entries between two keys, in (key, id) order (or reversed), streamed."""
-        cond, params = self._range_sql(lo, lo_incl, hi, hi_incl)
+        cond, params = self.range_sql(lo, lo_incl, hi, hi_incl)
         order = "DESC" if reverse else "ASC"
         return self.db.execute(f"SELECT key, id FROM {self.table} WHERE {cond} ORDER BY key {order}, id {order}",
                                params)

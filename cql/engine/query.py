@@ -185,19 +185,72 @@ class Finder:
         if fields is not None and (want is None or want > _SMALL) and \
                 (acc.kind == "scan" or acc.size > _SMALL):
             projection = Projection.of(fields)
-        sql, params = self._candidates_sql(class_name, acc, where, projection, need_objects)
         dedupe = acc.kind == "range" or (acc.kind == "keys" and len(acc.keys) > 1
                                          and acc.index is not None and acc.index.has_arrays())
+        if projection is None and acc.kind != "scan":
+            # a few candidates: their ids first, then each from the cache or the file
+            if acc.kind == "ids":
+                rows: Iterable[Sequence[Any]] = ((oid,) for oid in acc.ids)
+            else:
+                sql, params = self._candidates_sql(class_name, acc, where, None, False, ids_only=True)
+                rows = store.db.execute(sql, params)
+            return ((row[0], obj, None) for row, obj in self._objects(class_name, rows, dedupe) if predicate(obj))
+        sql, params = self._candidates_sql(class_name, acc, where, projection, need_objects)
         return self._filter(class_name, store.db.execute(sql, params), projection, predicate,
                             dedupe=dedupe, keep=acc.kind != "scan")
 
-    def _candidates_sql(self, class_name: str, acc: Access, where: dict,
-                        projection: Optional[Projection], need_objects: bool) -> Tuple[str, list]:
-        """SQL whose rows are (id, json, projected columns...) of the candidates."""
+    def _objects(self, class_name: str, rows: Iterable[Sequence[Any]],
+                 dedupe: bool = False) -> Iterator[Tuple[str, dict]]:
+        """(id, object) for rows starting with an id, in their order: from the
+        cache, the others read from the file a chunk at a time (a small first
+        chunk: a LIMIT 10 reads no more than it needs)."""
+        seen: set = set()
+        chunk: List[Any] = []
+        size = 16
+        for row in rows:
+            if dedupe:
+                if row[0] in seen:
+                    continue
+                seen.add(row[0])
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield from self._resolve(class_name, chunk)
+                chunk = []
+                size = min(size * 4, 1024)
+        if chunk:
+            yield from self._resolve(class_name, chunk)
+
+    def _resolve(self, class_name: str, rows: List[Any]) -> Iterator[Tuple[str, dict]]:
+        cc = self.store.cache.peek(class_name)
+        cached = cc.objects if cc is not None else {}
+        missing = [r[0] for r in rows if r[0] not in cached]
+        got = self.store.get_many(class_name, missing) if missing else {}
+        for row in rows:
+            obj = cached.get(row[0]) or got.get(row[0])
+            if obj is not None:
+                yield row, obj
+
+    def _candidates_sql(self, class_name: str, acc: Access, where: dict, projection: Optional[Projection],
+                        need_objects: bool, ids_only: bool = False) -> Tuple[str, list]:
+        """SQL whose rows are (id, json, projected columns...) of the candidates
+        (of an index path: (id,) only when ``ids_only``)."""
         src = "o.json"
         cols = "o.id, " + (src if need_objects or projection is None else "NULL")
         if projection is not None:
             cols += ", " + projection.columns(src)
+        if ids_only:
+            table = acc.index.table  # type: ignore[union-attr]
+            if acc.kind == "band":
+                lo, _li, hi, _hi = acc.bounds  # type: ignore[misc]
+                return f"SELECT id FROM {table} WHERE lat >= ? AND lat <= ?", [lo, hi]
+            if acc.kind == "keys":
+                keys = list(acc.keys)
+                if len(keys) == 1:
+                    return f"SELECT id FROM {table} WHERE key = ? ORDER BY id", keys
+                return (f"SELECT id FROM {table} WHERE key IN ({','.join('?' * len(keys))}) ORDER BY key, id",
+                        keys)
+            cond, params = KeyIndex.range_sql(*acc.bounds)  # type: ignore[misc]
+            return f"SELECT id FROM {table} WHERE {cond} ORDER BY key, id", params
         if acc.kind == "scan":
             sql, params = scan_sql(projection, where, need_objects)
             return sql, [class_name, *params]
@@ -219,7 +272,7 @@ class Finder:
                 return f"SELECT {cols} {join} WHERE x.key = ? ORDER BY x.id", [class_name, keys[0]]
             marks = ",".join("?" * len(keys))
             return f"SELECT {cols} {join} WHERE x.key IN ({marks}) ORDER BY x.key, x.id", [class_name, *keys]
-        cond, params = KeyIndex._range_sql(*acc.bounds)  # type: ignore[misc]
+        cond, params = KeyIndex.range_sql(*acc.bounds)  # type: ignore[misc]
         cond = cond.replace("key", "x.key")
         return f"SELECT {cols} {join} WHERE {cond} ORDER BY x.key, x.id", [class_name, *params]
 
@@ -304,19 +357,16 @@ class Finder:
         field, desc = order[0]
         want = skip + limit + 1
         lo, lo_incl, hi, hi_incl = bounds if bounds is not None else (None, True, None, True)
-        cond, params = KeyIndex._range_sql(lo, lo_incl, hi, hi_incl)
+        cond, params = KeyIndex.range_sql(lo, lo_incl, hi, hi_incl)
         direction = "DESC" if desc else "ASC"
-        sql = (f"SELECT x.key, o.id, o.json FROM {idx.table} x JOIN objects o ON o.class = ? AND o.id = x.id "
-               f"WHERE {cond.replace('key', 'x.key')} ORDER BY x.key {direction}, x.id {direction}")
-        cc = store.cache.peek(class_name)
-        cached = cc.objects if cc is not None else {}
+        sql = (f"SELECT id, key FROM {idx.table} WHERE {cond} ORDER BY key {direction}, id {direction}")
         rest = order[1:]
         out: List[dict] = []
         run: List[dict] = []
         run_key: Any = None
         # Entries with one key form a run; a run comes out in objectId order
         # (a descending walk meets it backwards), then by the other ORDER BY keys.
-        for key, oid, text in store.db.execute(sql, [class_name, *params]):
+        for (_oid, key), obj in self._objects(class_name, store.db.execute(sql, params)):
             if key != run_key:
                 if run:
                     if desc:
@@ -326,9 +376,6 @@ class Finder:
                     if len(out) >= want:
                         break
                 run_key = key
-            obj = cached.get(oid)
-            if obj is None:
-                obj = store.decode(class_name, oid, text)
             if predicate(obj):
                 run.append(obj)
         else:
@@ -342,17 +389,27 @@ class Finder:
     # -- $nearSphere along the geo index -----------------------------------------------
     def _near(self, class_name: str, g: GeoIndex, predicate: Predicate, near: Any, want: int,
               where: dict, order: Sequence[Tuple[str, bool]]) -> List[Tuple[float, dict]]:
-        """The ``want`` nearest matches (ties by objectId), by widening a latitude band."""
+        """The ``want`` nearest matches (ties by objectId), by widening a latitude band.
+        The where runs on small objects: the point from the index (exact: the
+        stored doubles) and any other field it reads projected from the JSON;
+        only the winners are decoded whole."""
         store = self.store
         n = max(store.count(class_name), 1)
         lat0 = near.latitude
         width = max(0.05, 180.0 * (want / n) ** 0.5)
         prev = -1.0
-        found: List[Tuple[float, str, dict]] = []
+        found: List[Tuple[float, str]] = []
         distance = near.distance
-        cc = store.cache.peek(class_name)
-        cached = cc.objects if cc is not None else {}
-        sql = (f"SELECT g.id, o.json FROM {g.table} g JOIN objects o ON o.class = ? AND o.id = g.id "
+        field = near.field
+        others = [f for f in where_fields(where) or [None] if f != field]  # type: ignore[misc]
+        projection = Projection.of(others) if None not in others else None
+        if projection is None and others:  # fields no projection can read: decode whole objects
+            projection_sql, width_cols = "o.json", 1
+        else:
+            projection_sql = projection.columns("o.json") if projection is not None else "NULL"
+            width_cols = 0
+        join = "JOIN objects o ON o.class = ? AND o.id = g.id" if others else ""
+        sql = (f"SELECT g.id, g.lat, g.lng, {projection_sql} FROM {g.table} g {join} "
                "WHERE g.lat {a} ? AND g.lat {b} ?")
         while True:
             if prev < 0:
@@ -360,25 +417,26 @@ class Finder:
             else:
                 slices = [(lat0 - width, ">=", lat0 - prev, "<"), (lat0 + prev, ">", lat0 + width, "<=")]
             for lo, a, hi, b in slices:
-                for oid, text in store.db.execute(sql.format(a=a, b=b), (class_name, lo, hi)):
-                    obj = cached.get(oid)
-                    if obj is None:
-                        obj = store.decode(class_name, oid, text, keep=False)
+                params = (class_name, lo, hi) if others else (lo, hi)
+                for row in store.db.execute(sql.format(a=a, b=b), params):
+                    oid = row[0]
+                    if width_cols:
+                        obj = store.decode(class_name, oid, row[3], keep=False)
+                    else:
+                        obj = projection.build(oid, row, 3) if projection is not None else {"objectId": oid}
+                        obj[field] = {"__type": "GeoPoint", "latitude": row[1], "longitude": row[2]}
                     if predicate(obj):
-                        found.append((distance(obj), oid, obj))
+                        found.append((distance(obj), oid))
             if width >= 180.0:
                 break
             if len(found) >= want:
-                kth = heapq.nsmallest(want, found, key=_first_two)[-1][0]
+                kth = heapq.nsmallest(want, found)[-1][0]
                 if kth < width * _DEG:
                     break
             prev, width = width, min(width * 2.0, 180.0)
-        best = heapq.nsmallest(want, found, key=_first_two)
-        out = []
-        for d, oid, obj in best:
-            whole = store.get(class_name, oid) if oid not in cached else obj
-            out.append((d, whole if whole is not None else obj))
-        return out
+        best = heapq.nsmallest(want, found)
+        got = dict(self._objects(class_name, [(oid,) for _d, oid in best]))
+        return [(d, got[(oid,)]) for d, oid in best if (oid,) in got]
 
 
 _DEG = 3.141592653589793 / 180.0
@@ -403,10 +461,6 @@ def _counting(items: Iterator[Any], counter: List[int]) -> Iterator[Any]:
     for item in items:
         counter[0] += 1
         yield item
-
-
-def _first_two(item: Tuple[float, str, dict]) -> Tuple[float, str]:
-    return item[0], item[1]
 
 
 def _by_id(obj: dict) -> str:
