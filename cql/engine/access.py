@@ -109,7 +109,9 @@ class Access:
         return self._size
 
     def count(self) -> int:
-        """The exact number of candidates."""
+        """The exact number of candidates (counted once: no estimate first)."""
+        if self._size is None and self.counter is not None:
+            return self.counter()
         return self.size if self.counter is None else self.counter()
 
 
