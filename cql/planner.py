@@ -448,6 +448,9 @@ def _row_binder(statement: ast.Insert) -> Any:
             if c in plain or (c is float and math.isfinite(value)):
                 row[col] = value
                 continue
+            if c is list and all(x.__class__ in plain for x in value):  # e.g. tags
+                row[col] = list(value)
+                continue
             try:  # what Binder.value and Binder.written do, without positions
                 value = encode(value)
                 if not _finite(value):

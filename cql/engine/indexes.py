@@ -33,7 +33,7 @@ from json import loads
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..names import DATE_FIELDS
-from .keys import ARRAY_MARK, fingerprint, keys_of
+from .keys import ARRAY_MARK, fingerprint, keys_of, value_bytes
 from .project import Projection, value_of
 from .values import MISSING
 
@@ -284,8 +284,19 @@ def _maintain_keys(db: sqlite3.Connection, idx: Index,
     field = idx.field
     removed: List[Tuple[bytes, str]] = []
     added: List[Tuple[bytes, str]] = []
+    append = added.append
+    plain = field not in DATE_FIELDS
+    arrays_added = False
     for oid, old, new in changes:
-        if old is not None and new is not None:
+        if old is None and new is not None and plain:  # a new object (a bulk insert): inlined
+            v = new.get(field, MISSING)
+            c = v.__class__
+            if c is str or c is int:
+                append((value_bytes(v), oid))
+            else:
+                arrays_added = arrays_added or c is list
+                added.extend([(k, oid) for k in keys_of(v, v is not MISSING)])
+        elif old is not None and new is not None:
             a, b = old.get(field, _NOTHING), new.get(field, _NOTHING)
             if a is b:
                 continue  # ops copy only what they change: the same value keeps its entries
@@ -294,8 +305,11 @@ def _maintain_keys(db: sqlite3.Connection, idx: Index,
                 continue
             removed.extend((k, oid) for k in ko - kn)
             added.extend((k, oid) for k in kn - ko)
+            arrays_added = arrays_added or ARRAY_MARK in kn
         elif new is not None:
-            added.extend((k, oid) for k in value_keys(new, field))
+            kn = set(value_keys(new, field))
+            added.extend((k, oid) for k in kn)
+            arrays_added = arrays_added or ARRAY_MARK in kn
         elif old is not None:
             removed.extend((k, oid) for k in value_keys(old, field))
     if removed:
@@ -306,7 +320,7 @@ def _maintain_keys(db: sqlite3.Connection, idx: Index,
         if len(added) >= _BULK:
             added.sort()
         db.executemany(f"INSERT INTO {idx.table} (key, id) VALUES (?, ?)", added)
-        if not idx.arrays and any(k == ARRAY_MARK for k, _oid in added):
+        if arrays_added:
             idx.arrays = True
 
 

@@ -146,6 +146,10 @@ NULL_KEY = encode(plain_value_key(None))  # missing and null
 ARRAY_MARK = b""  # one extra entry per object whose value is an array (sorts first)
 
 
+_SMALL_INT = 1 << 64
+_POSITIVE = [bytes((_ZERO + size,)) for size in range(9)]  # the tag of a positive integer part of size bytes
+
+
 def _scalar_fast() -> Callable[[Any], bytes]:
     """value -> key bytes for str and int values without building the tuple,
     used only if it agrees with the generic path on samples (value_key may
@@ -161,6 +165,9 @@ def _scalar_fast() -> Callable[[Any], bytes]:
                 data = data.replace(b"\x00", b"\x00\xff")
             return str_head + _STR + data + b"\x00"
         if c is int and num_head is not None:
+            if 0 < v < _SMALL_INT:
+                size = (v.bit_length() + 7) >> 3
+                return num_head + _POSITIVE[size] + v.to_bytes(size, "big") + _WHOLE
             out = [num_head]
             _int_part(v, out)
             out.append(_WHOLE)

@@ -90,7 +90,7 @@ class SchemaCheck:
     """Field types of one write statement against the class schema: a field's
     type is fixed by the first non-null value written (code 111 after that)."""
 
-    __slots__ = ("cls", "known", "added", "batch", "strict")
+    __slots__ = ("cls", "known", "added", "batch", "strict", "passed")
 
     def __init__(self, cls: str, known: Dict[str, str], batch: Batch, strict: bool):
         self.cls = cls
@@ -98,6 +98,9 @@ class SchemaCheck:
         self.added: Dict[str, str] = {}  # fields this statement adds to it
         self.batch = batch
         self.strict = strict
+        # (field, class of value) already found fine in this statement: a bulk
+        # insert checks each once (dicts excepted: their type is in their content)
+        self.passed: Set[Tuple[str, type]] = set()
 
     def check(self, obj: dict, fields: Optional[Set[str]] = None) -> None:
         """Check ``obj``'s fields (only ``fields`` when given: an update checks
@@ -112,8 +115,12 @@ class SchemaCheck:
             items = ((key, obj[key]),) if key in obj else ()
         else:
             items = [(k, v) for k, v in obj.items() if k in fields]
+        passed = self.passed
         for key, value in items:
-            t = _SCALAR_TYPES.get(value.__class__)
+            c = value.__class__
+            if (key, c) in passed:
+                continue
+            t = _SCALAR_TYPES.get(c)
             if t is None:
                 if value is None:
                     continue
@@ -133,6 +140,8 @@ class SchemaCheck:
             elif e != t and self.strict:
                 raise errors.TypeMismatch(
                     f"schema mismatch for {self.cls}.{key}; expected {e} but got {t}")
+            if c is not dict and c is not float:
+                passed.add((key, c))
 
 
 
