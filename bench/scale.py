@@ -2,29 +2,33 @@
 file holding the same rows in a typed table with the same indexes.
 
     python bench/scale.py                     # 10k and 100k objects
-    python bench/scale.py --sizes 10000,100000,1000000   # 1M takes minutes
-    python bench/scale.py --skip-ingest       # cold queries and scan only
+    python bench/scale.py --sizes 10000,100000,1000000   # 1M takes about 20 minutes
+    python bench/scale.py --skip-ingest       # build the files by executemany only
 
 A GameScore-like class (name, score, tags array, level, cheat), as a user
-builds it. For each size, in one run:
+builds it. One run:
 
-- ingest: ``.import`` of a JSONL file (``cql -e ".import ..."``, a fresh
-  process), DB-API ``executemany``, and 1000-row ``INSERT ... VALUES`` texts
-  (``Connection.execute``), each into a new file with the indexes (name,
-  score) created first; the peer is sqlite3's ``executemany`` of the same rows
-  into the indexed typed table (one transaction). Targets: each <= 3x.
-- cold queries, each a fresh process (median of ``--repeat`` runs, with the
-  child's peak RSS): ``cql -e`` equality with LIMIT 10 on an indexed field, a
-  count with an indexed condition, ORDER BY + LIMIT 10; the peer a fresh
-  ``python -c`` doing the same with sqlite3. Targets: time at the largest size
-  <= 1.5x time at the smallest, <= 3x the peer; RSS at 1M <= 100 MB.
+- ingest, per size: ``.import`` of a JSONL file (``cql -e ".import ..."``, a
+  fresh process), DB-API ``executemany``, and 1000-row ``INSERT ... VALUES``
+  texts (``Connection.execute``, each its own transaction as cql runs
+  statements, then all in one ``Connection.transaction()``), each into a new
+  file with the indexes (name, score) created first; the peer is sqlite3's
+  ``executemany`` of the same rows into the indexed typed table in one
+  transaction (also shown committing every 1000 rows, what statements of
+  1000 rows cost SQLite itself). Targets: each <= 3x.
+- cold queries, each a fresh process, in rounds over every size (so the
+  machine's load falls on all alike), medians and the child's peak RSS:
+  ``cql -e`` equality with LIMIT 10 on an indexed field, a count with an
+  indexed condition, ORDER BY + LIMIT 10; the peer a fresh ``python -c``
+  doing the same with sqlite3; and the engine's own part (connect + the
+  statement, timed inside a process after its imports). Targets: time at the
+  largest size <= 1.5x time at the smallest, <= 3x the peer; RSS at 1M <= 100 MB.
 - an unindexed scan with a condition (``count(*) where level > 50``, about
   half the objects match) in a fresh process with ``auto_index=False``,
   against SQLite's ``json_extract`` scan of the JSON column of the same cql
-  file. Target <= 3x.
+  file, timed inside each process. Target <= 3x.
 
-The machine's load average is printed with the figures (measurements on a
-shared machine are noisy; ratios are of runs made side by side).
+The machine's load average is printed with the figures.
 """
 from __future__ import annotations
 
@@ -211,11 +215,11 @@ def ingest_texts(path: str, rows: List[tuple], one_transaction: bool = False) ->
 
 
 # -- cold queries -----------------------------------------------------------------------------
-def cold_queries(cql_path: str, peer_path: str, n: int, repeat: int) -> Dict[str, dict]:
+def queries_for(n: int) -> Dict[str, Tuple[str, str, list]]:
     rnd = random.Random(n)
     name = f"player{rnd.randrange(max(n // 10, 1))}"
     lo = rnd.randrange(990_000)
-    queries = {
+    return {
         "eq limit 10": (f"select * from GameScore where name = '{name}' limit 10",
                         "SELECT * FROM GameScore WHERE name = ? LIMIT 10", [name]),
         "indexed count": (f"select count(*) from GameScore where score >= {lo} and score < {lo + 10_000}",
@@ -223,20 +227,44 @@ def cold_queries(cql_path: str, peer_path: str, n: int, repeat: int) -> Dict[str
         "order+limit 10": ("select * from GameScore order by -score limit 10",
                            "SELECT * FROM GameScore ORDER BY score DESC LIMIT 10", []),
     }
-    out = {}
-    run_measured([sys.executable, "-m", "cql", "-e", "select count(*) from GameScore", cql_path])  # byte-code
-    for label, (cql_text, sql, params) in queries.items():
-        engine = [run_measured([sys.executable, "-m", "cql", "--format", "jsonl", "-e", cql_text, cql_path])
-                  for _ in range(repeat)]
-        peer = [run_measured([sys.executable, "-c", PEER_QUERY, peer_path, sql, json.dumps(params)])
-                for _ in range(repeat)]
-        e_t = statistics.median(r[0] for r in engine)
-        p_t = statistics.median(r[0] for r in peer)
-        out[label] = {"engine": e_t, "peer": p_t, "rss": max(r[1] for r in engine),
-                      "peer_rss": max(r[1] for r in peer)}
-        lines_e = len(engine[0][2].strip().splitlines())
-        lines_p = len(peer[0][2].strip().splitlines())
-        out[label]["rows"] = (lines_e, lines_p)
+
+
+# The engine's own part of a cold query: connect + the statement, after imports.
+IN_PROCESS = """
+import sys, time, cql, cql.engine.executor
+from cql.parser import parse
+parse("select * from T")
+t = time.perf_counter()
+con = cql.connect(sys.argv[1])
+r = con.execute(sys.argv[2])
+print(time.perf_counter() - t)
+"""
+
+
+def cold_queries(files: Dict[int, Tuple[str, str]], repeat: int) -> Dict[int, Dict[str, dict]]:
+    """Each query in a fresh process, in rounds over every size and query (so
+    the machine's load falls on all alike); medians, peak RSS."""
+    runs: Dict[Tuple[int, str, str], list] = {}
+    for n, (cql_path, _peer) in files.items():  # byte-code, and the files in the OS cache
+        run_measured([sys.executable, "-m", "cql", "-e", "select count(*) from GameScore", cql_path])
+    for _round in range(repeat):
+        for n, (cql_path, peer_path) in files.items():
+            for label, (cql_text, sql, params) in queries_for(n).items():
+                runs.setdefault((n, label, "engine"), []).append(run_measured(
+                    [sys.executable, "-m", "cql", "--format", "jsonl", "-e", cql_text, cql_path]))
+                runs.setdefault((n, label, "peer"), []).append(run_measured(
+                    [sys.executable, "-c", PEER_QUERY, peer_path, sql, json.dumps(params)]))
+                runs.setdefault((n, label, "inside"), []).append(run_measured(
+                    [sys.executable, "-c", IN_PROCESS, cql_path, cql_text]))
+    out: Dict[int, Dict[str, dict]] = {}
+    for (n, label, side), results in runs.items():
+        entry = out.setdefault(n, {}).setdefault(label, {})
+        if side == "inside":
+            entry["inside"] = statistics.median(float(r[2]) for r in results)
+            continue
+        entry[side] = statistics.median(r[0] for r in results)
+        entry[f"{side}_rss"] = max(r[1] for r in results)
+        entry[f"{side}_rows"] = len(results[0][2].strip().splitlines())
     return out
 
 
@@ -268,7 +296,7 @@ def scan(cql_path: str) -> dict:
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per cold query (median)")
+    ap.add_argument("--repeat", type=int, default=5, help="rounds of cold queries (medians)")
     ap.add_argument("--skip-ingest", action="store_true", help="build the files by executemany only")
     ap.add_argument("--keep", help="folder to keep the files in (default: a temporary one)")
     args = ap.parse_args(argv)
@@ -277,61 +305,56 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.makedirs(folder, exist_ok=True)
     print(f"sqlite {sqlite3.sqlite_version}, python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
           f"load {load()}")
-    results: Dict[int, dict] = {}
+    files: Dict[int, Tuple[str, str]] = {}
     try:
         for n in sizes:
-            print(f"\n== {n:,} GameScore objects ==")
+            print(f"\n== {n:,} GameScore objects: ingest ==")
             rows = make_rows(n)
             peer_path = os.path.join(folder, f"peer-{n}.db")
             peer_t = peer_ingest(peer_path, rows)
-            print(f"ingest  sqlite3 executemany, typed table + {len(INDEXED)} indexes: {fmt(peer_t)}")
-            res: dict = {"peer_ingest": peer_t}
+            print(f"sqlite3 executemany, typed table + {len(INDEXED)} indexes: {fmt(peer_t)}")
             cql_path = os.path.join(folder, f"cql-{n}.db")
             em = ingest_executemany(cql_path, rows)
-            res["executemany"] = em
-            print(f"ingest  executemany                      {fmt(em)}  {em / peer_t:5.2f}x   (load {load()})")
+            print(f"executemany                              {fmt(em)}  {em / peer_t:5.2f}x   (load {load()})")
             if not args.skip_ingest:
                 other = os.path.join(folder, f"cql-{n}-b.db")
                 imp = ingest_import(other, rows, folder)
-                res["import"] = imp
-                print(f"ingest  .import JSONL (cql -e, a process) {fmt(imp)}  {imp / peer_t:5.2f}x   (load {load()})")
+                print(f".import JSONL (cql -e, a process)         {fmt(imp)}  {imp / peer_t:5.2f}x   (load {load()})")
                 txt, parse_t = ingest_texts(other, rows)
-                res["texts"] = txt
-                print(f"ingest  {INSERT_ROWS}-row INSERT texts              {fmt(txt)}  {txt / peer_t:5.2f}x"
+                print(f"{INSERT_ROWS}-row INSERT texts                      {fmt(txt)}  {txt / peer_t:5.2f}x"
                       f"   (parsing {fmt(parse_t)} of it; load {load()})")
                 txt1, _p = ingest_texts(other, rows, one_transaction=True)
-                res["texts_one_transaction"] = txt1
-                print(f"ingest  the same in one transaction      {fmt(txt1)}  {txt1 / peer_t:5.2f}x"
+                print(f"the same in one transaction              {fmt(txt1)}  {txt1 / peer_t:5.2f}x"
                       f"   (Connection.transaction(); load {load()})")
                 p1000 = peer_ingest(os.path.join(folder, f"peer1000-{n}.db"), rows, every=INSERT_ROWS)
                 fresh(os.path.join(folder, f"peer1000-{n}.db"))
-                res["peer_1000"] = p1000
-                print(f"  (sqlite3 itself committing every {INSERT_ROWS} rows: {fmt(p1000)}  {p1000 / peer_t:5.2f}x"
-                      " its one transaction: the cost of a commit per statement)")
+                print(f"  (sqlite3 itself committing every {INSERT_ROWS} rows: {fmt(p1000)}, {p1000 / peer_t:5.2f}x its"
+                      f" one transaction; the texts are {txt / p1000:5.2f}x that)")
                 fresh(other)
-            size = os.path.getsize(cql_path)
-            print(f"files: cql {size / 2**20:,.0f} MiB, sqlite {os.path.getsize(peer_path) / 2**20:,.0f} MiB")
-            cold = cold_queries(cql_path, peer_path, n, args.repeat)
-            res["cold"] = cold
-            for label, r in cold.items():
-                print(f"cold    {label:<16} cql -e {fmt(r['engine'])} (RSS {r['rss'] / 2**20:5.1f} MiB)   "
-                      f"python -c sqlite3 {fmt(r['peer'])} (RSS {r['peer_rss'] / 2**20:5.1f} MiB)   "
-                      f"{r['engine'] / r['peer']:5.2f}x   rows {r['rows'][0]}/{r['rows'][1]}")
-            sc = scan(cql_path)
-            res["scan"] = sc
-            print(f"scan    count(*) where level > 50 (unindexed): {fmt(sc['engine'])} vs json_extract "
-                  f"{fmt(sc['peer'])}  {sc['engine'] / sc['peer']:5.2f}x   counts {'agree' if sc['same'] else 'DIFFER'}"
-                  f" ({sc['count']:,}); process RSS {sc['rss'] / 2**20:.1f} MiB; load {load()}")
-            results[n] = res
-            fresh(peer_path)
-            if not args.keep:
-                fresh(cql_path)
+            print(f"files: cql {os.path.getsize(cql_path) / 2**20:,.0f} MiB, "
+                  f"sqlite {os.path.getsize(peer_path) / 2**20:,.0f} MiB")
+            files[n] = (cql_path, peer_path)
+        print(f"\n== cold queries: a fresh process each, {args.repeat} rounds over every size; load {load()} ==")
+        cold = cold_queries(files, args.repeat)
+        for n in sizes:
+            for label, r in cold[n].items():
+                print(f"{n:>9,} {label:<16} cql -e {fmt(r['engine'])} (RSS {r['engine_rss'] / 2**20:5.1f} MiB;"
+                      f" open + query in the process {r['inside'] * 1e3:6.1f} ms)   python -c sqlite3"
+                      f" {fmt(r['peer'])} (RSS {r['peer_rss'] / 2**20:5.1f} MiB)   {r['engine'] / r['peer']:5.2f}x"
+                      f"   rows {r['engine_rows']}/{r['peer_rows']}")
         if len(sizes) >= 2:
             small, big = min(sizes), max(sizes)
-            print(f"\ncold scaling {small:,} -> {big:,} (target <= 1.5x):")
-            for label in results[small]["cold"]:
-                a, b = results[small]["cold"][label]["engine"], results[big]["cold"][label]["engine"]
-                print(f"  {label:<16} {fmt(a)} -> {fmt(b)}  {b / a:5.2f}x")
+            print(f"cold scaling {small:,} -> {big:,} (target <= 1.5x); load {load()}:")
+            for label in cold[small]:
+                a, b = cold[small][label], cold[big][label]
+                print(f"  {label:<16} {fmt(a['engine'])} -> {fmt(b['engine'])}  {b['engine'] / a['engine']:5.2f}x"
+                      f"   (in the process {a['inside'] * 1e3:.1f} -> {b['inside'] * 1e3:.1f} ms)")
+        print("\n== unindexed scan: count(*) where level > 50 (about half match), auto_index=False ==")
+        for n in sizes:
+            sc = scan(files[n][0])
+            print(f"{n:>9,} engine {fmt(sc['engine'])} vs json_extract {fmt(sc['peer'])}  "
+                  f"{sc['engine'] / sc['peer']:5.2f}x   counts {'agree' if sc['same'] else 'DIFFER'} "
+                  f"({sc['count']:,}); process RSS {sc['rss'] / 2**20:.1f} MiB; load {load()}")
     finally:
         shutil.rmtree(_PYCACHE, ignore_errors=True)
         if not args.keep:

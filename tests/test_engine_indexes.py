@@ -3,42 +3,9 @@ import random
 
 import pytest
 
-from cql.engine import EngineBackend, indexes, matcher, sortedlist
+from cql.engine import EngineBackend, indexes, matcher
 from cql.engine.query import regex_prefix
-from cql.engine.sortedlist import SortedList
 from cql.plan import Create, Delete, Find, Update
-
-
-def test_sorted_list_against_a_plain_list(monkeypatch):
-    monkeypatch.setattr(sortedlist, "LOAD", 4)
-    rnd = random.Random(7)
-    for _ in range(100):
-        s = SortedList(rnd.randint(0, 40) for _ in range(rnd.randint(0, 30)))
-        ref = sorted(s)
-        for _ in range(80):
-            x = rnd.randint(0, 40)
-            if rnd.random() < 0.6:
-                s.add(x)
-                ref.append(x)
-                ref.sort()
-            else:
-                assert s.discard(x) == (x in ref)
-                if x in ref:
-                    ref.remove(x)
-        batch = [rnd.randint(0, 40) for _ in range(rnd.choice([0, 3, 30, 200]))]
-        s.update(batch)
-        ref = sorted(ref + batch)
-        assert list(s) == ref and len(s) == len(ref)
-        assert all(len(b) <= 2 * sortedlist.LOAD for b in s._blocks)
-        assert s._maxes == [b[-1] for b in s._blocks]
-        for _ in range(10):
-            lo, hi = rnd.choice([None, rnd.randint(-1, 41)]), rnd.choice([None, rnd.randint(-1, 41)])
-            li, hinc = rnd.random() < .5, rnd.random() < .5
-            exp = [v for v in ref if (lo is None or (v >= lo if li else v > lo))
-                   and (hi is None or (v <= hi if hinc else v < hi))]
-            assert list(s.irange(lo, li, hi, hinc)) == exp
-            assert list(s.irange(lo, li, hi, hinc, reverse=True)) == exp[::-1]
-            assert s.count_between(lo, li, hi, hinc) == len(exp)
 
 
 @pytest.mark.parametrize("pattern,prefix", [
@@ -106,7 +73,6 @@ def brute(objects, where, order, skip, limit):
 @pytest.mark.parametrize("seed", range(4))
 def test_engine_agrees_with_brute_force(seed, mixed, monkeypatch):
     # Small blocks and a low bulk threshold so splits and bulk merges happen.
-    monkeypatch.setattr(sortedlist, "LOAD", 8)
     monkeypatch.setattr(indexes, "_BULK", 5)
     rnd = random.Random(seed * 10 + mixed)
     engine = EngineBackend(None, strict_types=False)
@@ -179,29 +145,8 @@ def test_near_with_limit_agrees_with_brute_force(seed):
         assert res.info["index"] == ("i (sorted)" if "i" in where else "loc (geo)")
 
 
-def test_sorted_list_bulk_update_paths(monkeypatch):
-    monkeypatch.setattr(sortedlist, "LOAD", 16)
-    rnd = random.Random(3)
-    for few in (5, 40, 120):  # a few per block (binary insertion), many (re-sort), splits
-        base = [rnd.randint(0, 10_000) for _ in range(600)]
-        s = SortedList(base)
-        batch = [rnd.randint(-5, 10_005) for _ in range(few)]
-        s.update(batch)
-        assert list(s) == sorted(base + batch)
-        assert s._maxes == [b[-1] for b in s._blocks]
-        assert all(b == sorted(b) and len(b) <= 32 for b in s._blocks)
-
-
-def test_estimated_counts_pick_paths_but_counts_stay_exact(monkeypatch):
-    monkeypatch.setattr(sortedlist, "LOAD", 4)
+def test_estimated_counts_pick_paths_but_counts_stay_exact():
     rnd = random.Random(5)
-    s = SortedList(rnd.randint(0, 5000) for _ in range(3000))
-    ref = sorted(s)
-    for lo, hi in [(0, 5000), (100, 4900), (2000, 2010), (None, None)]:
-        exact = sum(1 for v in ref if (lo is None or v >= lo) and (hi is None or v < hi))
-        assert s.count_between(lo, True, hi, False) == exact
-        estimate = s.count_between(lo, True, hi, False, exact=False)
-        assert abs(estimate - exact) <= exact * 0.35 + 8
     engine = EngineBackend(None)
     engine.run(Create("N", tuple({"v": rnd.randint(0, 5000)} for _ in range(3000))))
     for lo, hi in [(10, 4990), (0, 5001), (2500, 2600)]:
@@ -230,16 +175,3 @@ def test_ordered_walk_stays_inside_the_range_on_its_field(op, bound, desc):
     assert [o["score"] for o in sel.objects] == [o["score"] for o in every[:5]]
     assert sel.index == "score (sorted)"
     assert len(calls) <= 10  # the walk starts inside the range, not at the other end
-
-
-def test_sorted_list_bulk_update_shares_at_the_edges_and_on_duplicates(monkeypatch):
-    monkeypatch.setattr(sortedlist, "LOAD", 4)
-    rnd = random.Random(11)
-    for _ in range(200):
-        base = [rnd.randint(0, 30) for _ in range(rnd.randint(40, 80))]
-        s = SortedList(base)
-        batch = [rnd.choice([-5, 0, 15, 30, 31, 50, rnd.randint(-10, 40)]) for _ in range(rnd.randint(1, 9))]
-        s.update(batch)
-        assert list(s) == sorted(base + batch) and len(s) == len(base) + len(batch)
-        assert s._maxes == [b[-1] for b in s._blocks]
-        assert all(b and len(b) <= 2 * sortedlist.LOAD for b in s._blocks)

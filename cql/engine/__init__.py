@@ -1,11 +1,14 @@
-"""The embedded engine: CQL's reference semantics on in-memory objects,
-persisted to an SQLite file when opened on one.
+"""The embedded engine: CQL's reference semantics on an SQLite file (or SQLite
+in memory for a transient database), the file being the database and memory
+a bounded cache.
 
 ``EngineBackend(None)`` is a transient database; ``EngineBackend("app.db")`` a
 persistent one (created if missing). See executor.py (statements), query.py
-(access paths), indexes.py, store.py (durability), matcher.py (where semantics,
-with values.py, ordering.py, geo.py, subqueries.py, regex.py and fastpaths.py)
-and ops.py (update operators).
+and access.py (access paths), indexes.py and keys.py (persistent indexes),
+store.py, fileformat.py and cache.py (the file, transactions, the cache),
+project.py (reading fields in SQL), matcher.py (where semantics, with
+values.py, ordering.py, geo.py, subqueries.py, regex.py and fastpaths.py) and
+ops.py (update operators).
 """
 from typing import Any
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Mapping
 from itertools import repeat
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
@@ -45,9 +44,11 @@ from ..errors import InvalidJSON, StorageError
 from .cache import ObjectCache, cost_of
 from .fileformat import dumps, loads, open_database
 from .indexes import IndexSet
+from .views import ClassesView
 
 DEFAULT_CACHE_MB = 64
 _IN_CHUNK = 500  # ids per "id IN (...)" query
+TINY_CLASS = 256  # objects: a class this small is read whole at its first scan
 
 # A change: (class, id, old object or None (a new object), new object or None (a delete))
 Change = Tuple[str, str, Optional[dict], Optional[dict]]
@@ -78,6 +79,7 @@ class Store:
         self._reading = False
         self._touched: Set[str] = set()  # classes written by the open transaction
         self._savepoints = 0
+        self._scans: Dict[str, int] = {}  # scans per class, to tell a hot class
         self._open(path, synchronous, busy_timeout)
 
     @property
@@ -231,13 +233,21 @@ class Store:
         return self.db.execute("SELECT id, json FROM objects WHERE class = ? ORDER BY id", (cls,))
 
     def load_class(self, cls: str) -> Optional[Dict[str, dict]]:
-        """The whole class in the cache when it fits (id -> object, objectId order)."""
+        """The whole class in the cache (id -> object, objectId order), for a
+        scan from memory: a tiny class at once, a small one when it is scanned
+        again (hot; a one-off scan streams rather than decode it all), never one
+        that does not fit the cache."""
         objs = self.cache.complete(cls)
         if objs is not None:
             return objs
-        estimate = self.counts.get(cls, 0) * cost_of(200)
-        if estimate > self.cache.limit // 2:
+        n = self.counts.get(cls, 0)
+        if n * cost_of(200) > self.cache.limit // 2:
             return None
+        if n > TINY_CLASS:
+            scans = self._scans.get(cls, 0)
+            self._scans[cls] = scans + 1
+            if not scans:
+                return None
         cc = self.cache.peek(cls)
         cached = cc.objects if cc is not None else {}
         items = []
@@ -386,59 +396,6 @@ class Store:
             db.executemany("DELETE FROM objects WHERE class = ? AND id = ?", deletes)
             db.executemany("DELETE FROM relations WHERE class = ? AND id = ?", deletes)
         return len(inserts) - len(deletes)
-
-
-class ClassesView(Mapping):
-    """class name -> ObjectsView (see ``Store.classes``)."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def __getitem__(self, cls: str) -> "ObjectsView":
-        with self.store.reading():
-            if cls not in self.store.versions:
-                raise KeyError(cls)
-        return ObjectsView(self.store, cls)
-
-    def __iter__(self) -> Iterator[str]:
-        with self.store.reading():
-            return iter(list(self.store.versions))
-
-    def __len__(self) -> int:
-        with self.store.reading():
-            return len(self.store.versions)
-
-
-class ObjectsView(Mapping):
-    """objectId -> object of one class, decoded from the file on each access."""
-
-    def __init__(self, store: Store, cls: str):
-        self.store = store
-        self.cls = cls
-
-    def __getitem__(self, oid: str) -> dict:
-        with self.store.reading():
-            row = self.store.db.execute("SELECT json FROM objects WHERE class = ? AND id = ?",
-                                        (self.cls, oid)).fetchone()
-        if row is None:
-            raise KeyError(oid)
-        return loads(row[0])
-
-    def __iter__(self) -> Iterator[str]:
-        with self.store.reading():
-            ids = [r[0] for r in self.store.db.execute(
-                "SELECT id FROM objects WHERE class = ? ORDER BY id", (self.cls,))]
-        return iter(ids)
-
-    def __len__(self) -> int:
-        with self.store.reading():
-            return self.store.count(self.cls)
-
-    def values(self):  # type: ignore[override]
-        with self.store.reading():
-            rows = self.store.db.execute("SELECT json FROM objects WHERE class = ? ORDER BY id",
-                                         (self.cls,)).fetchall()
-        return [loads(r[0]) for r in rows]
 
 
 class _Read:
