@@ -95,9 +95,11 @@ class Projection:
         return obj
 
 
-def scan_sql(projection: Optional["Projection"], where: dict, need_json: bool) -> Tuple[str, List[Any]]:
+def scan_sql(projection: Optional["Projection"], where: dict, need_json: bool,
+             with_id: bool = True) -> Tuple[str, List[Any]]:
     """SQL of a class scan (parameter 1: the class) whose rows are (id, json
-    or NULL, the projection's columns...) in objectId order, pre-filtered."""
+    or NULL, the projection's columns...) in objectId order, pre-filtered
+    (only the projection's columns when not ``with_id``: a count)."""
     if projection is None:
         return "SELECT o.id, o.json FROM objects o WHERE o.class = ? ORDER BY o.id", []
     names: Dict[str, str] = {}
@@ -109,17 +111,37 @@ def scan_sql(projection: Optional["Projection"], where: dict, need_json: bool) -
 
     cond, params = prefilter(where, column)
     if not cond:
-        cols = ", ".join(["o.id", "o.json" if need_json else "NULL", projection.columns("o.json")])
+        cols = ", ".join((["o.id", "o.json" if need_json else "NULL"] if with_id else [])
+                         + [projection.columns("o.json")])
         return f"SELECT {cols} FROM objects o WHERE o.class = ? ORDER BY o.id", []
     inner = ["o.id AS id"]
     if need_json or len(names) < len(projection.fields):
         inner.append("o.json AS json")
     inner += [f"o.json -> {_sql_text(json_path(f))} AS {n}" for f, n in names.items()]  # type: ignore[arg-type]
-    outer = ["id", "json" if need_json else "NULL"]
+    outer = ["id", "json" if need_json else "NULL"] if with_id else []
     outer += [names.get(f) or f"json -> {_sql_text(p)}" for f, p in zip(projection.fields, projection.paths)]
     sql = (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM objects o WHERE o.class = ? "
            f"ORDER BY o.id LIMIT -1 OFFSET 0) WHERE {cond}")
     return sql, params
+
+
+def count_scan(db: Any, class_name: str, projection: "Projection", where: dict,
+               predicate: Callable[[dict], bool]) -> int:
+    """The matches of a where that does not read objectId, over a whole class:
+    rows of its fields only, nothing kept."""
+    sql, params = scan_sql(projection, where, False, with_id=False)
+    fields = projection.fields
+    n = 0
+    if len(fields) == 1:
+        field = fields[0]
+        for (text,) in db.execute(sql, (class_name, *params)):
+            if predicate({} if text is None else {field: decode(text)}):
+                n += 1
+        return n
+    for row in db.execute(sql, (class_name, *params)):
+        if predicate({f: decode(t) for f, t in zip(fields, row) if t is not None}):
+            n += 1
+    return n
 
 
 def decode(text: str) -> Any:
@@ -174,7 +196,7 @@ def _collect(where: Any, out: List[str]) -> bool:
                 if not _collect(part, out):
                     return False
         elif key == "$relatedTo":
-            continue  # reads objectId, always there
+            out.append("objectId")
         elif key.startswith("$"):
             return False
         else:

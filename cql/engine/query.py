@@ -40,7 +40,8 @@ from ..plan import is_operator_object
 from . import matcher
 from .access import SORT_FACTOR, Access, Bounds, Paths, conjuncts, regex_prefix
 from .indexes import GeoIndex, KeyIndex
-from .project import Projection, scan_sql, where_fields
+from .project import Projection, count_scan, scan_sql, where_fields
+from .store import TINY_CLASS
 
 __all__ = ["Finder", "Selection", "parse_order", "sort_objects", "conjuncts", "regex_prefix"]
 
@@ -135,7 +136,12 @@ class Finder:
             fields = fields + [f.split(".", 1)[0] for f, _d in order] + \
                 ([near.field.split(".", 1)[0]] if near is not None else [])
         if count and total is None and limit == 0:  # a count: nothing kept
-            total = sum(1 for _m in self._matches(class_name, acc, where, predicate, fields, None, False))
+            projection = Projection.of(fields) if fields is not None and "objectId" not in fields else None
+            if acc.kind == "scan" and projection is not None and store.cache.complete(class_name) is None \
+                    and store.count(class_name) > TINY_CLASS and store.first_scan(class_name):
+                total = count_scan(store.db, class_name, projection, where, predicate)
+            else:
+                total = sum(1 for _m in self._matches(class_name, acc, where, predicate, fields, None, False))
             return Selection([], total, False, note)
         keep = None if limit is None else skip + limit + 1
         found = self._matches(class_name, acc, where, predicate, fields,

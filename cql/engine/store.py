@@ -243,11 +243,8 @@ class Store:
         n = self.counts.get(cls, 0)
         if n * cost_of(200) > self.cache.limit // 2:
             return None
-        if n > TINY_CLASS:
-            scans = self._scans.get(cls, 0)
-            self._scans[cls] = scans + 1
-            if not scans:
-                return None
+        if n > TINY_CLASS and self.first_scan(cls):
+            return None
         cc = self.cache.peek(cls)
         cached = cc.objects if cc is not None else {}
         items = []
@@ -265,6 +262,13 @@ class Store:
 
     def count(self, cls: str) -> int:
         return self.counts.get(cls, 0)
+
+    def first_scan(self, cls: str) -> bool:
+        """Count a scan of a class: True the first time (a class scanned again
+        is hot, and read whole into the cache when it fits)."""
+        scans = self._scans.get(cls, 0)
+        self._scans[cls] = scans + 1
+        return not scans
 
     @property
     def classes(self) -> "ClassesView":
