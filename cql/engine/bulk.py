@@ -5,14 +5,16 @@ delegate here.
 
 Objects are REST JSON as a LeanCloud export or a server gives them: objectId,
 createdAt/updatedAt (ISO strings; a Date dict is accepted) and ACL are kept
-as given, not assigned as an INSERT would.
+as given, not assigned as an INSERT would. A chunk is one transaction, its
+index entries written in bulk (store.py); reads are SQL on the file
+(objectId order is the objects table's own order), never a whole class in
+memory.
 """
 from __future__ import annotations
 
-import bisect
 import json
 import marshal
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from .. import errors
 from ..names import DATE_FIELDS, SYSTEM_FIELDS
@@ -20,6 +22,7 @@ from ..types import check_value, format_date, parse_date
 from .store import Batch, Store
 
 RelationRow = Tuple[str, str, str, str]   # (owner id, key, target class, target id)
+_PAGE = 1000
 
 
 def write_objects(store: Store, type_check: Callable[[Batch], Callable[[dict], None]], class_name: str,
@@ -28,27 +31,29 @@ def write_objects(store: Store, type_check: Callable[[Batch], Callable[[dict], N
     ``type_check(batch)`` checks an object's field types as an insert does."""
     inserted = replaced = unchanged = 0
     with store.write() as batch:
-        bucket = store.classes.get(class_name) or {}
         check = type_check(batch)
+        copies = _copies(list(objects))  # the store keeps values of its own
+        ids = [obj.get("objectId") for obj in copies if isinstance(obj, dict)]
+        stored = store.get_many(class_name, [i for i in ids if isinstance(i, str)])
         written: Dict[str, dict] = {}
-        for obj in _copies(list(objects)):  # the store keeps values of its own
+        for obj in copies:
             oid = obj.get("objectId") if isinstance(obj, dict) else None
-            old = written.get(oid) or bucket.get(oid)
+            old = written.get(oid) or stored.get(oid)  # type: ignore[arg-type]
             _prepare(obj, class_name, now, old)
             if old is not None and _same(old, obj):
                 unchanged += 1
                 continue
             check(obj)
-            if oid in written or oid in bucket:
+            if oid in written or oid in stored:
                 replaced += 1
             else:
                 inserted += 1
-            written[oid] = obj
-        new = [oid for oid in written if oid not in bucket]
-        batch.insert_many(class_name, new, [written[oid] for oid in new])
+            written[oid] = obj  # type: ignore[index]
         for oid, obj in written.items():
-            if oid in bucket:
-                batch.update(class_name, oid, obj)
+            if oid in stored:
+                batch.update(class_name, oid, stored[oid], obj)
+            else:
+                batch.insert(class_name, oid, obj)
     return inserted, replaced, unchanged
 
 
@@ -92,42 +97,39 @@ def _same(a: dict, b: dict) -> bool:
     return a == b and json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-class SortedIds:
-    """The objectIds of each class in order, kept until the class changes
-    (scan_objects pages through them with a bisect, never a sort per page)."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.ids: Dict[str, List[str]] = {}
-        store.listeners.append(self.forget)
-        store.reset_listeners.append(self.ids.clear)
-
-    def forget(self, changes: List[Tuple[str, str, Optional[dict], Optional[dict]]]) -> None:
-        for cls in {c[0] for c in changes}:
-            self.ids.pop(cls, None)
-
-    def scan(self, class_name: str, after: Optional[str], limit: int) -> List[dict]:
-        bucket = self.store.classes.get(class_name) or {}
-        ids = self.ids.get(class_name)
-        if ids is None:
-            ids = self.ids[class_name] = sorted(bucket)
-        start = 0 if after is None else bisect.bisect_right(ids, after)
-        return _copies([bucket[oid] for oid in ids[start:start + limit]])
+def scan_objects(store: Store, class_name: str, after: Optional[str], limit: int) -> List[dict]:
+    """Up to ``limit`` objects with objectId > ``after``, in objectId order (copies)."""
+    with store.reading():
+        rows = store.db.execute("SELECT id, json FROM objects WHERE class = ? AND id > ? ORDER BY id LIMIT ?",
+                                (class_name, after or "", int(limit))).fetchall()
+        return [store.decode(class_name, oid, text, keep=False) for oid, text in rows]
 
 
-def relation_rows(store: Store, class_name: str) -> List[RelationRow]:
-    return sorted((oid, key, tc, ti) for (cls, oid), keys in store.relations.items() if cls == class_name
-                  for key, targets in keys.items() for tc, ti in targets)
+def relation_rows(store: Store, class_name: str) -> Iterator[RelationRow]:
+    """Every relation row of the class's objects, sorted, read a page at a time."""
+    last: Tuple[str, ...] = ("", "", "", "")
+    while True:
+        with store.reading():
+            page = store.db.execute(
+                "SELECT id, key, target_class, target_id FROM relations WHERE class = ? AND "
+                "(id, key, target_class, target_id) > (?, ?, ?, ?) "
+                f"ORDER BY id, key, target_class, target_id LIMIT {_PAGE}", (class_name, *last)).fetchall()
+        yield from page
+        if len(page) < _PAGE:
+            return
+        last = page[-1]
 
 
 def write_relation_rows(store: Store, class_name: str, rows: Iterable[RelationRow], strict: bool) -> int:
     """Add the rows not there yet, in one transaction; the number added. A
     field gets the type Relation<target class> when the class has none yet."""
+    wanted = list(dict.fromkeys(tuple(map(str, r)) for r in rows))
     with store.write() as batch:
         known = dict(store.schema.get(class_name, {}))
+        there = _stored_relations(store, class_name, {r[0] for r in wanted})
         added = 0
-        for oid, key, tc, ti in dict.fromkeys(rows):
-            if (tc, ti) in store.related(class_name, oid, key):
+        for oid, key, tc, ti in wanted:
+            if (oid, key, tc, ti) in there:
                 continue
             kind = f"Relation<{tc}>"
             if known.get(key) is None:
@@ -139,3 +141,15 @@ def write_relation_rows(store: Store, class_name: str, rows: Iterable[RelationRo
             batch.relations.append((class_name, oid, key, tc, ti, True))
             added += 1
     return added
+
+
+def _stored_relations(store: Store, class_name: str, owners: Iterable[str]) -> set:
+    """The relation rows stored for some owner ids."""
+    owners = list(owners)
+    found: set = set()
+    for i in range(0, len(owners), 500):
+        part = owners[i:i + 500]
+        found.update(store.db.execute(
+            f"SELECT id, key, target_class, target_id FROM relations WHERE class = ? AND id IN "
+            f"({','.join('?' * len(part))})", (class_name, *part)))
+    return found

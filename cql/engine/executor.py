@@ -30,19 +30,20 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from itertools import islice
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
-from ..backend import Backend
+from ..backend import Backend, option, refuse_unknown_options
 from ..names import SYSTEM_FIELDS, is_class_name
 from ..plan import Create, Delete, Find, Plan, Update, requests_of
 from ..result import Result
-from . import matcher, ops
+from . import bulk, matcher, ops
 from .indexes import GEO, KEY
 from .query import Finder, Selection, parse_order
-from .store import DEFAULT_CACHE_MB, Batch, DuplicateId, Store, loads
-from .writes import (SchemaCheck, checked_id, deep_copy, gc_paused, normalized_times, plain_row,
-                     project_included)
+from .regex import statement_budget
+from .store import DEFAULT_CACHE_MB, Batch, DuplicateId, Store
+from .writes import SchemaCheck, deep_copy, gc_paused, plain_row, project_included
 
 _SYSTEM_SET = frozenset(SYSTEM_FIELDS)
 _COMPILED_MAX = 256  # compiled wheres kept for reuse
@@ -145,13 +146,26 @@ class EngineBackend(Backend):
     #: send: one transaction each, its index entries written sorted, in bulk
     bulk_rows = 10_000
 
+    #: the keyword options this backend takes (cql.connect(path, **options))
+    OPTIONS = ("synchronous", "busy_timeout", "strict_types", "regex_timeout", "auto_index", "cache_mb")
+
     def __init__(self, path: Optional[str] = None, *, synchronous: str = "NORMAL",
-                 busy_timeout: float = 30.0, strict_types: bool = True, auto_index: bool = True,
-                 cache_mb: float = DEFAULT_CACHE_MB, **_ignored: Any):
+                 busy_timeout: float = 30.0, strict_types: bool = True,
+                 regex_timeout: Optional[float] = None, auto_index: bool = True,
+                 cache_mb: float = DEFAULT_CACHE_MB, **unknown: Any):
+        refuse_unknown_options(unknown, self.OPTIONS, "an embedded database")
+        # None: the default (the store checks synchronous's value: StorageError)
+        synchronous = option("synchronous", synchronous, "text") or "NORMAL"
+        busy_timeout = option("busy_timeout", busy_timeout, "number")
+        busy_timeout = 30.0 if busy_timeout is None else busy_timeout
+        strict_types = option("strict_types", strict_types, "bool") is not False
+        self.regex_timeout = option("regex_timeout", regex_timeout, "positive")
+        self.auto_index = option("auto_index", auto_index, "bool") is not False
+        cache_mb = option("cache_mb", cache_mb, "number", maximum=1 << 20)
+        cache_mb = DEFAULT_CACHE_MB if cache_mb is None else cache_mb
         self._lock = threading.RLock()
         self.path = None if path is None else os.fspath(path)
         self.strict_types = strict_types
-        self.auto_index = auto_index
         self._compiled: Dict[bytes, matcher.Predicate] = {}  # see _predicate
         self.store = Store(self.path, synchronous=synchronous, busy_timeout=busy_timeout,
                            cache_mb=cache_mb)
@@ -166,6 +180,13 @@ class EngineBackend(Backend):
     def _check_open(self) -> None:
         if self.closed:
             raise errors.InterfaceError("the database is closed")
+
+    def check(self) -> List[str]:
+        """The problems SQLite's integrity check finds in the file ([]: sound;
+        a transient database has none)."""
+        with self._lock:
+            self._check_open()
+            return self.store.check()
 
     def close(self) -> None:
         with self._lock:
@@ -183,7 +204,7 @@ class EngineBackend(Backend):
 
     # -- Backend ------------------------------------------------------------------
     def run(self, plan: Plan) -> Result:
-        with self._lock:
+        with self._lock, statement_budget(self.regex_timeout):
             self._check_open()
             c = plan.__class__  # exact classes first: a run per statement
             if c is Update:
@@ -195,7 +216,7 @@ class EngineBackend(Backend):
     def explain(self, plan: Plan) -> List[dict]:
         """The reference requests, each find annotated with the index it uses."""
         requests = requests_of(plan)
-        with self._lock:
+        with self._lock, statement_budget(self.regex_timeout):
             self._check_open()
             note = self._access_note(plan)
         if note is not None:
@@ -484,71 +505,38 @@ class EngineBackend(Backend):
                     batch.delete(plan.class_name, obj["objectId"], obj)
             return Result("delete", plan.class_name, (), rowcount=len(targets))
 
-    # -- raw bulk access (copy/verify of data moving in and out) ---------------------
+    # -- bulk copy: cql copy / cql verify (cql.transfer); the bodies are in bulk.py ---
     def write_objects(self, class_name: str, objects: List[dict]) -> Tuple[int, int, int]:
-        """Upsert whole REST-JSON objects as given (objectId, createdAt/updatedAt,
-        ACL and typed values kept), keyed by objectId, in one transaction, field
-        types checked as for inserts; (inserted, replaced, unchanged)."""
-        objects = list(objects)
+        """Upsert whole REST JSON objects by objectId (objectId, createdAt/updatedAt,
+        ACL kept) in one transaction; (inserted, replaced, unchanged)."""
         with self._lock, gc_paused(len(objects) >= 1000):
             self._check_open()
-            inserted = replaced = unchanged = 0
-            with self.store.write() as batch:
-                check = self._schema_check(class_name, batch).check
-                copies = deep_copy(objects)
-                by_id: Dict[str, dict] = {}
-                for obj in copies:
-                    by_id[checked_id(class_name, obj)] = normalized_times(class_name, obj)
-                existing = self.store.get_many(class_name, list(by_id))
-                for oid, obj in by_id.items():
-                    check(obj)
-                    old = existing.get(oid)
-                    if old is None:
-                        batch.insert(class_name, oid, obj)
-                        inserted += 1
-                    elif old == obj:
-                        unchanged += 1
-                    else:
-                        batch.update(class_name, oid, old, obj)
-                        replaced += 1
-            return inserted, replaced, unchanged
+            return bulk.write_objects(self.store, lambda batch: self._schema_check(class_name, batch).check,
+                                      class_name, objects, now_iso())
 
     def scan_objects(self, class_name: str, after: Optional[str] = None, limit: int = 1000) -> List[dict]:
-        """Up to ``limit`` objects with objectId > ``after``, in objectId order, as stored."""
+        """Up to ``limit`` objects with objectId > ``after``, in objectId order (copies)."""
         with self._lock:
             self._check_open()
-            with self.store.reading():
-                rows = self.store.db.execute(
-                    "SELECT json FROM objects WHERE class = ? AND id > ? ORDER BY id LIMIT ?",
-                    (class_name, after or "", int(limit))).fetchall()
-            return [loads(text) for (text,) in rows]
+            return bulk.scan_objects(self.store, class_name, after, limit)
 
     def relation_rows(self, class_name: str) -> Iterator[Tuple[str, str, str, str]]:
-        """(owner id, key, target class, target id) of every relation of a class's
-        objects, in that order, read a page at a time."""
-        last: Tuple[str, ...] = ("", "", "", "")
+        """(owner id, key, target class, target id) of every relation of the class,
+        sorted, read a page at a time (the lock held while a page is read)."""
+        rows = bulk.relation_rows(self.store, class_name)
         while True:
             with self._lock:
                 self._check_open()
-                with self.store.reading():
-                    page = self.store.db.execute(
-                        "SELECT id, key, target_class, target_id FROM relations WHERE class = ? AND "
-                        "(id, key, target_class, target_id) > (?, ?, ?, ?) "
-                        "ORDER BY id, key, target_class, target_id LIMIT 1000", (class_name, *last)).fetchall()
-            yield from page
-            if len(page) < 1000:
+                page = list(islice(rows, 1000))
+            if not page:
                 return
-            last = page[-1]
+            yield from page
 
-    def write_relation_rows(self, class_name: str, rows: List[Tuple[str, str, str, str]]) -> int:
-        """Add relation rows (owner id, key, target class, target id); rows already
-        there are kept once. The number given."""
-        rows = [tuple(map(str, r)) for r in rows]
+    def write_relation_rows(self, class_name: str, rows: Iterable[Tuple[str, str, str, str]]) -> int:
+        """Add the relation rows not there yet, in one transaction; the number added."""
         with self._lock:
             self._check_open()
-            with self.store.write() as batch:
-                batch.relations.extend((class_name, oid, key, tc, ti, True) for oid, key, tc, ti in rows)
-            return len(rows)
+            return bulk.write_relation_rows(self.store, class_name, rows, self.strict_types)
 
 
 def _check_index_args(class_name: str, field: str, kind: str) -> None:

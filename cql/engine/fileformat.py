@@ -21,10 +21,13 @@ instead of writing around the new indexes. Nothing stored is touched.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from typing import Callable, Optional
 
 from ..errors import StorageError
+from .filecheck import check_file, new_database_id
+from .storage_errors import is_busy, storage_error
 
 FORMAT = "cql-embedded-2"
 FORMAT_1 = "cql-embedded-1"
@@ -50,12 +53,29 @@ CREATE TABLE IF NOT EXISTS indexes (id INTEGER PRIMARY KEY, class TEXT NOT NULL,
 _OWN_TABLES = {"objects", "relations", "schema", "log", "meta", "sqlite_sequence", "classes", "indexes"}
 
 
+def create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (0600, or stricter
+    by the umask): it holds the app's data. SQLite gives its -wal and -shm
+    files the database file's permissions. An existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StorageError(f"cannot create database file {path!r}: {exc.strerror}") from None
+
+
 def open_database(path: Optional[str], synchronous: str, busy_timeout: float) -> sqlite3.Connection:
     """An SQLite connection on a cql database file (created or upgraded as
-    needed), or on a new database in memory (path None)."""
+    needed, checked first: filecheck.py), or on a new database in memory (path None)."""
     sync = str(synchronous).upper()
     if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise StorageError(f"synchronous must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
+    new = True
+    if path is not None:
+        create_private(path)
+        new = os.path.getsize(path) == 0
+        check_file(path)  # cut short? a foreign -wal? (before SQLite reads or writes it)
     try:
         db = sqlite3.connect(path if path is not None else ":memory:", timeout=busy_timeout,
                              isolation_level=None, check_same_thread=False)
@@ -71,6 +91,8 @@ def open_database(path: Optional[str], synchronous: str, busy_timeout: float) ->
                                f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
                                "cql keeps its data in a file of its own: open a new file")
         if path is not None:
+            if new:
+                new_database_id(db)  # before WAL mode: the main file's header holds it
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StorageError(f"cannot use WAL mode on {path!r} (got {mode})")
@@ -96,6 +118,8 @@ def open_database(path: Optional[str], synchronous: str, busy_timeout: float) ->
             raise
     except sqlite3.DatabaseError as exc:
         db.close()
+        if is_busy(exc):
+            raise storage_error(path, "open", exc, busy_timeout) from None
         text = str(exc)
         hint = ("; it is not an SQLite file: give a cql database file, or a new file name"
                 if "not a database" in text else
@@ -143,4 +167,13 @@ def _make_dumps() -> Callable[[object], str]:
 
 
 dumps = _make_dumps()
-loads = json.loads
+_json_loads = json.loads
+
+
+def loads(text: str) -> dict:
+    """A stored object: JSON text of an object. Anything else (a hand-edited row
+    holding an array, a number) is damage, like text that is not JSON."""
+    obj = _json_loads(text)
+    if obj.__class__ is not dict:
+        raise ValueError(f"a row holds a JSON {type(obj).__name__}, not an object")
+    return obj

@@ -42,8 +42,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set,
 
 from ..errors import InvalidJSON, StorageError
 from .cache import ObjectCache, cost_of
+from .filecheck import integrity_problems
 from .fileformat import dumps, loads, open_database
 from .indexes import IndexSet
+from .storage_errors import storage_error
 from .views import ClassesView
 
 DEFAULT_CACHE_MB = 64
@@ -80,6 +82,7 @@ class Store:
         self._touched: Set[str] = set()  # classes written by the open transaction
         self._savepoints = 0
         self._scans: Dict[str, int] = {}  # scans per class, to tell a hot class
+        self.busy_timeout = busy_timeout
         self._open(path, synchronous, busy_timeout)
 
     @property
@@ -109,6 +112,15 @@ class Store:
         if not same:
             raise StorageError(f"the database file {self.path!r} was deleted or replaced while open; nothing "
                                "was written: open it again (.open or cql.connect) to go on")
+
+    def check(self) -> list:
+        """SQLite's integrity check of the file: the problems found ([]: sound)."""
+        if self._db is None:
+            return []
+        try:
+            return integrity_problems(self._db)
+        except sqlite3.Error as exc:
+            return [str(exc)]
 
     @property
     def persistent(self) -> bool:
@@ -140,7 +152,7 @@ class Store:
         except BaseException as exc:
             undo()
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot read {self.path!r}: {exc}") from None
+                raise storage_error(self.path, "read", exc, self.busy_timeout) from None
             raise
 
     def _reload(self, db: sqlite3.Connection) -> None:
@@ -292,7 +304,8 @@ class Store:
             try:
                 self.indexes.create(self.db, cls, field, kind)
             except sqlite3.Error as exc:
-                raise StorageError(f"cannot build the index of {cls}.{field} in {self.path!r}: {exc}") from None
+                raise storage_error(self.path, f"build the index of {cls}.{field} in", exc, self.busy_timeout) \
+                    from None
             self._bump(cls)
 
     def drop_index(self, cls: str, field: str, kind: str) -> bool:
@@ -369,7 +382,7 @@ class Store:
         except StorageError:
             raise
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot write to {self.path or 'the database'!r}: {exc}") from None
+            raise storage_error(self.path, "write to", exc) from None
 
     def _persist_objects(self, db: sqlite3.Connection, cls: str, changes: List[Change],
                          cached: List[Tuple[str, str, Optional[dict], int]]) -> int:
@@ -441,7 +454,7 @@ class _Read:
         if self.own:
             self._end()
             if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot read {self.store.path!r}: {exc}") from None
+                raise storage_error(self.store.path, "read", exc, self.store.busy_timeout) from None
         return False
 
 
@@ -473,7 +486,7 @@ class _Write:
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot lock {store.path!r} for writing: {exc}") from None
+            raise storage_error(store.path, "lock for writing", exc, store.busy_timeout) from None
         except BaseException:  # Ctrl-C just after BEGIN: never leave the file locked
             self._rollback()
             raise
@@ -486,7 +499,8 @@ class _Write:
     def _rollback(self) -> None:
         store = self.store
         try:
-            store.db.execute("ROLLBACK")
+            if store.db.in_transaction:
+                store.db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
         store._depth = 0
@@ -503,21 +517,27 @@ class _Write:
                 raise
         else:
             self._undo()
+            if isinstance(exc, sqlite3.Error):  # a read of the statement failed
+                raise storage_error(store.path, "read", exc, store.busy_timeout) from None
             return False
         if not self.outer:
             store._depth -= 1
             try:
                 db.execute(f"RELEASE {self.savepoint}")
             except sqlite3.Error as err:
-                raise StorageError(f"cannot write to {store.path!r}: {err}") from None
+                raise storage_error(store.path, "write to", err) from None
             return False
         try:
             db.execute("COMMIT")
-        except BaseException as err:
+        except sqlite3.Error as err:
+            # SQLite said no: nothing was committed, though after a full disk or an
+            # I/O error it may have ended the transaction itself (so in_transaction
+            # is no sign of a commit). Memory is read again from the file.
+            self._rollback()
+            raise storage_error(store.path, "commit to", err, store.busy_timeout) from None
+        except BaseException:
             if db.in_transaction:  # not committed: nothing happened
                 self._rollback()
-                if isinstance(err, sqlite3.Error):
-                    raise StorageError(f"cannot commit to {store.path!r}: {err}") from None
                 raise
             # Ctrl-C just after COMMIT: it is in the file, and memory follows it
             store._depth = 0

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .. import errors
 from ..names import SYSTEM_FIELDS
-from ..types import schema_type as type_name
+from ..types import MAX_NUMBER, schema_type as type_name
 from .store import Batch
 
 def clone(value: Any) -> Any:
@@ -118,6 +118,9 @@ class SchemaCheck:
         passed = self.passed
         for key, value in items:
             c = value.__class__
+            if c is int and not -MAX_NUMBER <= value <= MAX_NUMBER:  # an Increment's sum
+                raise errors.InvalidJSON(f"{self.cls}.{key}: the number grows beyond what JSON can hold "
+                                         "(about 1.8e308)")
             if (key, c) in passed:
                 continue
             t = _SCALAR_TYPES.get(c)
@@ -142,22 +145,3 @@ class SchemaCheck:
                     f"schema mismatch for {self.cls}.{key}; expected {e} but got {t}")
             if c is not dict and c is not float:
                 passed.add((key, c))
-
-
-
-def checked_id(class_name: str, obj: dict) -> str:
-    oid = obj.get("objectId") if isinstance(obj, dict) else None
-    if not isinstance(oid, str) or not oid:
-        raise errors.MissingObjectId(f"{class_name}: every object written as is needs its objectId, got {obj!r}"[:300])
-    return oid
-
-
-def normalized_times(class_name: str, obj: dict) -> dict:
-    """createdAt/updatedAt as the ISO strings they are stored as."""
-    for key in ("createdAt", "updatedAt"):
-        value = obj.get(key)
-        if isinstance(value, dict) and value.get("__type") == "Date":
-            value = obj[key] = value.get("iso")
-        if value is not None and not isinstance(value, str):
-            raise errors.InvalidJSON(f"{class_name}.{key} must be an ISO date string, got {value!r}")
-    return obj
