@@ -16,7 +16,7 @@ from .errors import (CQLError, CQLSyntaxError, InvalidGeoPoint, InvalidJSON, Mis
                      ParameterError, UnsupportedError, describe, error_at)
 from .names import UPDATE_OPS
 from .plan import UNNAMED_IDS, Create, Delete, Find, Plan, Update, is_operator_object
-from .types import GeoPoint, bind, check_value, format_date, parse_date
+from .types import MAX_NUMBER, GeoPoint, bind, check_value, format_date, parse_date, surrogate_at
 
 __all__ = ["plan", "plan_many", "like_to_regex", "merge_and", "OPS"]
 
@@ -425,6 +425,18 @@ def plan_many(statement: ast.Statement, seq_of_params: Iterable[Sequence[Any]],
         yield Create(statement.class_name, tuple(rows), statement.columns)
 
 
+def _binds_as_is(value: Any) -> bool:
+    """A value types.bind would return unchanged (checked without a copy)."""
+    c = value.__class__
+    if c is str:
+        return surrogate_at(value) < 0
+    if c is int:
+        return -MAX_NUMBER <= value <= MAX_NUMBER
+    if c is float:
+        return value - value == 0.0  # not NaN or Infinity
+    return c is bool or value is None
+
+
 def _row_binder(statement: ast.Insert) -> Any:
     """params -> the row a one-row INSERT writes with them."""
     items = statement.rows[0]
@@ -433,9 +445,8 @@ def _row_binder(statement: ast.Insert) -> Any:
     spec = [(col, v.index if isinstance(v, ast.Param) else None, getattr(v, "value", None))
             for col, v in zip(statement.columns, items)]
     expected = statement.param_count
-    plain = (str, int, bool, type(None))
 
-    def bind(params: Sequence[Any]) -> dict:
+    def binder(params: Sequence[Any]) -> dict:
         if params.__class__ not in (tuple, list) or len(params) != expected:
             return plan(statement, params).rows[0]  # type: ignore[union-attr]  # (its errors)
         row = {}
@@ -444,21 +455,18 @@ def _row_binder(statement: ast.Insert) -> Any:
                 row[col] = literal
                 continue
             value = params[index]
-            c = value.__class__
-            if c in plain or (c is float and math.isfinite(value)):
+            if _binds_as_is(value):
                 row[col] = value
                 continue
-            if c is list and all(x.__class__ in plain for x in value):  # e.g. tags
+            if value.__class__ is list and all(_binds_as_is(x) for x in value):  # e.g. tags
                 row[col] = list(value)
                 continue
             try:  # what Binder.value and Binder.written do, without positions
-                value = encode(value)
-                if not _finite(value):
-                    raise InvalidJSON("NaN or Infinity")
+                value = bind(value)
                 if value.__class__ in (dict, list):
                     check_value(value, f"{statement.class_name}.{col}")
             except CQLError:
                 return plan(statement, params).rows[0]  # type: ignore[union-attr]  # (its error)
             row[col] = value
         return row
-    return bind
+    return binder

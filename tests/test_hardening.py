@@ -63,6 +63,24 @@ def test_hostile_parameters_are_cql_errors(conn, statement, params, code):
     str(info.value)  # the message itself can be shown
 
 
+@pytest.mark.parametrize("value, words", [
+    (float("nan"), "NaN"), (float("inf"), "NaN and Infinity"), (10 ** 400, "too large"),
+    ("x\ud800", "lone surrogate"), (["ok", "x\udfff"], "lone surrogate"), ([1, 10 ** 400], "too large"),
+])
+def test_executemany_binds_by_the_same_rules(file_conn, value, words):
+    """DB-API executemany binds its rows by a fast path: the same rules as
+    execute, the same error (107 naming the parameter), nothing written."""
+    cur = file_conn.cursor()
+    with pytest.raises(cql.CQLError) as info:
+        cur.executemany("insert into M (v) values (?)", [(1,), (value,)])
+    assert info.value.code == 107 and words in str(info.value) and "parameter 1" in str(info.value)
+    assert file_conn.execute("select count(*) from M").count == 0
+    rows = [(1, "ü", [1, "a"]), (2.5, None, []), (-(2 ** 60), "\U0001f600", [None])]
+    cur.executemany("insert into M (v, s, a) values (?, ?, ?)", rows)
+    got = file_conn.execute("select v, s, a from M order by v").objects
+    assert [(o["v"], o["s"], o["a"]) for o in got] == sorted(rows, key=lambda r: r[0])
+
+
 def test_a_number_too_long_for_text_in_the_statement():
     with pytest.raises(cql.CQLError) as info:
         cql.explain("select * from G where loc near geopoint(1, 1) max " + "9" * 400 + " km")
