@@ -414,3 +414,31 @@ def test_reused_compiled_wheres_never_give_stale_answers():
     assert db.run(Find("T", where=sub)).objects == []
     insert(db, "S", {"t": "b"})
     assert [o["t"] for o in db.run(Find("T", where=sub)).objects] == ["b"]
+
+
+@pytest.mark.parametrize("on_file", [False, True])
+def test_relation_equality_on_the_engine(tmp_path, on_file):
+    """{relationField: Pointer} matches the objects whose relation holds the
+    pointer (Parse's shorthand; the LeanCloud guide's equal_to('tags', tag)),
+    in selects, counts, updates, beside other conditions and with an index."""
+    import cql
+    c = cql.connect(str(tmp_path / "r.db")) if on_file else cql.connect()
+    tags = [c.execute("insert into Tag (name) values (?)", n).objects[0]["objectId"] for n in "abc"]
+    p1 = c.execute("insert into Post (title) values ('p1')").objects[0]["objectId"]
+    p2 = c.execute("insert into Post (title) values ('p2')").objects[0]["objectId"]
+    add = "update Post set tags = op('AddRelation', {'objects': [%s]}) where objectId = ?"
+    c.execute(add % "pointer('Tag', ?), pointer('Tag', ?)", tags[0], tags[1], p1)
+    c.execute(add % "pointer('Tag', ?)", tags[1], p2)
+    for indexed in (False, True):
+        if indexed:
+            c.create_index("Post", "tags")
+        for tag, titles in zip(tags, (["p1"], ["p1", "p2"], [])):
+            got = c.execute("select title from Post where tags = pointer('Tag', ?) order by title", tag)
+            assert [o["title"] for o in got.objects] == titles
+            assert c.execute("select count(*) from Post where tags = pointer('Tag', ?)", tag).count == len(titles)
+        got = c.execute("select title from Post where tags = pointer('Tag', ?) and title = 'p2'", tags[1])
+        assert [o["title"] for o in got.objects] == ["p2"]
+        assert c.execute("select title from Post where tags = pointer('Other', ?)", tags[1]).objects == []
+    assert c.execute("update Post set n = 1 where tags = pointer('Tag', ?)", tags[0]).rowcount == 1
+    assert [o["title"] for o in c.execute("select title from Post where n = 1").objects] == ["p1"]
+    c.close()

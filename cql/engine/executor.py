@@ -327,11 +327,31 @@ class EngineBackend(Backend):
                 self._compiled[key] = predicate
         return predicate
 
+    def _relation_fields(self, class_name: str, where: dict) -> List[str]:
+        """Top-level keys of ``where`` that compare a Relation field with a
+        Pointer: Parse's shorthand for "whose relation holds this object"."""
+        fields = self.store.schema.get(class_name) or {}
+        return [k for k, v in where.items()
+                if fields.get(k, "").startswith("Relation") and v.__class__ is dict
+                and v.get("__type") == "Pointer" and isinstance(v.get("objectId"), str)]
+
+    def _with_relation_owners(self, class_name: str, where: dict, keys: List[str]) -> dict:
+        """``where`` with each {relationField: Pointer} replaced by the objectIds
+        whose relation holds that pointer (read in the caller's snapshot), so
+        indexes and pre-filters see an objectId condition."""
+        rest = {k: v for k, v in where.items() if k not in keys}
+        owned = [{"objectId": {"$in": self.store.relation_owners(
+            class_name, k, where[k].get("className", ""), where[k]["objectId"])}} for k in keys]
+        return {"$and": [rest] + owned} if rest else ({"$and": owned} if len(owned) > 1 else owned[0])
+
     def _select(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
                 skip: int, limit: Optional[int], count: bool, plan_only: bool = False) -> Selection:
         where = where or {}
-        self._prepare(class_name, where, order, limit, skip)
+        relation_keys = self._relation_fields(class_name, where)
+        self._prepare(class_name, {k: v for k, v in where.items() if k not in relation_keys}, order, limit, skip)
         with self.store.reading():
+            if relation_keys:
+                where = self._with_relation_owners(class_name, where, relation_keys)
             predicate = self._predicate(where or None)
             return self.finder.find(class_name, where, predicate, order=order, skip=skip,
                                     limit=limit, count=count, plan_only=plan_only)
@@ -344,8 +364,12 @@ class EngineBackend(Backend):
             raise errors.CQLError(f"skip must not be negative, got {plan.skip}", 102)
         order = parse_order(plan.order)
         where = plan.where or {}
-        self._prepare(plan.class_name, where, order, limit, plan.skip or 0)
+        relation_keys = self._relation_fields(plan.class_name, where)
+        self._prepare(plan.class_name, {k: v for k, v in where.items() if k not in relation_keys}, order,
+                      limit, plan.skip or 0)
         with self.store.reading():  # one snapshot for the select and its includes
+            if relation_keys:
+                where = self._with_relation_owners(plan.class_name, where, relation_keys)
             predicate = self._predicate(where or None)
             sel = self.finder.find(plan.class_name, where, predicate, order=order, skip=plan.skip or 0,
                                    limit=limit, count=plan.count)

@@ -293,6 +293,12 @@ class Store:
             "SELECT target_class, target_id FROM relations WHERE class = ? AND id = ? AND key = ?",
             (cls, oid, key)))
 
+    def relation_owners(self, cls: str, key: str, target_class: str, target_id: str) -> List[str]:
+        """objectIds of the objects of ``cls`` whose relation ``key`` holds the target."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM relations WHERE class = ? AND key = ? AND target_class = ? AND target_id = ?",
+            (cls, key, target_class, target_id))]
+
     def class_names(self) -> List[str]:
         names = list(self.schema)
         names += [c for c in self.versions if c not in self.schema]

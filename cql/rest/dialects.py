@@ -264,6 +264,8 @@ class ParsePostgresDialect(Dialect):
             return _DROP, False
         if kind == "GeoPoint" and _typed(value, "GeoPoint"):
             return value, True
+        if kind == "Relation" and _typed(value, "Pointer") and isinstance(value.get("objectId"), str):
+            return value, True  # the server's shorthand: objects whose relation holds it
         if self._value_fits(cls, field, kind, value, target_of):
             return value, True
         return _DROP, False
