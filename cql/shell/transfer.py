@@ -125,11 +125,12 @@ def import_file(conn: Connection, path: str, class_name: str, *,
                 bar.update(done)
     except BaseException as exc:
         # Batches already inserted stay (each committed): say how far it got.
-        if done and warn is not None:
+        if warn is not None:
             if bar is not None:
                 bar.clear()
             warn(f"{done} of {len(rows)} objects were imported into {class_name} before "
-                 f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}")
+                 f"{'the interrupt' if isinstance(exc, KeyboardInterrupt) else 'this error'}" if done
+                 else f"nothing was imported into {class_name}")
         raise
     finally:
         if bar is not None:

@@ -260,8 +260,14 @@ def test_import_errors_name_the_file_line(run_cql, tmp_path):
     assert 'm.jsonl:2: field score: String "five", but M.score holds Number (error 111); nothing imported' \
         in r.stderr, r.stderr
     (tmp_path / "new.jsonl").write_text("".join(json.dumps({"v": i}) + "\n" for i in range(60)) + '{"v": "x"}\n')
-    r = run_cql("-e", ".import new.jsonl N", db)   # a new class: the type is set by the first batch
+    r = run_cql("-e", ".import new.jsonl N", db)   # a new class: the type is set by the file itself
     assert r.returncode == 1 and "new.jsonl:61: schema mismatch for N.v" in r.stderr, r.stderr
-    assert "50 of 61 objects were imported into N before this error" in r.stderr
+    assert "nothing was imported into N" in r.stderr, r.stderr  # the engine writes 10,000 rows a statement
+    rows = 10_000 + 60
+    (tmp_path / "big.jsonl").write_text("".join(json.dumps({"v": i}) + "\n" for i in range(rows)) + '{"v": "x"}\n')
+    r = run_cql("-e", ".import big.jsonl B", db)
+    assert r.returncode == 1 and f"big.jsonl:{rows + 1}: schema mismatch for B.v" in r.stderr, r.stderr
+    assert f"10000 of {rows + 1} objects were imported into B before this error" in r.stderr, r.stderr
+    assert run_cql("-e", "select count(*) from B", db).stdout == "count: 10000\n"
     r = run_cql("-e", "select count(*) from M", db)
     assert r.stdout == "count: 1\n"  # nothing of m.csv or m.jsonl was imported
