@@ -294,11 +294,9 @@ class EngineBackend(Backend):
         the read (or inside the open write). Inside a read (a subquery) nothing
         can be written: the read goes without."""
         store = self.store
-        if not self.auto_index or store._reading:
+        if not self.auto_index or store.in_read:
             return
-        if not store.in_transaction and store._data_version is None:
-            with store.reading():  # counts and registry, to decide on
-                pass
+        store.catch_up()  # counts and registry, to decide on
         wanted = self.finder.wanted(class_name, where, order, limit, skip)
         if store.count(class_name) == 0 or all(store.indexes.get(class_name, *w) is not None for w in wanted):
             return

@@ -198,6 +198,18 @@ class Store:
     def in_transaction(self) -> bool:
         return self._depth > 0 or self._reading
 
+    @property
+    def in_read(self) -> bool:
+        """Inside a read snapshot (a subquery's): nothing can be written now."""
+        return self._reading
+
+    def catch_up(self) -> None:
+        """Outside any transaction, bring counts and the index registry up to
+        the file when nothing has been read yet."""
+        if not self.in_transaction and self._data_version is None:
+            with self.reading():
+                pass
+
     # -- reading objects ----------------------------------------------------------
     def decode(self, cls: str, oid: str, text: str, keep: bool = True) -> dict:
         """A stored object's JSON, decoded (and kept in the cache unless ``keep``
