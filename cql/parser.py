@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import ast
+from . import ast, values_tail
 from .ast_builder import Builder, on_qmark, on_semi, parse_state, syntax_error
 from .errors import CQLError, CQLSyntaxError
 from .keywords import VALUE_FUNCTIONS
@@ -176,6 +176,23 @@ def _refuse_surrogates(text: str) -> None:
                          "decode the text with errors='replace'", line=line, column=column, source=text)
 
 
+def _parse_text(text: str) -> List[ast.Statement]:
+    """The fast path's statements, else Lark's (and its errors)."""
+    global _fast
+    statements = None
+    if FAST_PATH:
+        if _fast is None:
+            _fast = _load_fast()
+        parse_state.reset(text)
+        try:
+            statements = _fast.parse(text)
+        except (CQLError, RecursionError):
+            raise
+        except Exception:  # defensive: never let the fast path decide on a surprise
+            statements = None
+    return statements if statements is not None else _lark_parse(text)
+
+
 def parse(text: str) -> List[ast.Statement]:
     """Parse CQL text (one statement or a ;-separated script) into statements.
 
@@ -191,7 +208,6 @@ def parse(text: str) -> List[ast.Statement]:
         text = str.__str__(text)  # a str subclass: its own methods are not ours to call
     if not text.isascii():
         _refuse_surrogates(text)
-    global _fast
     # A long text makes tens of thousands of nodes: without the pause the cyclic
     # GC would walk every object again and again (the tree has no cycles).
     paused = len(text) > _CACHE_TEXT_MAX and gc.isenabled()
@@ -199,18 +215,11 @@ def parse(text: str) -> List[ast.Statement]:
         gc.disable()
     try:
         statements = None
-        if FAST_PATH:
-            if _fast is None:
-                _fast = _load_fast()
-            parse_state.reset(text)
-            try:
-                statements = _fast.parse(text)
-            except (CQLError, RecursionError):
-                raise
-            except Exception:  # defensive: never let the fast path decide on a surprise
-                statements = None
+        if FAST_PATH and len(text) >= values_tail.MIN_LENGTH:
+            insert = values_tail.parse_long_insert(text, _parse_text)
+            statements = [insert] if insert is not None else None
         if statements is None:
-            statements = _lark_parse(text)
+            statements = _parse_text(text)
     except RecursionError:
         raise syntax_error("the statement is nested too deeply", None) from None
     finally:
