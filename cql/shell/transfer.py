@@ -51,16 +51,18 @@ def check_objects(objects: Sequence[Tuple[str, dict]], class_name: str,
     107, 111 against the class's ``known`` field types), each error at its
     file line, so nothing is imported that cannot be queried or read back."""
     from ..errors import CQLError
+    names: set = set()  # checked already (files repeat the same few)
     for n, (where, obj) in enumerate(objects, 1):
         for key, value in obj.items():
-            if not is_field_name(key):
+            if key not in names and not is_field_name(key):
                 raise CommandError(f"{where}: object {n}: invalid field name {key!r}: field names start with "
                                    "an ASCII letter and use only ASCII letters, digits and '_'; nothing imported")
             try:
                 check_value(value, f"{class_name}.{key}")
             except CQLError as exc:
                 raise CommandError(f"{where}: object {n}: {exc.message}; nothing imported") from None
-        wrong = type_clash(obj, known or {})
+        names.update(obj)
+        wrong = type_clash(obj, known) if known else None
         if wrong is not None:
             raise CommandError(f"{where}: field {wrong[0]}: {wrong[1]}, but {class_name}.{wrong[0]} holds "
                                f"{known[wrong[0]]} (error 111); nothing imported")
@@ -104,7 +106,8 @@ def import_file(conn: Connection, path: str, class_name: str, *,
         raise CommandError(f"invalid class name {class_name!r}: class names start with an ASCII letter "
                            "or '_' and use only ASCII letters, digits and '_'")
     known = _schema(conn).get(class_name)
-    rows = [(where, {k: v for k, v in o.items() if k not in SYSTEM}) for where, o in read_objects(path, known)]
+    rows = [(where, o if not any(k in o for k in SYSTEM) else {k: v for k, v in o.items() if k not in SYSTEM})
+            for where, o in read_objects(path, known)]
     strict = getattr(conn.backend, "strict_types", True)  # servers keep one type per field
     check_objects(rows, class_name, known if strict else None)
     backend = conn.backend
