@@ -17,6 +17,10 @@ from typing import Any, Dict, FrozenSet, Mapping, Optional
 
 from ..names import DATE_FIELDS
 
+# On each object a copy creates with a new objectId (``--accept new-ids``):
+# the object's objectId in the source (newids.py)
+MARKER = "cqlSourceId"
+
 # The losses a user can accept (``--accept NAME``), and what each one means.
 LOSSES: Dict[str, str] = {
     "timestamps": "createdAt/updatedAt are set by the target at copy time (Parse Server keeps them only "
@@ -30,6 +34,10 @@ LOSSES: Dict[str, str] = {
     "files": "a File value keeps only its name on Parse Server (its url becomes the target's files URL); "
              "file contents are never copied",
     "nulls": "fields holding null are left out (Parse Server on PostgreSQL does not keep them)",
+    "new-ids": "the target assigns new objectIds (Parse Server without allowCustomObjectId): every Pointer, "
+               "relation row and ACL user entry is rewritten to the new ids, each object keeps its source "
+               f"objectId in the field {MARKER} (re-runs and verify pair objects by it), and ids your code "
+               "stored elsewhere (in strings, in other systems) must be mapped through it",
 }
 
 # LeanCloud's _User password hash, its salt and the user's LeanCloud session

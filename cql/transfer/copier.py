@@ -19,8 +19,9 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Seque
 
 from .. import errors
 from ..names import is_class_name
-from .canonical import LOSSES, Rules, rename_value
+from .canonical import LOSSES, MARKER, Rules, rename_value
 from .endpoints import Endpoint, Limit, Schema, Written
+from .newids import MappedTarget
 from .targets import open_endpoint, side_options
 from .progress import Progress
 from .verify import VerifyReport, verify_endpoints
@@ -177,7 +178,7 @@ class Copier:
         renamed = [self.rename.get(c, c) for c in classes]
         tschema = {self.rename.get(c, c): {f: rename_value_type(t, self.rename) for f, t in fields.items()}
                    for c, fields in schema.items()}
-        limits = self.dst.limits(renamed, tschema, findings)
+        limits = self.dst.limits(renamed, tschema, findings, frozenset(self.accept))
         blocking = [lim for lim in limits if lim.loss is None or lim.loss not in self.accept]
         if blocking:
             lines = [f"nothing was copied: {self.dst.shown} cannot keep everything {self.src.shown} holds:"]
@@ -201,9 +202,15 @@ class Copier:
         rules = self.dst.rules(self.accept, self.rename)
         for cls in classes:
             report.classes.append(self.copy_class(cls, where.get(cls), rules))
+        if self.dst.assigns_ids():
+            # every object exists now: set the fields naming others, with their new ids (newids.py)
+            for done in report.classes:
+                self.copy_class(done.name, where.get(done.name), rules, into=done)
+            report.notes.append(f"objectIds are new on {self.dst.shown}: each object's source objectId is "
+                                f"in its field {MARKER}")
         self.dst.finish()
         if verify:
-            target = self.dst
+            target = target_view(self.src, self.dst, self.accept, self.rename)
             if self.dst.kind == "export":  # read back what was written
                 from .exports import ExportEndpoint
                 target = ExportEndpoint(self.dst.path)
@@ -215,16 +222,19 @@ class Copier:
                     target.close()
         return report
 
-    def copy_class(self, cls: str, where: Optional[dict], rules: Rules) -> ClassCopy:
+    def copy_class(self, cls: str, where: Optional[dict], rules: Rules,
+                   into: Optional[ClassCopy] = None) -> ClassCopy:
+        """Write the objects of ``cls``; ``into``: the second pass of a copy
+        into a target that assigns ids (its counts go on in ``into``)."""
         target = self.rename.get(cls, cls)
-        result = ClassCopy(cls, target)
+        result = into or ClassCopy(cls, target)
         start = time.monotonic()
         rows: Dict[str, List[Tuple[str, str, str]]] = {}
         for owner, key, tc, ti in self.src.relations(cls):
             rows.setdefault(owner, []).append((key, self.rename.get(tc, tc), ti))
         total = self.src.count(cls, where)
-        bar = self.progress.bar(cls, total)
-        writer = self.dst.writer(target, rules)
+        bar = self.progress.bar(cls if into is None else f"{cls} (links)", total)
+        writer = self.dst.writer(target, rules) if into is None else self.dst.link_writer(target, rules)
         try:
             pending: deque = deque()
             pool = ThreadPoolExecutor(writer.parallel) if writer.parallel > 1 else None
@@ -263,7 +273,7 @@ class Copier:
                 result.relations_added += writer.write_relations(leftover)
         finally:
             writer.close()
-        result.seconds = time.monotonic() - start
+        result.seconds += time.monotonic() - start
         bar.finish(result.summary())
         return result
 
@@ -315,7 +325,16 @@ def verify(source: Any, target: Any, *, classes: Optional[Sequence[str]] = None,
                         progress=prog)
         classes_, where_, _schema = copier.plan()
         rules = dst.rules(copier.accept, copier.rename)
-        return verify_endpoints(src, dst, classes_, where_, rules, prog, allow_extra=allow_extra)
+        return verify_endpoints(src, target_view(src, dst, copier.accept, copier.rename), classes_, where_,
+                                rules, prog, allow_extra=allow_extra)
+
+
+def target_view(src: Endpoint, dst: Endpoint, accepted: Set[str], rename: Dict[str, str]) -> Endpoint:
+    """The target as verify reads it: with the source's objectIds when it
+    assigned its own (``--accept new-ids``)."""
+    if "new-ids" in accepted and dst.assigns_ids():
+        return MappedTarget(dst, src, rename)
+    return dst
 
 
 def _progress(progress: Any) -> Progress:

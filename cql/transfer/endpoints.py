@@ -9,8 +9,9 @@ LeanCloud app). targets.py picks one for a target string.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .. import errors
 from ..names import SYSTEM_FIELDS
@@ -138,10 +139,17 @@ class Endpoint:
             return None
 
     # -- writing --------------------------------------------------------------------
-    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings) -> List[Limit]:
+    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings,
+               accepted: FrozenSet[str] = frozenset()) -> List[Limit]:
         """What this target cannot keep of these classes (``classes``/``schema``
-        already renamed to the target's names)."""
+        already renamed to the target's names; ``accepted``: the losses
+        accepted so far, for what follows from one of them)."""
         return []
+
+    def assigns_ids(self) -> bool:
+        """Whether this target gives copied objects objectIds of its own (see
+        newids.py): a copy then has a second pass (``link_writer``)."""
+        return False
 
     def rules(self, accepted: Set[str], rename: Dict[str, str]) -> Rules:
         """How objects copied here compare with their source."""
@@ -152,6 +160,10 @@ class Endpoint:
 
     def writer(self, cls: str, rules: Rules) -> "ClassWriter":
         raise NotImplementedError(f"{self.shown} cannot be written to")
+
+    def link_writer(self, cls: str, rules: Rules) -> "ClassWriter":
+        """The second pass of a copy into a target that assigns ids."""
+        raise NotImplementedError(f"{self.shown} keeps objectIds")
 
     def finish(self) -> None:
         """Called once every class was written (an export is put in place here)."""
@@ -178,6 +190,38 @@ class ClassWriter:
 
     def close(self) -> None:
         pass
+
+
+def with_retries(attempt: Callable[[int], Written], tries: int = 5) -> Written:
+    """``attempt(n)`` (n = 0, 1, ...) until it is not stopped by a transient
+    server or network failure; each attempt must read what exists first, so
+    that repeating one never writes anything twice."""
+    n, delay = 0, 0.5
+    while True:
+        try:
+            return attempt(n)
+        except (errors.ConnectionFailed, errors.ServerError) as exc:
+            status = getattr(exc, "http_status", None)
+            transient = isinstance(exc, errors.ConnectionFailed) or status in (429, 500, 502, 503, 504)
+            n += 1
+            if not transient or n >= tries:
+                raise
+            time.sleep(delay)
+            delay *= 2
+
+
+def batch_code(item: Any) -> int:
+    """The error code of a /batch item's outcome (1 when it has none)."""
+    err = item.get("error") if isinstance(item, dict) else None
+    return err.get("code", 1) if isinstance(err, dict) else 1
+
+
+def batch_text(item: Any) -> str:
+    """The error message of a /batch item's outcome."""
+    err = item.get("error") if isinstance(item, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("error") or err.get("message") or err)
+    return str(item)[:200]
 
 
 def and_where(a: Optional[dict], b: dict) -> dict:

@@ -13,15 +13,15 @@ anything is written (``limits``), by probes that write nothing.
 from __future__ import annotations
 
 import secrets
-import time
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 from urllib.parse import quote
 
 from .. import errors
 from ..names import DATE_FIELDS
-from .canonical import USER_SECRETS, Rules, dumps, same
+from .canonical import MARKER, USER_SECRETS, Rules, dumps, same
 from .endpoints import (SYSTEM, ClassWriter, and_where, Endpoint, Findings, Limit, RelationRow, Schema, Written,
-                        keyset_pages, parse_spec, parse_type)
+                        batch_code, batch_text, keyset_pages, parse_spec, parse_type, with_retries)
+from .newids import CreateWriter, IdMap, LinkWriter
 
 # Parse Server's own classes; other names starting with "_" cannot be created there
 PARSE_SYSTEM_CLASSES = ("_User", "_Installation", "_Role", "_Session", "_Product", "_PushStatus",
@@ -44,6 +44,7 @@ class RestEndpoint(Endpoint):
         self._writer_http = None
         self.keeps_ids: Optional[bool] = None
         self.keeps_times: Optional[bool] = None
+        self._id_map: Optional[IdMap] = None
         self._owned = owned
 
     @classmethod
@@ -199,17 +200,30 @@ class RestEndpoint(Endpoint):
             self._writer_http = self.http.derived({"X-Parse-Maintenance-Key": str(self.maintenance_key)})
         return self._writer_http
 
-    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings) -> List[Limit]:
+    def limits(self, classes: Sequence[str], schema: Schema, findings: Findings,
+               accepted: FrozenSet[str] = frozenset()) -> List[Limit]:
         out: List[Limit] = []
         if not self.http.has_master:
             return [Limit(None, f"copying into {self.shown} needs its master key "
                                 "(--target-master-key or CQL_TARGET_MASTER_KEY)")]
         self.probe()
         if not self.keeps_ids:
-            out.append(Limit(None, f"{self.shown} does not accept objectIds chosen by the client, and a "
-                                   "copy keeps every objectId (so pointers and relations stay valid and an "
-                                   "interrupted copy can be resumed): start Parse Server with "
-                                   "allowCustomObjectId: true (PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID=1)"))
+            out.append(Limit("new-ids", f"{self.shown} does not accept objectIds chosen by the client, and a "
+                                        "copy keeps every objectId: start Parse Server with allowCustomObjectId: "
+                                        "true (PARSE_SERVER_ALLOW_CUSTOM_OBJECT_ID=1) to keep them, or let it "
+                                        "assign new ones: every Pointer, relation row and ACL user entry is then "
+                                        f"rewritten to the new ids, each object keeps its old id in {MARKER}, "
+                                        "and ids your code stored elsewhere (in strings, in other systems) must "
+                                        f"be mapped through {MARKER}"))
+            if self.keeps_times and "new-ids" in accepted:
+                out.append(Limit("timestamps", "with new objectIds, objects naming other objects (pointers, "
+                                               "relation rows, ACL user entries) are updated once every new id "
+                                               f"is known, and {self.shown} then sets their updatedAt"))
+            taken = [c for c in classes if MARKER in schema.get(c, {})]
+            if taken:
+                out.append(Limit(None, f"{', '.join(taken[:5])} already hold{'s' if len(taken) == 1 else ''} a "
+                                       f"field {MARKER}, which a copy with new objectIds writes the source's "
+                                       "objectIds into: rename that field in the source first"))
         if not self.keeps_times:
             why = ("the maintenance key given was not accepted (is it the server's maintenanceKey, and this "
                    "machine in maintenanceKeyIps?)" if self.maintenance_key else
@@ -259,10 +273,15 @@ class RestEndpoint(Endpoint):
     def rules(self, accepted: Set[str], rename: Dict[str, str]) -> Rules:
         return Rules(frozenset(accepted), True, dict(rename))
 
+    def assigns_ids(self) -> bool:
+        self.probe()
+        return not self.keeps_ids
+
     def prepare(self, classes: Sequence[str], schema: Schema) -> None:
         existing = self.raw_schema(refresh=True)
+        marker = self.assigns_ids()
         for cls in classes:
-            fields = {}
+            fields = {MARKER: {"type": "String"}} if marker and MARKER not in existing.get(cls, {}) else {}
             for name, kind in schema.get(cls, {}).items():
                 if name in SYSTEM or (cls == "_User" and name in USER_SECRETS):
                     continue
@@ -272,12 +291,29 @@ class RestEndpoint(Endpoint):
                 self.http.request("POST", f"/schemas/{cls}", body={"className": cls, "fields": fields})
             elif fields:
                 self.http.request("PUT", f"/schemas/{cls}", body={"className": cls, "fields": fields})
+            if marker:  # the marker is queried for every chunk written (and Parse Server keeps indexes)
+                try:
+                    self.http.request("PUT", f"/schemas/{cls}", body={
+                        "className": cls, "indexes": {f"{MARKER}_1": {MARKER: 1}}})
+                except errors.ServerError:
+                    pass  # there already (or not supported): lookups still work, more slowly
         self.raw_schema(refresh=True)
         self.backend.schema_cache.invalidate()
 
     def writer(self, cls: str, rules: Rules) -> ClassWriter:
         self.probe()
+        if not self.keeps_ids:
+            return CreateWriter(_RestWriter(self, cls, rules), self.id_map())
         return _RestWriter(self, cls, rules)
+
+    def link_writer(self, cls: str, rules: Rules) -> ClassWriter:
+        return LinkWriter(_RestWriter(self, cls, rules), self.id_map())
+
+    def id_map(self) -> IdMap:
+        """The ids this copy has learnt (shared by its writers)."""
+        if self._id_map is None:
+            self._id_map = IdMap(self.http)
+        return self._id_map
 
     def close(self) -> None:
         if self._writer_http is not None:
@@ -301,7 +337,7 @@ class _RestWriter(ClassWriter):
         # already (code 137); otherwise read what exists first.
         self.fresh = endpoint.count(cls, None) == 0
 
-    def _body(self, obj: dict, rows: Sequence[Tuple[str, str, str]]) -> dict:
+    def body(self, obj: dict, rows: Sequence[Tuple[str, str, str]]) -> dict:
         cls, accepted = self.cls, self.rules.accepted
         body: Dict[str, Any] = {}
         for key, value in obj.items():
@@ -326,18 +362,9 @@ class _RestWriter(ClassWriter):
         return body
 
     def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
-        attempt, delay = 0, 0.5
-        while True:
-            try:
-                return self._upsert(objects, relations, optimistic=self.fresh and attempt == 0)
-            except (errors.ConnectionFailed, errors.ServerError) as exc:
-                status = getattr(exc, "http_status", None)
-                transient = isinstance(exc, errors.ConnectionFailed) or status in (429, 500, 502, 503, 504)
-                attempt += 1
-                if not transient or attempt > 4:
-                    raise
-                time.sleep(delay)  # the upsert reads what exists first: a retry never duplicates
-                delay *= 2
+        # the upsert reads what exists first: a retry never duplicates
+        return with_retries(lambda attempt: self._upsert(objects, relations,
+                                                         optimistic=self.fresh and attempt == 0))
 
     def _existing(self, ids: List[str]) -> Tuple[Dict[str, dict], Dict[str, Set[Tuple[str, str]]]]:
         found = self.ep.get_objects(self.cls, ids)
@@ -371,14 +398,14 @@ class _RestWriter(ClassWriter):
                     out.unchanged += 1
                     continue
                 deletes.append(oid)  # (a delete leaves the owner's _Join rows in place)
-            creates.append(self._body(obj, rows))
+            creates.append(self.body(obj, rows))
         path = f"/classes/{cls}"
         if deletes:
             outcomes = self.http.batch([{"method": "DELETE", "path": f"{path}/{quote(i, safe='')}"}
                                         for i in deletes], retry=True)
             for oid, item in zip(deletes, outcomes):
-                if "success" not in item and _code(item) != 101:
-                    out.failures.append((oid, _code(item), _text(item)))
+                if "success" not in item and batch_code(item) != 101:
+                    out.failures.append((oid, batch_code(item), batch_text(item)))
         if creates:
             outcomes = self.http.batch([{"method": "POST", "path": path, "body": b} for b in creates])
             for body, item in zip(creates, outcomes):
@@ -388,12 +415,12 @@ class _RestWriter(ClassWriter):
                         out.replaced += 1
                     else:
                         out.inserted += 1
-                elif _code(item) == 137 and oid not in found:
+                elif batch_code(item) == 137 and oid not in found:
                     # created by an earlier attempt whose answer was lost: compare again
                     again = self._upsert([latest[oid]], {oid: relations.get(oid, [])})
                     out.add(again)
                 else:
-                    out.failures.append((oid, _code(item), _text(item)))
+                    out.failures.append((oid, batch_code(item), batch_text(item)))
         return out
 
     def write_relations(self, rows: List[RelationRow]) -> int:
@@ -427,14 +454,3 @@ def _users(n: Optional[int]) -> str:
     """'1 user', '3 users', 'some users' (not known)."""
     return "some users" if n is None else f"{n} user{'' if n == 1 else 's'}"
 
-
-def _code(item: Any) -> int:
-    err = item.get("error") if isinstance(item, dict) else None
-    return err.get("code", 1) if isinstance(err, dict) else 1
-
-
-def _text(item: Any) -> str:
-    err = item.get("error") if isinstance(item, dict) else None
-    if isinstance(err, dict):
-        return str(err.get("error") or err.get("message") or err)
-    return str(item)[:200]

@@ -33,6 +33,12 @@ class ClassCheck:
     relation_count: int = 0
     #: objects and relation rows only on the target are fine (a copy never deletes)
     allow_extra: bool = False
+    #: source objectId -> the target's, when the target assigned new ones (listed with both)
+    target_ids: Dict[str, str] = field(default_factory=dict)
+
+    def label(self, oid: str) -> str:
+        new = self.target_ids.get(oid)
+        return oid if new is None else f"{oid} (target {new})"
 
     @property
     def clean(self) -> bool:
@@ -49,11 +55,12 @@ class ClassCheck:
         for label, ids in (("missing on the target", self.missing), (extra, self.extra),
                            ("different", self.different)):
             if ids:
-                shown = ", ".join(ids[:SHOWN]) + (f", ... ({len(ids) - SHOWN} more)" if len(ids) > SHOWN else "")
+                shown = ", ".join(self.label(i) for i in ids[:SHOWN]) + \
+                    (f", ... ({len(ids) - SHOWN} more)" if len(ids) > SHOWN else "")
                 out.append(f"  {len(ids)} {label}: {shown}")
         for oid, diffs in self.details.items():
             for key, (a, b) in diffs.items():
-                out.append(f"    {oid} {key}: source {_short(a)} | target {_short(b)}")
+                out.append(f"    {self.label(oid)} {key}: source {_short(a)} | target {_short(b)}")
         for label, rows in (("relation rows missing on the target", self.relations_missing),
                             ("relation rows only on the target" + (" (fine)" if self.allow_extra else ""),
                              self.relations_extra)):
@@ -132,6 +139,8 @@ def verify_endpoints(src: Endpoint, dst: Endpoint, classes: Sequence[str], where
                     check.details[oid] = differences(
                         canonical(mine_objs[oid], target, rules, source=True),
                         canonical(theirs[oid], target, rules, without=untimed(mine_objs[oid])))
+        paired = getattr(dst, "pairs", {}).get(target, {})
+        check.target_ids = {oid: paired[oid] for oid in check.different if oid in paired}
         _compare_relations(src, dst, cls, target, rules, set(fingerprints) if w else None, check)
         bar.finish("identical" if check.clean else "differences found")
         report.classes.append(check)

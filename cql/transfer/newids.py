@@ -1,0 +1,427 @@
+"""Copying into a server that assigns its own objectIds (``--accept new-ids``).
+
+Parse Server without ``allowCustomObjectId`` refuses a client's objectId, so
+each copied object gets a new one there. Every object created records its
+source objectId in the field ``MARKER`` (cqlSourceId). That field *is* the id
+map, kept on the target itself rather than in a local file that a crash could
+leave behind the server (created there, map not yet written):
+
+- a re-run (after Ctrl-C, SIGKILL, a lost /batch answer) finds what exists by
+  querying MARKER, so no object is ever created twice;
+- Pointers, relation rows and the user entries of ACLs are rewritten through it;
+- verify pairs objects through it (``MappedTarget``).
+
+A copy then writes in two passes, because an object may name one that does not
+exist yet (cycles too: A -> B -> A):
+
+1. every class: objects are created without the fields that name other objects
+   (a Pointer anywhere in a value; the ACL keeps only its "*" and role entries
+   until the users' new ids are known, so no object is ever more open than in
+   the source); objects that name none are upserted completely;
+2. every class again, now that every object exists: those fields are set with
+   the new ids and relation rows added, one PUT per object that needs it (in
+   /batch; each is an idempotent update).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+
+from .. import errors
+from ..names import DATE_FIELDS, SYSTEM_FIELDS
+from .canonical import MARKER, MISSING_TEXT, Rules, canonical, differences, rename_value, untimed
+from .endpoints import (ClassWriter, Endpoint, RelationRow, Schema, Written, batch_code, batch_text,
+                        with_retries)
+
+LOOKUP = 100             # source ids per MARKER query
+PAGE = 1000
+
+Lookup = Callable[[str, str], Optional[str]]   # (class, id) -> the id on the other side, None: unknown
+
+
+def pointers(value: Any) -> Iterator[Tuple[str, str]]:
+    """(className, objectId) of every Pointer inside ``value`` (arrays and objects too)."""
+    c = value.__class__
+    if c is list:
+        for v in value:
+            yield from pointers(v)
+    elif c is dict:
+        kind = value.get("__type")
+        if kind in ("Pointer", "Object"):
+            cls, oid = value.get("className"), value.get("objectId")
+            if isinstance(cls, str) and isinstance(oid, str):
+                yield cls, oid
+        elif kind is None:
+            for v in value.values():
+                yield from pointers(v)
+
+
+def remap(value: Any, lookup: Lookup) -> Any:
+    """``value`` with each Pointer's objectId looked up (unknown ids kept)."""
+    c = value.__class__
+    if c is list:
+        return [remap(v, lookup) for v in value]
+    if c is not dict:
+        return value
+    kind = value.get("__type")
+    if kind in ("Pointer", "Object"):
+        new = lookup(value.get("className"), value.get("objectId"))
+        return value if new is None else {"__type": "Pointer", "className": value["className"], "objectId": new}
+    if kind is not None:
+        return value
+    return {k: remap(v, lookup) for k, v in value.items()}
+
+
+def acl_users(acl: Any) -> List[str]:
+    """The ACL's entries that name a user by objectId (not "*", not "role:...")."""
+    return [k for k in acl if k != "*" and not k.startswith("role:")] if isinstance(acl, dict) else []
+
+
+def links(obj: dict) -> List[str]:
+    """The fields of ``obj`` that name other objects by objectId."""
+    out = []
+    for key, value in obj.items():
+        if key == "ACL":
+            if acl_users(value):
+                out.append(key)
+        elif key not in SYSTEM_FIELDS and value.__class__ in (dict, list) and next(pointers(value), None):
+            out.append(key)
+    return out
+
+
+def references(obj: dict) -> Iterator[Tuple[str, str]]:
+    """(class, objectId) of every object ``obj`` names."""
+    for key in links(obj):
+        if key == "ACL":
+            yield from (("_User", u) for u in acl_users(obj[key]))
+        else:
+            yield from pointers(obj[key])
+
+
+def translated(obj: dict, lookup: Lookup) -> dict:
+    """``obj`` with the ids it names looked up (Pointers, ACL user entries)."""
+    out = {}
+    for key, value in obj.items():
+        if key == "ACL" and isinstance(value, dict):
+            users = set(acl_users(value))
+            out[key] = {(lookup("_User", who) or who) if who in users else who: perms for who, perms in value.items()}
+        elif value.__class__ in (dict, list):
+            out[key] = remap(value, lookup)
+        else:
+            out[key] = value
+    return out
+
+
+class IdMap:
+    """Source objectId <-> target objectId per class, as MARKER holds it on
+    the target (and as learnt from the answers to creates). Shared by the
+    writers of one copy, which may run in several threads."""
+
+    def __init__(self, http: Any):
+        self.http = http
+        self._forward: Dict[str, Dict[str, str]] = {}    # class -> {source id: target id}
+        self._reverse: Dict[str, Dict[str, str]] = {}    # class -> {target id: source id} (whole classes)
+        self.created: Dict[str, Set[str]] = {}           # source ids created by this run (counted then)
+        self.failed: Dict[str, Set[str]] = {}            # source ids whose create failed (reported then)
+        self._lock = threading.Lock()
+
+    def learn(self, cls: str, src: str, new: str) -> None:
+        with self._lock:
+            self._forward.setdefault(cls, {})[src] = new
+
+    def record(self, cls: str, src: str, new: Optional[str]) -> None:
+        """The outcome of this run's create of ``src``: its new id, or None (failed)."""
+        with self._lock:
+            if new is None:
+                self.failed.setdefault(cls, set()).add(src)
+            else:
+                self._forward.setdefault(cls, {})[src] = new
+                self.created.setdefault(cls, set()).add(src)
+
+    def find(self, cls: str, src_ids: Sequence[str], keys: Optional[str] = None,
+             soft: bool = False) -> Dict[str, dict]:
+        """{source id: target object} of the objects of ``cls`` whose MARKER is
+        one of ``src_ids`` (``soft``: a class the target cannot query is empty)."""
+        out: Dict[str, dict] = {}
+        ids = list(dict.fromkeys(src_ids))
+        for start in range(0, len(ids), LOOKUP):
+            chunk = ids[start:start + LOOKUP]
+            params: Dict[str, Any] = {"where": {MARKER: {"$in": chunk}}, "limit": PAGE}
+            if keys:
+                params["keys"] = keys
+            try:
+                answer = self.http.query(cls, params)
+            except errors.ServerError:
+                if soft:
+                    continue
+                raise
+            for obj in answer.get("results", []):
+                src = obj.get(MARKER)
+                # two objects with one marker cannot come from a copy; pick one, always the same
+                if isinstance(src, str) and (src not in out or obj["objectId"] < out[src]["objectId"]):
+                    out[src] = obj
+        for src, obj in out.items():
+            self.learn(cls, src, obj["objectId"])
+        return out
+
+    def resolve(self, refs: Iterable[Tuple[str, str]]) -> None:
+        """Look up the target ids of the (class, source id) pairs not known yet."""
+        wanted: Dict[str, Set[str]] = {}
+        for cls, src in refs:
+            if src not in self._forward.get(cls, ()):
+                wanted.setdefault(cls, set()).add(src)
+        for cls, ids in wanted.items():
+            self.find(cls, sorted(ids), keys=f"objectId,{MARKER}", soft=True)
+
+    def target_id(self, cls: str, src: str) -> Optional[str]:
+        return self._forward.get(cls, {}).get(src)
+
+    def source_id(self, cls: str, new: str) -> Optional[str]:
+        """The source id of the target object ``new`` (the whole class's map is read once)."""
+        if cls not in self._reverse:
+            pairs: Dict[str, str] = {}
+            last = None
+            while True:
+                where: Dict[str, Any] = {MARKER: {"$exists": True}}
+                if last is not None:
+                    where["objectId"] = {"$gt": last}
+                try:
+                    page = self.http.query(cls, {"where": where, "keys": f"objectId,{MARKER}",
+                                                 "order": "objectId", "limit": PAGE}).get("results", [])
+                except errors.ServerError:
+                    page = []
+                pairs.update((o["objectId"], o[MARKER]) for o in page if isinstance(o.get(MARKER), str))
+                if len(page) < PAGE:
+                    break
+                last = page[-1]["objectId"]
+            with self._lock:
+                self._reverse[cls] = pairs
+        return self._reverse[cls].get(new)
+
+
+def changes(old: dict, want: dict, cls: str, rules: Rules, body_of: Callable[[dict], dict]) -> dict:
+    """The PUT body that makes the target object ``old`` hold ``want`` (ids
+    already the target's); {} when it does."""
+    have = {k: v for k, v in old.items() if k != MARKER}
+    want = dict(want, objectId=old["objectId"])
+    diffs = differences(canonical(want, cls, rules, source=True), canonical(have, cls, rules, without=untimed(want)))
+    if not diffs:
+        return {}
+    body = body_of(want)
+    put: Dict[str, Any] = {}
+    for key, (wanted, _had) in diffs.items():
+        if key in DATE_FIELDS or key == "objectId":
+            continue  # an update cannot set them (the "timestamps" loss is accepted here)
+        if key in body:
+            put[key] = body[key]
+        elif wanted == MISSING_TEXT:
+            put[key] = {"__op": "Delete"}
+    return put
+
+
+class _Writer(ClassWriter):
+    """What both passes share: the target's ordinary writer of the class
+    (``base``: its object bodies, HTTP client, rules) and the copy's IdMap."""
+
+    def __init__(self, base: Any, ids: IdMap):
+        self.base, self.ids = base, ids
+        self.cls, self.rules = base.cls, base.rules
+        self.chunk, self.parallel = base.chunk, base.parallel
+
+    def body(self, obj: dict) -> dict:
+        body = self.base.body(obj, ())
+        body.pop("objectId", None)
+        return body
+
+    def put(self, updates: List[Tuple[str, str, dict]], out: Written, counted: Callable[[str], bool]) -> None:
+        """PUT each (source id, target id, body); ``counted(src)``: counts as replaced."""
+        if not updates:
+            return
+        path = f"/classes/{self.cls}"
+        outcomes = self.base.http.batch([{"method": "PUT", "path": f"{path}/{new}", "body": body}
+                                         for _src, new, body in updates], retry=True)
+        for (src, _new, _body), item in zip(updates, outcomes):
+            if "success" not in item:
+                out.failures.append((src, batch_code(item), batch_text(item)))
+            elif counted(src):
+                out.replaced += 1
+
+
+class CreateWriter(_Writer):
+    """Pass 1: create what is missing (without the fields naming other
+    objects); upsert completely what names none."""
+
+    def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        return with_retries(lambda attempt: self._write(objects, relations))
+
+    def _write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        latest = {o["objectId"]: o for o in objects}
+        found = self.ids.find(self.cls, list(latest))
+        out = Written()
+        creates: List[Tuple[str, dict]] = []
+        updates: List[Tuple[str, str, dict]] = []
+        for src, obj in latest.items():
+            linked = links(obj)
+            old = found.get(src)
+            if old is None:
+                bare = {k: v for k, v in obj.items() if k not in linked}
+                if "ACL" in linked:
+                    users = set(acl_users(obj["ACL"]))
+                    bare["ACL"] = {who: perms for who, perms in obj["ACL"].items() if who not in users}
+                body = self.body(bare)
+                body[MARKER] = src
+                creates.append((src, body))
+            elif not linked and not relations.get(src):
+                put = changes(old, obj, self.cls, self.rules, self.body)
+                if put:
+                    updates.append((src, old["objectId"], put))
+                else:
+                    out.unchanged += 1
+            # else: named objects, relation rows: the second pass compares and counts it
+        if creates:
+            # not retried by itself (a create is not idempotent): with_retries
+            # runs the whole chunk again, which finds by MARKER what was created
+            outcomes = self.base.http.batch([{"method": "POST", "path": f"/classes/{self.cls}", "body": b}
+                                             for _src, b in creates])
+            for (src, _body), item in zip(creates, outcomes):
+                new = item["success"].get("objectId") if "success" in item else None
+                self.ids.record(self.cls, src, new)
+                if new is not None:
+                    out.inserted += 1
+                else:
+                    out.failures.append((src, batch_code(item), batch_text(item)))
+        self.put(updates, out, lambda src: True)
+        return out
+
+    def write_relations(self, rows: List[RelationRow]) -> int:
+        return 0  # the second pass adds them
+
+
+class LinkWriter(_Writer):
+    """Pass 2: set the fields naming other objects, with their new ids, and
+    add relation rows; compare (and count) what the first pass left to it."""
+
+    def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        todo = {o["objectId"]: o for o in objects if links(o) or relations.get(o["objectId"])}
+        if not todo:
+            return Written()
+        return with_retries(lambda attempt: self._write(todo, relations))
+
+    def _write(self, todo: Dict[str, dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
+        cls, ids = self.cls, self.ids
+        found = ids.find(cls, list(todo))
+        refs = {ref for obj in todo.values() for ref in references(obj)}
+        refs.update((tc, ti) for src in todo for _k, tc, ti in relations.get(src, ()))
+        ids.resolve(refs)
+        have_rows = self.rows_of([found[s]["objectId"] for s in todo if s in found])
+        out = Written()
+        updates: List[Tuple[str, str, dict]] = []
+        failed, created = ids.failed.get(cls, set()), ids.created.get(cls, set())
+        for src, obj in todo.items():
+            old = found.get(src)
+            if old is None:
+                if src not in failed:  # (a failed create was reported by the first pass)
+                    out.failures.append((src, 101, "not on the target: the first pass did not create it"))
+                continue
+            put = changes(old, translated(obj, ids.target_id), cls, self.rules, self.body)
+            put.update(self.added_rows(old["objectId"], relations.get(src, ()), have_rows))
+            if put:
+                updates.append((src, old["objectId"], put))
+            elif src not in created:
+                out.unchanged += 1
+        self.put(updates, out, lambda src: src not in created)
+        return out
+
+    def rows_of(self, owners: List[str]) -> Set[Tuple[str, str, str]]:
+        """(owner, key, related) of the relation rows the target holds for these owners (target ids)."""
+        out: Set[Tuple[str, str, str]] = set()
+        if owners:
+            for key, target in self.base.relation_keys:
+                out.update((o, key, r) for o, r in self.base.ep.join_rows(self.cls, key, target, owners))
+        return out
+
+    def added_rows(self, owner: str, rows: Iterable[Tuple[str, str, str]],
+                   have: Set[Tuple[str, str, str]]) -> Dict[str, dict]:
+        """AddRelation ops for the rows (source ids) the target owner lacks."""
+        by_key: Dict[str, list] = {}
+        for key, tc, ti in rows:
+            new = self.ids.target_id(tc, ti) or ti
+            if (owner, key, new) not in have:
+                by_key.setdefault(key, []).append({"__type": "Pointer", "className": tc, "objectId": new})
+        return {key: {"__op": "AddRelation", "objects": objs} for key, objs in by_key.items()}
+
+    def write_relations(self, rows: List[RelationRow]) -> int:
+        """Rows whose owner was not in the objects copied (found on the target by MARKER)."""
+        by_owner: Dict[str, List[Tuple[str, str, str]]] = {}
+        for owner, key, tc, ti in rows:
+            by_owner.setdefault(owner, []).append((key, tc, ti))
+        added = 0
+        owners = list(by_owner)
+        for start in range(0, len(owners), self.chunk):
+            chunk = owners[start:start + self.chunk]
+            found = self.ids.find(self.cls, chunk)
+            missing = [o for o in chunk if o not in found]
+            if missing:
+                raise errors.ObjectNotFound(f"{self.cls}: relation rows name owners that exist neither in "
+                                            f"the source nor on the target: {', '.join(missing[:5])}")
+            self.ids.resolve((tc, ti) for o in chunk for _k, tc, ti in by_owner[o])
+            have = self.rows_of([found[o]["objectId"] for o in chunk])
+            updates = []
+            for o in chunk:
+                ops = self.added_rows(found[o]["objectId"], by_owner[o], have)
+                if ops:
+                    updates.append((o, found[o]["objectId"], ops))
+                    added += sum(len(op["objects"]) for op in ops.values())
+            out = Written()
+            self.put(updates, out, lambda src: False)
+            if out.failures:
+                oid, code, text = out.failures[0]
+                raise errors.ServerError(f"{self.cls} {oid}: could not add relation rows: {text}", code)
+        return added
+
+
+class MappedTarget(Endpoint):
+    """A target written with new ids, read as if it had the source's: each
+    object's objectId is its MARKER, the ids it names are mapped back, MARKER
+    is left out. ``verify`` compares it with the source unchanged; ``pairs``
+    gives the target id of each source id seen (to list both)."""
+
+    def __init__(self, target: Any, source: Endpoint, rename: Dict[str, str]):
+        self.target, self.source = target, source
+        self.kind, self.shown = target.kind, target.shown
+        self.ids = IdMap(target.http)
+        self.back = {new: old for old, new in rename.items()}
+        self.pairs: Dict[str, Dict[str, str]] = {}
+
+    def classes(self) -> List[str]:
+        return self.target.classes()
+
+    def schema(self) -> Schema:
+        return {c: {f: t for f, t in fields.items() if f != MARKER} for c, fields in self.target.schema().items()}
+
+    def seen(self, cls: str, obj: dict) -> dict:
+        src = obj.get(MARKER)
+        out = translated({k: v for k, v in obj.items() if k != MARKER}, self.ids.source_id)
+        if isinstance(src, str):
+            out["objectId"] = src
+            self.pairs.setdefault(cls, {})[src] = obj["objectId"]
+        return out
+
+    def pages(self, cls: str, where: Optional[dict]) -> Iterator[List[dict]]:
+        if not where:
+            for page in self.target.pages(cls, None):
+                yield [self.seen(cls, o) for o in page]
+            return
+        # a condition names source values: the objects paired with the source's matches
+        for page in self.source.pages(self.back.get(cls, cls), rename_value(where, self.back)):
+            found = self.ids.find(cls, [o["objectId"] for o in page])
+            yield [self.seen(cls, o) for o in found.values()]
+
+    def relations(self, cls: str) -> Iterator[RelationRow]:
+        back = self.ids.source_id
+        for owner, key, tc, ti in self.target.relations(cls):
+            yield back(cls, owner) or owner, key, tc, back(tc, ti) or ti
+
+    def get_objects(self, cls: str, ids: Sequence[str]) -> Dict[str, dict]:
+        return {src: self.seen(cls, o) for src, o in self.ids.find(cls, ids).items()}
+
