@@ -278,25 +278,29 @@ def test_copy_killed_half_way_then_run_again(server, tmp_path):
 
 def test_target_without_custom_object_ids_stops_before_writing(server, tmp_path):
     strict = server.start_strict()
-    archive = seed.write_archive(str(tmp_path / "export.zip"), tag=secrets.token_hex(4), suffix="S")
+    suffix = f"S{secrets.token_hex(2)}"   # (test_newids.py copies into the same server)
+    archive = seed.write_archive(str(tmp_path / "export.zip"), tag=secrets.token_hex(4), suffix=suffix)
     keys = {"app_id": STRICT_APP_ID, "master_key": MASTER_KEY}
-    with pytest.raises(CopyRefused) as info:
-        cql.copy(archive, strict, target_options=keys, accept=["all"], rename={"_File": "Files"})
+    with pytest.raises(CopyRefused) as info:   # every loss accepted but new objectIds (all includes it)
+        cql.copy(archive, strict, target_options=keys, accept=[n for n in cql.transfer.LOSSES if n != "new-ids"],
+                 rename={"_File": f"Files{suffix}"})
     text = info.value.message
     assert text.startswith("nothing was copied")
     assert "does not accept objectIds chosen by the client" in text and "allowCustomObjectId" in text
+    assert "[--accept new-ids to go on]" in text and "cqlSourceId" in text
     # accepted losses are not repeated as reasons
     assert "maintenance" not in text and "password" not in text
     headers = {"X-Parse-Application-Id": STRICT_APP_ID, "X-Parse-Master-Key": MASTER_KEY}
     classes = requests.get(strict + "/schemas", headers=headers, timeout=30).json()["results"]
-    assert not [c["className"] for c in classes if c["className"].endswith("S") or c["className"] == "Files"]
-    users = requests.get(strict + "/classes/_User", headers=headers, timeout=30).json()["results"]
+    assert not [c["className"] for c in classes if c["className"].endswith(suffix)]
+    users = requests.get(strict + "/classes/_User", headers=headers, timeout=30,
+                         params={"where": json.dumps({"username": {"$regex": f"{suffix}$"}})}).json()["results"]
     assert users == []
     # the command line says the same, with every reason and the flag for each
     env = dict(CQL_TARGET_APP_ID=STRICT_APP_ID, CQL_TARGET_MASTER_KEY=MASTER_KEY)
     r = run_cql(tmp_path, "copy", "export.zip", strict, **env)
     assert r.returncode == 1
-    assert "allowCustomObjectId" in r.stderr and "--accept timestamps" in r.stderr
+    assert "allowCustomObjectId" in r.stderr and "--accept timestamps" in r.stderr and "--accept new-ids" in r.stderr
     assert "--rename _File=NewName" in r.stderr and "--accept passwords" in r.stderr
     assert MASTER_KEY not in r.stderr + r.stdout
 
