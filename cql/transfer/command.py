@@ -24,7 +24,10 @@ CQL_APP_ID, CQL_MASTER_KEY, CQL_MAINTENANCE_KEY).
 What a target cannot keep stops the copy before anything is written; --accept
 names what to go on without:
 """ + "".join(f"  {name:<11} {text}\n" for name, text in LOSSES.items()) + """
-A copy keeps objectIds and upserts by them: run it again after an interruption
+A copy keeps objectIds and upserts by them (with --accept new-ids, on a server
+that assigns its own: by each new object's cqlSourceId, its source objectId,
+and pointers, relation rows and ACL users are rewritten to the new ids; verify
+needs the same --accept to pair them): run it again after an interruption
 and it continues; a second run changes nothing. It never deletes on the target;
 its final verify checks that every source object is on the target (objects
 only on the target are listed, not errors). cql verify compares both ways

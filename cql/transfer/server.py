@@ -8,7 +8,8 @@ requests in flight, each chunk an objectId-keyed upsert (what exists is read,
 what is missing created, what differs deleted and created again, which keeps
 createdAt/updatedAt exact where an update would not), so a chunk whose answer
 was lost is simply retried. What the server cannot keep is found out before
-anything is written (``limits``), by probes that write nothing.
+anything is written (``limits``), by probes that write nothing. A server that
+assigns its own objectIds gets the writers of newids.py (``--accept new-ids``).
 """
 from __future__ import annotations
 
