@@ -164,9 +164,9 @@ def test_a_changed_target_object_is_listed_with_both_ids_then_copied_again(copie
 
 
 def test_copy_killed_half_way_then_run_again_duplicates_nothing(server, tmp_path):
-    """SIGKILL mid-copy (objects created, pointers not yet set), run again:
-    every object exists once, every pointer names the new id, verify is
-    clean; a third run changes nothing."""
+    """SIGKILL a copy while it creates objects, and the re-run while it sets
+    their pointers; run again: every object exists once, every pointer names
+    the new id, verify is clean; one more run changes nothing."""
     url = server.start_strict()
     cls = f"Ring{secrets.token_hex(3)}"
     n = 2000
@@ -176,14 +176,20 @@ def test_copy_killed_half_way_then_run_again_duplicates_nothing(server, tmp_path
                                 "ACL": {"*": {"read": True}}}) + "\n")
     args = ["copy", f"{cls}.jsonl", url, "--accept", "timestamps,new-ids"]
 
-    def on_server():
+    def on_server(where=None):
         # (a where: Parse Server on PostgreSQL estimates the count of a whole class)
         r = requests.get(f"{url}/classes/{cls}", headers=HEADERS, timeout=30,
-                         params={"where": json.dumps({"i": {"$gte": 0}}), "count": 1, "limit": 0})
+                         params={"where": json.dumps(where or {"i": {"$gte": 0}}), "count": 1, "limit": 0})
         return r.json().get("count", 0) if r.status_code == 200 else 0
 
+    def linked():   # objects whose pointer is set: only the second pass sets it
+        return on_server({"next": {"$exists": True}})
+
+    # killed in the first pass (creating objects), then in the second (setting pointers)
     count = kill_copy_when(tmp_path, [*args, "--workers", "2"], ENV, on_server, 300)
-    assert 300 <= count < n
+    assert 300 <= count < n and linked() == 0
+    count = kill_copy_when(tmp_path, [*args, "--workers", "2"], ENV, linked, 300)
+    assert 300 <= count < n and on_server() == n
     r = run_cql(tmp_path, *args, **ENV)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "verify: clean" in r.stdout and "copy: done" in r.stdout
