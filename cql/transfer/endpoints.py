@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .. import errors
 from ..names import SYSTEM_FIELDS
@@ -208,6 +208,24 @@ def with_retries(attempt: Callable[[int], Written], tries: int = 5) -> Written:
                 raise
             time.sleep(delay)
             delay *= 2
+
+
+def owner_chunks(rows: Sequence[RelationRow], size: int) -> Iterator[Dict[str, List[Tuple[str, str, str]]]]:
+    """Relation rows as {owner id: [(key, target class, target id)]}, ``size`` owners at a time."""
+    by_owner: Dict[str, List[Tuple[str, str, str]]] = {}
+    for owner, key, tc, ti in rows:
+        by_owner.setdefault(owner, []).append((key, tc, ti))
+    owners = list(by_owner)
+    for start in range(0, len(owners), size):
+        yield {o: by_owner[o] for o in owners[start:start + size]}
+
+
+def require_owners(cls: str, owners: Iterable[str], found: Mapping[str, Any]) -> None:
+    """Relation rows of owners neither copied nor on the target cannot be written."""
+    missing = [o for o in owners if o not in found]
+    if missing:
+        raise errors.ObjectNotFound(f"{cls}: relation rows name owners that exist neither in the source nor "
+                                    f"on the target: {', '.join(missing[:5])}")
 
 
 def batch_code(item: Any) -> int:

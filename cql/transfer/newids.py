@@ -31,7 +31,7 @@ from .. import errors
 from ..names import DATE_FIELDS, SYSTEM_FIELDS
 from .canonical import MARKER, MISSING_TEXT, Rules, canonical, differences, rename_value, untimed
 from .endpoints import (ClassWriter, Endpoint, RelationRow, Schema, Written, batch_code, batch_text,
-                        with_retries)
+                        owner_chunks, require_owners, with_retries)
 
 LOOKUP = 100             # source ids per MARKER query
 PAGE = 1000
@@ -352,18 +352,11 @@ class LinkWriter(_Writer):
 
     def write_relations(self, rows: List[RelationRow]) -> int:
         """Rows whose owner was not in the objects copied (found on the target by MARKER)."""
-        by_owner: Dict[str, List[Tuple[str, str, str]]] = {}
-        for owner, key, tc, ti in rows:
-            by_owner.setdefault(owner, []).append((key, tc, ti))
         added = 0
-        owners = list(by_owner)
-        for start in range(0, len(owners), self.chunk):
-            chunk = owners[start:start + self.chunk]
+        for by_owner in owner_chunks(rows, self.chunk):
+            chunk = list(by_owner)
             found = self.ids.find(self.cls, chunk)
-            missing = [o for o in chunk if o not in found]
-            if missing:
-                raise errors.ObjectNotFound(f"{self.cls}: relation rows name owners that exist neither in "
-                                            f"the source nor on the target: {', '.join(missing[:5])}")
+            require_owners(self.cls, chunk, found)
             self.ids.resolve((tc, ti) for o in chunk for _k, tc, ti in by_owner[o])
             have = self.rows_of([found[o]["objectId"] for o in chunk])
             updates = []

@@ -21,7 +21,8 @@ from .. import errors
 from ..names import DATE_FIELDS
 from .canonical import MARKER, USER_SECRETS, Rules, dumps, same
 from .endpoints import (SYSTEM, ClassWriter, and_where, Endpoint, Findings, Limit, RelationRow, Schema, Written,
-                        batch_code, batch_text, keyset_pages, parse_spec, parse_type, with_retries)
+                        batch_code, batch_text, keyset_pages, owner_chunks, parse_spec, parse_type,
+                        require_owners, with_retries)
 from .newids import CreateWriter, IdMap, LinkWriter
 
 # Parse Server's own classes; other names starting with "_" cannot be created there
@@ -428,20 +429,12 @@ class _RestWriter(ClassWriter):
         """Rows whose owner was not in the objects copied: the owner is read
         from the target and re-created with them (an AddRelation would change
         its updatedAt)."""
-        by_owner: Dict[str, List[Tuple[str, str, str]]] = {}
-        for owner, key, tc, ti in rows:
-            by_owner.setdefault(owner, []).append((key, tc, ti))
         added = 0
-        owners = list(by_owner)
-        for start in range(0, len(owners), self.chunk):
-            chunk = owners[start:start + self.chunk]
-            found, found_rows = self._existing(chunk)
-            missing = [o for o in chunk if o not in found]
-            if missing:
-                raise errors.ObjectNotFound(f"{self.cls}: relation rows name owners that exist neither in "
-                                            f"the source nor on the target: {', '.join(missing[:5])}")
+        for by_owner in owner_chunks(rows, self.chunk):
+            found, found_rows = self._existing(list(by_owner))
+            require_owners(self.cls, by_owner, found)
             todo = {o: r for o, r in ((o, [x for x in by_owner[o] if (x[0], x[2]) not in found_rows.get(o, ())])
-                                      for o in chunk) if r}
+                                      for o in by_owner) if r}
             if todo:
                 written = self._upsert([found[o] for o in todo], todo, force=True)
                 if written.failures:

@@ -226,3 +226,39 @@ def test_without_the_flag_it_still_stops_before_writing(server, tmp_path):
     classes = [c["className"] for c in get(url, "/schemas")["results"]]
     assert not [c for c in classes if c.endswith(suffix)]
     assert get(url, "/classes/_User", where=json.dumps({"username": {"$regex": f"{suffix}$"}}))["results"] == []
+
+
+def test_delta_export_on_top_updates_in_place(server, tmp_path):
+    """A delta export copied on top with new ids: a changed object is updated
+    (it keeps its new id, so pointers to it stay valid), a new one created, and
+    a relation row of an owner that is not in the delta added to the owner
+    found by cqlSourceId."""
+    url = server.start_strict()
+    tag, suffix = secrets.token_hex(4), f"E{secrets.token_hex(2)}"
+    data, ids = seed.app(tag, suffix), seed.Ids(tag)
+    post, author = f"Post{suffix}", f"Author{suffix}"
+    likes = seed.relations(tag, suffix)[(post, "likes")]
+    doc = {"results": [seed.schema(suffix)["results"][0]]}
+    full = seed.write_archive(str(tmp_path / "full.tar.gz"),
+                              {"_User": data["_User"], author: data[author], post: data[post]},
+                              {(post, "likes"): likes[:1]}, doc)
+    assert cql.copy(full, url, target_options=KEYS, accept=NEW_IDS).ok
+    before = by_source(url, post)[ids.POSTS[1]]
+    changed = dict(data[post][1], title="阿Q正传 (修订)", updatedAt="2026-01-05T08:00:00.123Z")
+    new = {"objectId": f"{tag}00000000000000ff", "title": "new", "author": data[post][0]["author"]}
+    delta = seed.write_archive(str(tmp_path / "delta.tar.gz"), {post: [changed, new]},
+                               {(post, "likes"): [likes[1]]}, doc)   # owner: POSTS[0], not in the delta
+    report = cql.copy(delta, url, target_options=KEYS, accept=NEW_IDS)
+    assert report.ok, str(report)
+    (c,) = report.classes
+    assert (c.written.inserted, c.written.replaced, c.written.unchanged, c.relations_added) == (1, 1, 0, 1), str(report)
+    after = by_source(url, post)
+    assert after[ids.POSTS[1]]["objectId"] == before["objectId"] and after[ids.POSTS[1]]["title"] == "阿Q正传 (修订)"
+    assert after[new["objectId"]]["author"]["objectId"] == by_source(url, author)[ids.AUTHORS[0]]["objectId"]
+    whole = seed.write_archive(str(tmp_path / "whole.tar.gz"),
+                               {"_User": data["_User"], author: data[author],
+                                post: [data[post][0], changed, data[post][2], new]},
+                               {(post, "likes"): likes[:2]}, doc)
+    check = cql.verify(whole, url, target_options=KEYS, accept=NEW_IDS, classes=[post, author, "_User"],
+                       where=f"objectId >= '{tag}' and objectId < '{tag}g'")
+    assert check.clean, str(check)
