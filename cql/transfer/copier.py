@@ -208,6 +208,7 @@ class Copier:
                 self.copy_class(done.name, where.get(done.name), rules, into=done)
             report.notes.append(f"objectIds are new on {self.dst.shown}: each object's source objectId is "
                                 f"in its field {MARKER}")
+            report.notes += self.dst.notes()
         self.dst.finish()
         if verify:
             target = target_view(self.src, self.dst, self.accept, self.rename)

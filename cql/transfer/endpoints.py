@@ -168,6 +168,10 @@ class Endpoint:
     def finish(self) -> None:
         """Called once every class was written (an export is put in place here)."""
 
+    def notes(self) -> List[str]:
+        """What the copy's report should say about how it was written."""
+        return []
+
     def close(self) -> None:
         pass
 

@@ -123,6 +123,7 @@ class IdMap:
         self._reverse: Dict[str, Dict[str, str]] = {}    # class -> {target id: source id} (whole classes)
         self.created: Dict[str, Set[str]] = {}           # source ids created by this run (counted then)
         self.failed: Dict[str, Set[str]] = {}            # source ids whose create failed (reported then)
+        self.unknown: Set[Tuple[str, str]] = set()       # (class, source id) named but not on the target
         self._lock = threading.Lock()
 
     def learn(self, cls: str, src: str, new: str) -> None:
@@ -171,7 +172,19 @@ class IdMap:
             if src not in self._forward.get(cls, ()):
                 wanted.setdefault(cls, set()).add(src)
         for cls, ids in wanted.items():
-            self.find(cls, sorted(ids), keys=f"objectId,{MARKER}", soft=True)
+            found = self.find(cls, sorted(ids), keys=f"objectId,{MARKER}", soft=True)
+            with self._lock:
+                self.unknown.update((cls, i) for i in ids if i not in found)
+
+    def notes(self) -> List[str]:
+        """What the copy's report says about the ids it could not map."""
+        if not self.unknown:
+            return []
+        cls, oid = min(self.unknown)
+        n = len(self.unknown)
+        return [f"{n} object{'s' if n > 1 else ''} named by pointers, relation rows or ACL entries "
+                f"{'are' if n > 1 else 'is'} not on the target (missing in the source, or of a class not "
+                f"copied; e.g. {cls} {oid}): {'they keep their' if n > 1 else 'it keeps its'} source objectId"]
 
     def target_id(self, cls: str, src: str) -> Optional[str]:
         return self._forward.get(cls, {}).get(src)

@@ -311,6 +311,9 @@ class RestEndpoint(Endpoint):
     def link_writer(self, cls: str, rules: Rules) -> ClassWriter:
         return LinkWriter(_RestWriter(self, cls, rules), self.id_map())
 
+    def notes(self) -> List[str]:
+        return self._id_map.notes() if self._id_map is not None else []
+
     def id_map(self) -> IdMap:
         """The ids this copy has learnt (shared by its writers)."""
         if self._id_map is None:

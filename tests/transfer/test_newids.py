@@ -51,6 +51,7 @@ def linked_app(tag, suffix):
     data[A][0]["latest"] = seed.pointer(P, ids.POSTS[1])
     data[P][2]["related"] = [seed.pointer(P, ids.POSTS[0]), {"by": seed.pointer(A, ids.AUTHORS[0]), "n": 1}]
     data[C][1]["replyTo"] = seed.pointer(C, ids.COMMENTS[0])
+    data[C][0]["ghost"] = seed.pointer(A, f"{tag}ffffffffffffffff")   # in no export: kept as it is
     return data
 
 
@@ -74,6 +75,10 @@ def test_copy_with_new_ids_verifies_clean(copied):
     assert sum(c.written.inserted for c in report.classes) == sum(len(v) for v in data.values()), str(report)
     assert sum(c.relation_count for c in report.verify.classes) == 4
     assert any("cqlSourceId" in n for n in report.notes), report.notes
+    ghost = f"{copied['tag']}ffffffffffffffff"
+    assert f"1 object named by pointers, relation rows or ACL entries is not on the target (missing in the " \
+           f"source, or of a class not copied; e.g. Author{copied['suffix']} {ghost}): it keeps its source " \
+           "objectId" in report.notes, report.notes
 
 
 def test_every_object_has_a_new_id_and_its_source_id(copied):
@@ -103,6 +108,7 @@ def test_pointers_relations_and_acls_name_the_new_ids(copied):
     assert related[1]["by"]["objectId"] == authors[ids.AUTHORS[0]]["objectId"] and related[1]["n"] == 1
     assert comments[ids.COMMENTS[1]]["replyTo"]["objectId"] == comments[ids.COMMENTS[0]]["objectId"]
     assert comments[ids.COMMENTS[0]]["user"]["objectId"] == users[ids.USERS[1]]["objectId"]
+    assert comments[ids.COMMENTS[0]]["ghost"]["objectId"] == f"{copied['tag']}ffffffffffffffff"
     # relation rows: Post.likes and the role's users
     likes = get(url, "/classes/_User", where=json.dumps({"$relatedTo": {
         "object": {"__type": "Pointer", "className": P, "objectId": posts[ids.POSTS[0]]["objectId"]},
