@@ -11,10 +11,16 @@
    (bounded parallel /batch upserts, createdAt/updatedAt kept through the
    maintenance key) vs one /batch of 50 creates at a time, waiting for each
    (the same objects and keys, into another class). Target: >= 3x.
+3. (--new-ids N) N objects into a Parse Server that assigns its own objectIds
+   (the test server's strict process) with ``--accept new-ids``: objects
+   created first, then each one's pointer and ACL user entry set by an update
+   (every object here names others: the worst case), vs one /batch of 50
+   plain creates at a time (no objectId; nothing set afterwards).
 
-    python bench/copy.py                            # both; starts the test server itself
+    python bench/copy.py                            # parts 1 and 2; starts the test server itself
     python bench/copy.py --objects 200000 --rest-objects 20000
     python bench/copy.py --skip-rest                # part 1 only
+    python bench/copy.py --skip-embedded --skip-rest --new-ids 20000    # part 3 only
 """
 from __future__ import annotations
 
@@ -259,6 +265,54 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
           f"second run, nothing to write: {rerun:.1f} s]")
 
 
+def bench_new_ids(n: int, tmp: str, url: str, app_id: str, master: str, workers: int) -> None:
+    import cql
+    import requests
+    tag = secrets.token_hex(3)
+    cls_copy, cls_peer = f"NewIdBench{tag}", f"NewIdPeer{tag}"
+    source = os.path.join(tmp, f"{cls_copy}.jsonl")
+    write_export(source, n, cls_copy)
+    session = requests.Session()
+    session.headers.update({"X-Parse-Application-Id": app_id, "X-Parse-Master-Key": master,
+                            "Content-Type": "application/json"})
+    prefix = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    with open(source, encoding="utf-8") as f:
+        objects = [{k: v for k, v in json.loads(line).items() if k not in ("objectId", "createdAt", "updatedAt")}
+                   for line in f]
+
+    def one_batch_at_a_time():
+        for i in range(0, len(objects), 50):
+            body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls_peer}", "body": o}
+                                 for o in objects[i:i + 50]]}
+            r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
+            r.raise_for_status()
+            assert all("success" in item for item in r.json()), r.text[:300]
+
+    start = time.perf_counter()
+    one_batch_at_a_time()
+    peer = time.perf_counter() - start
+    objects.clear()
+    keys = {"app_id": app_id, "master_key": master}
+    accept = ["timestamps", "new-ids"]
+    start = time.perf_counter()
+    report = cql.copy(source, url, target_options=keys, accept=accept, verify=False, workers=workers)
+    mine = time.perf_counter() - start
+    assert not report.failures, str(report)
+    start = time.perf_counter()
+    check = cql.verify(source, url, target_options=keys, accept=accept)
+    verify_s = time.perf_counter() - start
+    assert check.clean, str(check)
+    start = time.perf_counter()
+    again = cql.copy(source, url, target_options=keys, accept=accept, verify=False, workers=workers)
+    rerun = time.perf_counter() - start
+    assert sum(c.written.unchanged for c in again.classes) == n, str(again)
+    print(f"Parse Server assigning objectIds: {n:,} objects, each naming others (a pointer, an ACL user)")
+    print(f"  one /batch of 50 plain creates at a time:       {peer:7.1f} s  {n / peer:7,.0f} obj/s")
+    print(f"  cql copy --accept new-ids ({workers} in flight, 2 passes): {mine:7.1f} s  {n / mine:7,.0f} obj/s")
+    print(f"  ratio: {peer / mine:.2f}x   [verify through cqlSourceId {verify_s:.1f} s; "
+          f"second run, nothing to write: {rerun:.1f} s]")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--objects", type=int, default=1_000_000, help="objects for part 1 (default 1,000,000)")
@@ -266,6 +320,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--skip-embedded", action="store_true")
     p.add_argument("--skip-rest", action="store_true")
+    p.add_argument("--new-ids", type=int, default=0, metavar="N",
+                   help="part 3 with N objects (test server only; default: not run)")
     p.add_argument("--url", help="a Parse Server (default: start the test server)")
     p.add_argument("--app-id")
     p.add_argument("--master-key")
@@ -289,6 +345,10 @@ def main() -> None:
                 with TestServer() as server:
                     bench_rest(args.rest_objects, tmp, server.parse_url, APP_ID, MASTER_KEY, MAINTENANCE_KEY,
                                args.workers, server.node.pid, str(server.dir / "pgdata"))
+        if args.new_ids:
+            from testserver import MASTER_KEY, STRICT_APP_ID, TestServer
+            with TestServer() as server:
+                bench_new_ids(args.new_ids, tmp, server.start_strict(), STRICT_APP_ID, MASTER_KEY, args.workers)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -117,8 +117,9 @@ class IdMap:
     the target (and as learnt from the answers to creates). Shared by the
     writers of one copy, which may run in several threads."""
 
-    def __init__(self, http: Any):
+    def __init__(self, http: Any, marked: Callable[[str], bool] = lambda cls: True):
         self.http = http
+        self.marked = marked   # whether a class of the target has the MARKER field (else: nothing to find)
         self._forward: Dict[str, Dict[str, str]] = {}    # class -> {source id: target id}
         self._reverse: Dict[str, Dict[str, str]] = {}    # class -> {target id: source id} (whole classes)
         self.created: Dict[str, Set[str]] = {}           # source ids created by this run (counted then)
@@ -144,7 +145,7 @@ class IdMap:
         """{source id: target object} of the objects of ``cls`` whose MARKER is
         one of ``src_ids`` (``soft``: a class the target cannot query is empty)."""
         out: Dict[str, dict] = {}
-        ids = list(dict.fromkeys(src_ids))
+        ids = list(dict.fromkeys(src_ids)) if self.marked(cls) else []
         for start in range(0, len(ids), LOOKUP):
             chunk = ids[start:start + LOOKUP]
             params: Dict[str, Any] = {"where": {MARKER: {"$in": chunk}}, "limit": PAGE}
@@ -166,10 +167,12 @@ class IdMap:
         return out
 
     def resolve(self, refs: Iterable[Tuple[str, str]]) -> None:
-        """Look up the target ids of the (class, source id) pairs not known yet."""
+        """Look up the target ids of the (class, source id) pairs not known yet
+        (in the second pass: every object of the copy exists by then)."""
         wanted: Dict[str, Set[str]] = {}
         for cls, src in refs:
-            if src not in self._forward.get(cls, ()):
+            # (called once every object exists: what was not found will not be)
+            if src not in self._forward.get(cls, ()) and (cls, src) not in self.unknown:
                 wanted.setdefault(cls, set()).add(src)
         for cls, ids in wanted.items():
             found = self.find(cls, sorted(ids), keys=f"objectId,{MARKER}", soft=True)
@@ -194,7 +197,7 @@ class IdMap:
         if cls not in self._reverse:
             pairs: Dict[str, str] = {}
             last = None
-            while True:
+            while self.marked(cls):
                 where: Dict[str, Any] = {MARKER: {"$exists": True}}
                 if last is not None:
                     where["objectId"] = {"$gt": last}
@@ -395,7 +398,7 @@ class MappedTarget(Endpoint):
     def __init__(self, target: Any, source: Endpoint, rename: Dict[str, str]):
         self.target, self.source = target, source
         self.kind, self.shown = target.kind, target.shown
-        self.ids = IdMap(target.http)
+        self.ids = IdMap(target.http, target.marked)
         self.back = {new: old for old, new in rename.items()}
         self.pairs: Dict[str, Dict[str, str]] = {}
 

@@ -317,8 +317,12 @@ class RestEndpoint(Endpoint):
     def id_map(self) -> IdMap:
         """The ids this copy has learnt (shared by its writers)."""
         if self._id_map is None:
-            self._id_map = IdMap(self.http)
+            self._id_map = IdMap(self.http, self.marked)
         return self._id_map
+
+    def marked(self, cls: str) -> bool:
+        """Whether ``cls`` has the field of objects copied with new ids."""
+        return MARKER in self.raw_schema().get(cls, {})
 
     def close(self) -> None:
         if self._writer_http is not None:
