@@ -12,10 +12,10 @@
    maintenance key) vs one /batch of 50 creates at a time, waiting for each
    (the same objects and keys, into another class). Target: >= 3x.
 3. (--new-ids N) N objects into a Parse Server that assigns its own objectIds
-   (the test server's strict process) with ``--accept new-ids``: objects
-   created first, then each one's pointer and ACL user entry set by an update
-   (every object here names others: the worst case), vs one /batch of 50
-   plain creates at a time (no objectId; nothing set afterwards).
+   (the test server's strict process) with ``--accept new-ids``, each pointing
+   to the next object of its class (the worst case: every object is created,
+   then updated with its pointer's new id), vs one /batch of 50 plain creates
+   at a time (no objectId; nothing set afterwards).
 
     python bench/copy.py                            # parts 1 and 2; starts the test server itself
     python bench/copy.py --objects 200000 --rest-objects 20000
@@ -272,13 +272,18 @@ def bench_new_ids(n: int, tmp: str, url: str, app_id: str, master: str, workers:
     cls_copy, cls_peer = f"NewIdBench{tag}", f"NewIdPeer{tag}"
     source = os.path.join(tmp, f"{cls_copy}.jsonl")
     write_export(source, n, cls_copy)
+    with open(source, encoding="utf-8") as f:
+        objects = [json.loads(line) for line in f]
+    # each points to the next object of its class, not created yet: the second pass sets every pointer
+    for i, o in enumerate(objects):
+        o["player"] = {"__type": "Pointer", "className": cls_copy, "objectId": objects[(i + 1) % n]["objectId"]}
+    with open(source, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+    objects = [{k: v for k, v in o.items() if k not in ("objectId", "createdAt", "updatedAt")} for o in objects]
     session = requests.Session()
     session.headers.update({"X-Parse-Application-Id": app_id, "X-Parse-Master-Key": master,
                             "Content-Type": "application/json"})
     prefix = "/" + url.split("://", 1)[1].split("/", 1)[1]
-    with open(source, encoding="utf-8") as f:
-        objects = [{k: v for k, v in json.loads(line).items() if k not in ("objectId", "createdAt", "updatedAt")}
-                   for line in f]
 
     def one_batch_at_a_time():
         for i in range(0, len(objects), 50):
@@ -306,7 +311,8 @@ def bench_new_ids(n: int, tmp: str, url: str, app_id: str, master: str, workers:
     again = cql.copy(source, url, target_options=keys, accept=accept, verify=False, workers=workers)
     rerun = time.perf_counter() - start
     assert sum(c.written.unchanged for c in again.classes) == n, str(again)
-    print(f"Parse Server assigning objectIds: {n:,} objects, each naming others (a pointer, an ACL user)")
+    print(f"Parse Server assigning objectIds: {n:,} objects, each pointing to the next one (the worst case: "
+          "every pointer is set by an update in the second pass)")
     print(f"  one /batch of 50 plain creates at a time:       {peer:7.1f} s  {n / peer:7,.0f} obj/s")
     print(f"  cql copy --accept new-ids ({workers} in flight, 2 passes): {mine:7.1f} s  {n / mine:7,.0f} obj/s")
     print(f"  ratio: {peer / mine:.2f}x   [verify through cqlSourceId {verify_s:.1f} s; "

@@ -21,7 +21,7 @@ from .. import errors
 from ..names import is_class_name
 from .canonical import LOSSES, MARKER, Rules, rename_value
 from .endpoints import Endpoint, Limit, Schema, Written
-from .newids import MappedTarget
+from .newids import MappedTarget, pointed_first
 from .targets import open_endpoint, side_options
 from .progress import Progress
 from .verify import VerifyReport, verify_endpoints
@@ -198,6 +198,8 @@ class Copier:
         if ignored:
             report.notes.append(f"files not read (names not recognised): {', '.join(ignored[:10])}"
                                 f"{', ...' if len(ignored) > 10 else ''}")
+        if self.dst.assigns_ids():
+            classes = pointed_first(classes, schema)
         self.dst.prepare(self.renamed, self.tschema)
         rules = self.dst.rules(self.accept, self.rename)
         for cls in classes:

@@ -14,13 +14,14 @@ leave behind the server (created there, map not yet written):
 A copy then writes in two passes, because an object may name one that does not
 exist yet (cycles too: A -> B -> A):
 
-1. every class: objects are created without the fields that name other objects
-   (a Pointer anywhere in a value; the ACL keeps only its "*" and role entries
-   until the users' new ids are known, so no object is ever more open than in
-   the source); objects that name none are upserted completely;
-2. every class again, now that every object exists: those fields are set with
-   the new ids and relation rows added, one PUT per object that needs it (in
-   /batch; each is an idempotent update).
+1. every class (those that Pointers name first): objects are created with the
+   fields that name other objects only where each id named is known already
+   (a Pointer anywhere in a value; the ACL keeps its "*" and role entries and
+   the users already known, so no object is ever more open than in the
+   source); objects that name none are upserted completely;
+2. every class again, now that every object exists: the fields left out are
+   set with the new ids and relation rows added, one PUT per object that needs
+   it (in /batch; each is an idempotent update).
 """
 from __future__ import annotations
 
@@ -124,6 +125,7 @@ class IdMap:
         self._reverse: Dict[str, Dict[str, str]] = {}    # class -> {target id: source id} (whole classes)
         self.created: Dict[str, Set[str]] = {}           # source ids created by this run (counted then)
         self.failed: Dict[str, Set[str]] = {}            # source ids whose create failed (reported then)
+        self.complete: Dict[str, Set[str]] = {}          # created with every id they name already known
         self.unknown: Set[Tuple[str, str]] = set()       # (class, source id) named but not on the target
         self._lock = threading.Lock()
 
@@ -131,14 +133,26 @@ class IdMap:
         with self._lock:
             self._forward.setdefault(cls, {})[src] = new
 
-    def record(self, cls: str, src: str, new: Optional[str]) -> None:
-        """The outcome of this run's create of ``src``: its new id, or None (failed)."""
+    def record(self, cls: str, src: str, new: Optional[str], complete: bool = False) -> None:
+        """The outcome of this run's create of ``src``: its new id, or None
+        (failed); ``complete``: created with every field (no second pass)."""
         with self._lock:
             if new is None:
                 self.failed.setdefault(cls, set()).add(src)
             else:
                 self._forward.setdefault(cls, {})[src] = new
                 self.created.setdefault(cls, set()).add(src)
+                if complete:
+                    self.complete.setdefault(cls, set()).add(src)
+
+    def known(self, cls: str, src: str) -> Optional[str]:
+        """The target id ``src`` has now or will keep: the one learnt, or
+        ``src`` itself in a class the copy does not mark (never mapped)."""
+        if self.marked(cls):
+            return self._forward.get(cls, {}).get(src)
+        with self._lock:
+            self.unknown.add((cls, src))
+        return src
 
     def find(self, cls: str, src_ids: Sequence[str], keys: Optional[str] = None,
              soft: bool = False) -> Dict[str, dict]:
@@ -215,6 +229,26 @@ class IdMap:
         return self._reverse[cls].get(new)
 
 
+def pointed_first(classes: Sequence[str], schema: Schema) -> List[str]:
+    """``classes`` ordered so that (cycles aside) a class comes after the
+    classes its Pointers name, and _User first (ACLs name users): the more
+    ids are known when an object is created, the fewer need the second pass."""
+    wanted, order, seen = set(classes), [], set()
+
+    def visit(cls: str) -> None:
+        if cls in seen or cls not in wanted:
+            return
+        seen.add(cls)
+        for kind in sorted(schema.get(cls, {}).values()):
+            if kind.startswith("Pointer<") and kind.endswith(">"):
+                visit(kind[len("Pointer<"):-1])
+        order.append(cls)
+
+    for cls in ["_User", *classes]:
+        visit(cls)
+    return order
+
+
 def changes(old: dict, want: dict, cls: str, rules: Rules, body_of: Callable[[dict], dict]) -> dict:
     """The PUT body that makes the target object ``old`` hold ``want`` (ids
     already the target's); {} when it does."""
@@ -274,19 +308,16 @@ class CreateWriter(_Writer):
         latest = {o["objectId"]: o for o in objects}
         found = self.ids.find(self.cls, list(latest))
         out = Written()
-        creates: List[Tuple[str, dict]] = []
+        creates: List[Tuple[str, dict, bool]] = []
         updates: List[Tuple[str, str, dict]] = []
         for src, obj in latest.items():
             linked = links(obj)
             old = found.get(src)
             if old is None:
-                bare = {k: v for k, v in obj.items() if k not in linked}
-                if "ACL" in linked:
-                    users = set(acl_users(obj["ACL"]))
-                    bare["ACL"] = {who: perms for who, perms in obj["ACL"].items() if who not in users}
-                body = self.body(bare)
+                now, complete = self.as_created(obj, linked)
+                body = self.body(now)
                 body[MARKER] = src
-                creates.append((src, body))
+                creates.append((src, body, complete and not relations.get(src)))
             elif not linked and not relations.get(src):
                 put = changes(old, obj, self.cls, self.rules, self.body)
                 if put:
@@ -298,16 +329,40 @@ class CreateWriter(_Writer):
             # not retried by itself (a create is not idempotent): with_retries
             # runs the whole chunk again, which finds by MARKER what was created
             outcomes = self.base.http.batch([{"method": "POST", "path": f"/classes/{self.cls}", "body": b}
-                                             for _src, b in creates])
-            for (src, _body), item in zip(creates, outcomes):
+                                             for _src, b, _complete in creates])
+            for (src, _body, complete), item in zip(creates, outcomes):
                 new = item["success"].get("objectId") if "success" in item else None
-                self.ids.record(self.cls, src, new)
+                self.ids.record(self.cls, src, new, complete)
                 if new is not None:
                     out.inserted += 1
                 else:
                     out.failures.append((src, batch_code(item), batch_text(item)))
         self.put(updates, out, lambda src: True)
         return out
+
+    def as_created(self, obj: dict, linked: List[str]) -> Tuple[dict, bool]:
+        """``obj`` as it can be created now: a field naming other objects is
+        mapped when each id it names is known, else left out; the ACL without
+        the user entries not known (so never more open than in the source).
+        And whether nothing was left out."""
+        known = self.ids.known
+        now = {k: v for k, v in obj.items() if k not in linked}
+        complete = True
+        for key in linked:
+            if key == "ACL":
+                users = set(acl_users(obj[key]))
+                now[key] = {}
+                for who, perms in obj[key].items():
+                    new = known("_User", who) if who in users else who
+                    if new is None:
+                        complete = False
+                    else:
+                        now[key][new] = perms
+            elif all(known(c, i) is not None for c, i in pointers(obj[key])):
+                now[key] = remap(obj[key], known)
+            else:
+                complete = False
+        return now, complete
 
     def write_relations(self, rows: List[RelationRow]) -> int:
         return 0  # the second pass adds them
@@ -318,7 +373,9 @@ class LinkWriter(_Writer):
     add relation rows; compare (and count) what the first pass left to it."""
 
     def write(self, objects: List[dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
-        todo = {o["objectId"]: o for o in objects if links(o) or relations.get(o["objectId"])}
+        done = self.ids.complete.get(self.cls, ())
+        todo = {o["objectId"]: o for o in objects
+                if (links(o) or relations.get(o["objectId"])) and o["objectId"] not in done}
         if not todo:
             return Written()
         return with_retries(lambda attempt: self._write(todo, relations))
