@@ -52,6 +52,7 @@ def linked_app(tag, suffix):
     data[P][2]["related"] = [seed.pointer(P, ids.POSTS[0]), {"by": seed.pointer(A, ids.AUTHORS[0]), "n": 1}]
     data[C][1]["replyTo"] = seed.pointer(C, ids.COMMENTS[0])
     data[C][0]["ghost"] = seed.pointer(A, f"{tag}ffffffffffffffff")   # in no export: kept as it is
+    data["_User"][0]["ACL"][ids.USERS[2]] = {"read": True}   # a user created after this one
     return data
 
 
@@ -124,6 +125,8 @@ def test_pointers_relations_and_acls_name_the_new_ids(copied):
                                               new_user: {"read": True, "write": True}}
     assert comments[ids.COMMENTS[1]]["ACL"] == {new_user: {"read": True, "write": True},
                                                 f"role:Admin{suffix}": {"read": True}}
+    assert users[ids.USERS[0]]["ACL"] == {"*": {"read": True}, new_user: {"read": True, "write": True},
+                                          users[ids.USERS[2]]["objectId"]: {"read": True}}
 
 
 def test_second_run_changes_nothing_and_verify_pairs_by_source_id(copied, tmp_path):
