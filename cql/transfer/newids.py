@@ -382,15 +382,24 @@ class LinkWriter(_Writer):
 
     def _write(self, todo: Dict[str, dict], relations: Dict[str, List[Tuple[str, str, str]]]) -> Written:
         cls, ids = self.cls, self.ids
-        found = ids.find(cls, list(todo))
+        failed, created = ids.failed.get(cls, set()), ids.created.get(cls, set())
+        # what this run created is known as it was created: no need to read it back
+        found = ids.find(cls, [s for s in todo if s not in created])
         refs = {ref for obj in todo.values() for ref in references(obj)}
         refs.update((tc, ti) for src in todo for _k, tc, ti in relations.get(src, ()))
         ids.resolve(refs)
         have_rows = self.rows_of([found[s]["objectId"] for s in todo if s in found])
         out = Written()
         updates: List[Tuple[str, str, dict]] = []
-        failed, created = ids.failed.get(cls, set()), ids.created.get(cls, set())
         for src, obj in todo.items():
+            new = ids.target_id(cls, src) if src in created else None
+            if new is not None:   # every field naming others, and every relation row (it has none yet)
+                body = self.body(translated(obj, ids.target_id))
+                put = {key: body[key] for key in links(obj) if key in body}
+                put.update(self.added_rows(new, relations.get(src, ()), set()))
+                if put:
+                    updates.append((src, new, put))
+                continue
             old = found.get(src)
             if old is None:
                 if src not in failed:  # (a failed create was reported by the first pass)
