@@ -212,6 +212,17 @@ def timed(work, node_pid, pgdata):
     return wall, node, (cpu_seconds(pg) - p0) / wall if pg else float("nan"), (me() - c0) / wall
 
 
+def one_batch_at_a_time(session, url: str, cls: str, objects: list) -> None:
+    """The peer: creates in /batch requests of 50, one after the other."""
+    prefix = "/" + url.split("://", 1)[1].split("/", 1)[1] if "/" in url.split("://", 1)[1] else ""
+    for i in range(0, len(objects), 50):
+        body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls}", "body": o}
+                             for o in objects[i:i + 50]]}
+        r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
+        r.raise_for_status()
+        assert all("success" in item for item in r.json()), r.text[:300]
+
+
 def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance: str, workers: int,
                node_pid: int = 0, pgdata: str = "") -> None:
     import cql
@@ -223,22 +234,13 @@ def bench_rest(n: int, tmp: str, url: str, app_id: str, master: str, maintenance
     session = requests.Session()
     session.headers.update({"X-Parse-Application-Id": app_id, "X-Parse-Master-Key": master,
                             "X-Parse-Maintenance-Key": maintenance, "Content-Type": "application/json"})
-    prefix = "/" + url.split("://", 1)[1].split("/", 1)[1] if "/" in url.split("://", 1)[1] else ""
     with open(source, encoding="utf-8") as f:
         objects = [json.loads(line) for line in f]
     for o in objects:  # the same bodies the copy sends: times as Dates (the maintenance key keeps them)
         o["createdAt"] = {"__type": "Date", "iso": o["createdAt"]}
         o["updatedAt"] = {"__type": "Date", "iso": o["updatedAt"]}
-
-    def one_batch_at_a_time():
-        for i in range(0, len(objects), 50):
-            body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls_peer}", "body": o}
-                                 for o in objects[i:i + 50]]}
-            r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
-            r.raise_for_status()
-            assert all("success" in item for item in r.json()), r.text[:300]
-
-    peer, peer_node, peer_pg, peer_client = timed(one_batch_at_a_time, node_pid, pgdata)
+    peer, peer_node, peer_pg, peer_client = timed(lambda: one_batch_at_a_time(session, url, cls_peer, objects),
+                                                  node_pid, pgdata)
     objects.clear()
     keys = {"app_id": app_id, "master_key": master, "maintenance_key": maintenance}
     reports = []
@@ -283,18 +285,8 @@ def bench_new_ids(n: int, tmp: str, url: str, app_id: str, master: str, workers:
     session = requests.Session()
     session.headers.update({"X-Parse-Application-Id": app_id, "X-Parse-Master-Key": master,
                             "Content-Type": "application/json"})
-    prefix = "/" + url.split("://", 1)[1].split("/", 1)[1]
-
-    def one_batch_at_a_time():
-        for i in range(0, len(objects), 50):
-            body = {"requests": [{"method": "POST", "path": f"{prefix}/classes/{cls_peer}", "body": o}
-                                 for o in objects[i:i + 50]]}
-            r = session.post(f"{url}/batch", data=json.dumps(body), timeout=120)
-            r.raise_for_status()
-            assert all("success" in item for item in r.json()), r.text[:300]
-
     start = time.perf_counter()
-    one_batch_at_a_time()
+    one_batch_at_a_time(session, url, cls_peer, objects)
     peer = time.perf_counter() - start
     objects.clear()
     keys = {"app_id": app_id, "master_key": master}
