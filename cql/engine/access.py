@@ -19,6 +19,7 @@ from ..plan import is_operator_object
 from . import matcher
 from .indexes import GEO, KEY, GeoIndex, KeyIndex, query_value
 from .keys import encode, value_bytes
+from .project import conjuncts
 
 RANGE_OPS = {"$gt", "$gte", "$lt", "$lte"}
 _REGEX_META = set(".^$*+?{}[]\\|()")
@@ -28,17 +29,6 @@ ESTIMATE_CAP = 1000
 # this many times the rows asked for (below that, sorting them all is cheap).
 SORT_FACTOR = 4
 _DEG = 3.141592653589793 / 180.0
-
-
-def conjuncts(where: dict) -> Iterable[Tuple[str, Any]]:
-    """(field, condition) pairs every match must satisfy."""
-    for key, cond in where.items():
-        if key == "$and" and isinstance(cond, list):
-            for part in cond:
-                if isinstance(part, dict):
-                    yield from conjuncts(part)
-        elif not key.startswith("$"):
-            yield key, cond
 
 
 def regex_prefix(pattern: Any, options: Any) -> Optional[str]:

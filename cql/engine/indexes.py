@@ -101,14 +101,21 @@ class Index:
         return f"{self.field} ({self.kind})"
 
 
-class KeyIndex:
-    """Queries on one ``ix_`` table (inside the caller's transaction)."""
+class _IndexTable:
+    """One index's table, queried inside the caller's transaction."""
 
     def __init__(self, db: sqlite3.Connection, index: Index):
         self.db = db
         self.index = index
         self.table = index.table
         self.field = index.field
+
+    def size(self) -> int:
+        return self.db.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
+
+
+class KeyIndex(_IndexTable):
+    """Queries on one ``ix_`` table (inside the caller's transaction)."""
 
     def has_arrays(self) -> bool:
         index = self.index
@@ -163,25 +170,13 @@ class KeyIndex:
         return self.db.execute(f"SELECT key, id FROM {self.table} WHERE {cond} ORDER BY key {order}, id {order}",
                                params)
 
-    def size(self) -> int:
-        return self.db.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
 
-
-class GeoIndex:
+class GeoIndex(_IndexTable):
     """Queries on one ``geo_`` table."""
-
-    def __init__(self, db: sqlite3.Connection, index: Index):
-        self.db = db
-        self.index = index
-        self.table = index.table
-        self.field = index.field
 
     def usable(self) -> bool:
         return self.db.execute(f"SELECT 1 FROM {self.table} WHERE lat = ? LIMIT 1",
                                (ARRAY_LAT,)).fetchone() is None
-
-    def size(self) -> int:
-        return self.db.execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
 
     def band(self, lo: float, lo_incl: bool, hi: float, hi_incl: bool) -> Iterator[Tuple[float, str]]:
         """(lat, id) of the points in a latitude band (bounds as given), streamed."""

@@ -35,7 +35,7 @@ import math
 import re
 import sqlite3
 from json import loads
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..names import DATE_FIELDS
 from .values import MISSING
@@ -213,7 +213,7 @@ def prefilter(where: dict, column: Callable[[str], Optional[str]]) -> Tuple[str,
     or None when the field is not read), with its parameters ("" for none)."""
     parts: List[str] = []
     params: List[Any] = []
-    for field, cond in _conjuncts(where):
+    for field, cond in conjuncts(where):
         if field in DATE_FIELDS or "." in field:
             continue  # stored as ISO text that may be written in other forms
         if not _filterable(cond):
@@ -237,12 +237,14 @@ def _filterable(cond: Any) -> bool:
     return _eq_sql(cond, "t") is not None
 
 
-def _conjuncts(where: dict):
+def conjuncts(where: dict) -> Iterator[Tuple[str, Any]]:
+    """(field, condition) pairs every match must satisfy: the top-level
+    fields and those of nested $and lists."""
     for key, cond in where.items():
         if key == "$and" and isinstance(cond, list):
             for part in cond:
                 if isinstance(part, dict):
-                    yield from _conjuncts(part)
+                    yield from conjuncts(part)
         elif isinstance(key, str) and not key.startswith("$"):
             yield key, cond
 
