@@ -342,17 +342,31 @@ class EngineBackend(Backend):
             class_name, k, where[k].get("className", ""), where[k]["objectId"])}} for k in keys]
         return {"$and": [rest] + owned} if rest else ({"$and": owned} if len(owned) > 1 else owned[0])
 
+    def _prepared(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
+                  limit: Optional[int], skip: int) -> List[str]:
+        """Before a read's snapshot: build the indexes it would use (see
+        _prepare, never on a relation field); its relation-equality keys."""
+        keys = self._relation_fields(class_name, where)
+        self._prepare(class_name, {k: v for k, v in where.items() if k not in keys} if keys else where,
+                      order, limit, skip)
+        return keys
+
+    def _matching(self, class_name: str, where: dict, relation_keys: List[str],
+                  order: Tuple[Tuple[str, bool], ...], skip: int, limit: Optional[int], count: bool,
+                  plan_only: bool = False) -> Selection:
+        """Inside a read snapshot: the objects of ``class_name`` matching ``where``."""
+        if relation_keys:
+            where = self._with_relation_owners(class_name, where, relation_keys)
+        predicate = self._predicate(where or None)
+        return self.finder.find(class_name, where, predicate, order=order, skip=skip,
+                                limit=limit, count=count, plan_only=plan_only)
+
     def _select(self, class_name: str, where: dict, order: Tuple[Tuple[str, bool], ...],
                 skip: int, limit: Optional[int], count: bool, plan_only: bool = False) -> Selection:
         where = where or {}
-        relation_keys = self._relation_fields(class_name, where)
-        self._prepare(class_name, {k: v for k, v in where.items() if k not in relation_keys}, order, limit, skip)
+        relation_keys = self._prepared(class_name, where, order, limit, skip)
         with self.store.reading():
-            if relation_keys:
-                where = self._with_relation_owners(class_name, where, relation_keys)
-            predicate = self._predicate(where or None)
-            return self.finder.find(class_name, where, predicate, order=order, skip=skip,
-                                    limit=limit, count=count, plan_only=plan_only)
+            return self._matching(class_name, where, relation_keys, order, skip, limit, count, plan_only)
 
     def find(self, plan: Find) -> Result:
         limit = plan.effective_limit
@@ -362,15 +376,10 @@ class EngineBackend(Backend):
             raise errors.CQLError(f"skip must not be negative, got {plan.skip}", 102)
         order = parse_order(plan.order)
         where = plan.where or {}
-        relation_keys = self._relation_fields(plan.class_name, where)
-        self._prepare(plan.class_name, {k: v for k, v in where.items() if k not in relation_keys}, order,
-                      limit, plan.skip or 0)
+        skip = plan.skip or 0
+        relation_keys = self._prepared(plan.class_name, where, order, limit, skip)
         with self.store.reading():  # one snapshot for the select and its includes
-            if relation_keys:
-                where = self._with_relation_owners(plan.class_name, where, relation_keys)
-            predicate = self._predicate(where or None)
-            sel = self.finder.find(plan.class_name, where, predicate, order=order, skip=plan.skip or 0,
-                                   limit=limit, count=plan.count)
+            sel = self._matching(plan.class_name, where, relation_keys, order, skip, limit, plan.count)
             rows = deep_copy([self._row(o, plan.keys, plan.include) for o in sel.objects])
         return Result("select", plan.class_name, rows, count=sel.count,
                       selected=plan.columns, truncated=plan.limit is None and sel.more,

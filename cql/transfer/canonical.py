@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Mapping, Optional
+from typing import Any, Callable, Dict, FrozenSet, Mapping, Optional
 
 from ..names import DATE_FIELDS
 
@@ -60,23 +60,34 @@ class Rules:
         return loss in self.accepted
 
 
+def map_references(value: Any, change: Callable[[dict], Any]) -> Any:
+    """``value`` with each Pointer, Relation or included Object (inside arrays
+    and plain objects too) replaced by ``change(it)``; other values as they are."""
+    c = value.__class__
+    if c is list:
+        return [map_references(v, change) for v in value]
+    if c is not dict:
+        return value
+    kind = value.get("__type")
+    if kind in ("Pointer", "Relation", "Object"):
+        return change(value)
+    if kind is not None:
+        return value
+    return {k: map_references(v, change) for k, v in value.items()}
+
+
 def rename_value(value: Any, rename: Mapping[str, str]) -> Any:
     """Pointer/Relation class names renamed, inside arrays and objects too."""
     if not rename:
         return value
-    c = value.__class__
-    if c is list:
-        return [rename_value(v, rename) for v in value]
-    if c is not dict:
-        return value
-    kind = value.get("__type")
-    if kind in ("Pointer", "Relation", "Object") and value.get("className") in rename:
-        out = dict(value)
-        out["className"] = rename[value["className"]]
+
+    def renamed(ref: dict) -> dict:
+        if ref.get("className") not in rename:
+            return ref
+        out = dict(ref)
+        out["className"] = rename[ref["className"]]
         return out
-    if kind is not None:
-        return value
-    return {k: rename_value(v, rename) for k, v in value.items()}
+    return map_references(value, renamed)
 
 
 def _value(value: Any, files_by_name: bool) -> Any:

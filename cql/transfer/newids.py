@@ -30,7 +30,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 from .. import errors
 from ..names import DATE_FIELDS, SYSTEM_FIELDS
-from .canonical import MARKER, MISSING_TEXT, Rules, canonical, differences, rename_value, untimed
+from .canonical import (MARKER, MISSING_TEXT, Rules, canonical, differences, map_references, rename_value,
+                        untimed)
 from .endpoints import (ClassWriter, Endpoint, RelationRow, Schema, Written, batch_code, batch_text,
                         owner_chunks, require_owners, with_retries)
 
@@ -59,18 +60,12 @@ def pointers(value: Any) -> Iterator[Tuple[str, str]]:
 
 def remap(value: Any, lookup: Lookup) -> Any:
     """``value`` with each Pointer's objectId looked up (unknown ids kept)."""
-    c = value.__class__
-    if c is list:
-        return [remap(v, lookup) for v in value]
-    if c is not dict:
-        return value
-    kind = value.get("__type")
-    if kind in ("Pointer", "Object"):
-        new = lookup(value.get("className"), value.get("objectId"))
-        return value if new is None else {"__type": "Pointer", "className": value["className"], "objectId": new}
-    if kind is not None:
-        return value
-    return {k: remap(v, lookup) for k, v in value.items()}
+    def looked_up(ref: dict) -> dict:
+        if ref.get("__type") == "Relation":
+            return ref
+        new = lookup(ref.get("className"), ref.get("objectId"))
+        return ref if new is None else {"__type": "Pointer", "className": ref["className"], "objectId": new}
+    return map_references(value, looked_up)
 
 
 def acl_users(acl: Any) -> List[str]:
